@@ -1,0 +1,235 @@
+import { readFile } from 'node:fs/promises';
+import { findNodeAtLocation, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
+import builtinCatalog from './builtinCatalog.json';
+import { DEFAULT_MODEL_VERSION, type FileSource, type ModelEntry, type ModelFile } from './catalogTypes';
+import { formatJsonPath, schemaIssues, type JsonPath } from './catalogValidation';
+
+export type CatalogSource =
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'url'; readonly url: string }
+  | { readonly kind: 'builtin' };
+
+export interface TextPosition { readonly line: number; readonly character: number }
+/** Zero-based, like VS Code's Range. */
+export interface TextRange { readonly start: TextPosition; readonly end: TextPosition }
+
+export interface CatalogProblem {
+  /** The catalog file path, URL, or "built-in". */
+  readonly origin: string;
+  readonly jsonPath: string;
+  readonly message: string;
+  readonly severity: 'error' | 'warning';
+  /** Where in the file, when the origin is a file we parsed. */
+  readonly range?: TextRange;
+}
+
+export interface CatalogLoadResult {
+  readonly models: ModelEntry[];
+  readonly problems: CatalogProblem[];
+  /** Every origin that was read, including those that failed: views use it to clear old problems. */
+  readonly origins: string[];
+}
+
+export const BUILTIN_ORIGIN = 'built-in';
+
+export function formatProblem(p: CatalogProblem): string {
+  const where = p.range ? `${p.origin}:${p.range.start.line + 1}:${p.range.start.character + 1}` : p.origin;
+  return `${where}: ${p.jsonPath}: ${p.message}`;
+}
+
+export function sourceOrigin(source: CatalogSource): string {
+  return source.kind === 'file' ? source.path : source.kind === 'url' ? source.url : BUILTIN_ORIGIN;
+}
+
+class Locator {
+  private lineStarts: number[] = [0];
+  constructor(text: string, private readonly root: Node | undefined) {
+    for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) this.lineStarts.push(i + 1);
+  }
+
+  position(offset: number): TextPosition {
+    let lo = 0;
+    let hi = this.lineStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.lineStarts[mid] <= offset) lo = mid; else hi = mid - 1;
+    }
+    return { line: lo, character: offset - this.lineStarts[lo] };
+  }
+
+  range(offset: number, length: number): TextRange {
+    return { start: this.position(offset), end: this.position(offset + Math.max(length, 1)) };
+  }
+
+  /** The closest existing node for a path (a missing property points at its parent object). */
+  rangeOf(path: JsonPath, onKey = false): TextRange | undefined {
+    if (!this.root) return undefined;
+    for (let n = path.length; n >= 0; n--) {
+      const node = findNodeAtLocation(this.root, [...path.slice(0, n)]);
+      if (!node) continue;
+      const key = node.parent?.type === 'property' ? node.parent.children?.[0] : undefined;
+      const target = onKey && n === path.length && key ? key : n < path.length && node.type === 'object' && node.parent?.type === 'property' ? node.parent.children?.[0] ?? node : node;
+      // A whole object is a poor highlight: point at its key, or at its first line.
+      const len = target.type === 'object' || target.type === 'array' ? 1 : target.length;
+      return this.range(target.offset, len);
+    }
+    return undefined;
+  }
+}
+
+interface RawFile { path: string; url?: string; hf?: { repo: string; revision?: string; file: string }; sha256?: string; size?: number }
+interface RawModel extends Omit<ModelEntry, 'files' | 'origin' | 'alternatives' | 'version' | 'name'> {
+  name?: string; version?: string; alternatives?: string[]; files: RawFile[];
+}
+
+function toEntry(raw: RawModel, origin: string): ModelEntry {
+  const files: ModelFile[] = raw.files.map((f) => {
+    const source: FileSource = f.url !== undefined
+      ? { kind: 'url', url: f.url }
+      : { kind: 'hf', repo: f.hf!.repo, revision: f.hf!.revision ?? 'main', file: f.hf!.file };
+    return { path: f.path, source, sha256: f.sha256?.toLowerCase(), size: f.size };
+  });
+  return {
+    ...raw,
+    name: raw.name ?? raw.id,
+    version: raw.version ?? DEFAULT_MODEL_VERSION,
+    alternatives: raw.alternatives ?? [],
+    files,
+    origin,
+  };
+}
+
+/** Parses one catalog; every problem names the origin, the JSON path and the reason. Valid models load even when siblings do not. */
+export function parseCatalog(text: string, origin: string): ParsedCatalog {
+  const parseErrors: ParseError[] = [];
+  const root = parseTree(text, parseErrors, { allowTrailingComma: false, disallowComments: true });
+  const locator = new Locator(text, root);
+  if (parseErrors.length > 0 || !root) {
+    const e = parseErrors[0];
+    return {
+      models: [],
+      problems: [{
+        origin, jsonPath: '(document)', severity: 'error',
+        message: e ? `is not valid JSON (${printParseErrorCode(e.error)}); fix the syntax and save` : 'is empty: a catalog is {"models": [...]}',
+        range: e ? locator.range(e.offset, e.length) : undefined,
+      }],
+    };
+  }
+  return validateParsed(JSON.parse(text) as unknown, origin, locator);
+}
+
+interface ParsedCatalog {
+  models: ModelEntry[];
+  problems: CatalogProblem[];
+  /** Where each model sits in its file, so problems found while merging can point at it. */
+  where?: (model: ModelEntry, ...rest: (string | number)[]) => { jsonPath: string; range?: TextRange };
+}
+
+function validateParsed(value: unknown, origin: string, locator?: Locator): ParsedCatalog {
+  const problems: CatalogProblem[] = [];
+  const badModels = new Set<number>();
+  let documentBroken = false;
+  for (const issue of schemaIssues(value)) {
+    problems.push({ origin, jsonPath: formatJsonPath(issue.path), message: issue.message, severity: 'error', range: locator?.rangeOf(issue.path, issue.onKey) });
+    if (issue.path[0] === 'models' && typeof issue.path[1] === 'number') badModels.add(issue.path[1]);
+    else documentBroken = true;
+  }
+  if (documentBroken) return { models: [], problems };
+
+  const models: ModelEntry[] = [];
+  const firstIndex = new Map<string, number>();
+  (value as { models: RawModel[] }).models.forEach((raw, i) => {
+    if (badModels.has(i)) return;
+    const earlier = firstIndex.get(raw.id);
+    if (earlier !== undefined) {
+      problems.push({ origin, jsonPath: `models[${i}].id`, severity: 'error', message: `duplicates the id '${raw.id}' of models[${earlier}]; ids must be unique`, range: locator?.rangeOf(['models', i, 'id']) });
+      return;
+    }
+    const paths = new Set<string>();
+    for (const [j, f] of raw.files.entries()) {
+      // Two files that differ only in case collide on Windows and macOS.
+      const key = f.path.toLowerCase();
+      if (paths.has(key)) {
+        problems.push({ origin, jsonPath: `models[${i}].files[${j}].path`, severity: 'error', message: `'${f.path}' is listed twice in this model`, range: locator?.rangeOf(['models', i, 'files', j, 'path']) });
+        return;
+      }
+      paths.add(key);
+    }
+    firstIndex.set(raw.id, i);
+    models.push(toEntry(raw, origin));
+  });
+  const where = (model: ModelEntry, ...rest: (string | number)[]) => {
+    const path = ['models', firstIndex.get(model.id) ?? 0, ...rest];
+    return { jsonPath: formatJsonPath(path), range: locator?.rangeOf(path) };
+  };
+  return { models, problems, where };
+}
+
+export type FetchText = (url: string) => Promise<string>;
+
+async function defaultFetchText(url: string): Promise<string> {
+  const { default: got } = await import('got');
+  return got(url, { http2: false, timeout: { request: 20_000 }, retry: { limit: 2 } }).text();
+}
+
+async function readSource(source: CatalogSource, fetchText: FetchText): Promise<ParsedCatalog> {
+  const origin = sourceOrigin(source);
+  if (source.kind === 'builtin') return validateParsed(builtinCatalog, origin);
+  let text: string;
+  try {
+    if (source.kind === 'file') {
+      text = await readFile(source.path, 'utf8');
+    } else {
+      if (!/^https?:\/\//i.test(source.url)) {
+        return { models: [], problems: [{ origin, jsonPath: '(document)', severity: 'error', message: 'is not an http(s) URL; catalogs come from files or http(s) URLs' }] };
+      }
+      text = await fetchText(source.url);
+    }
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'does not exist; fix the path in modelAvailability.catalogs or create the file'
+      : source.kind === 'url' ? `could not be fetched (${(err as Error).message}); check the URL and your connection`
+      : `could not be read (${(err as Error).message})`;
+    return { models: [], problems: [{ origin, jsonPath: '(document)', severity: 'error', message: reason }] };
+  }
+  return parseCatalog(text, origin);
+}
+
+/**
+ * Loads and merges catalogs in order. An id defined twice is an error that names both places — except
+ * that a catalog may override a built-in model. A broken catalog never stops the others from loading.
+ */
+export async function loadCatalogs(sources: readonly CatalogSource[], fetchText: FetchText = defaultFetchText): Promise<CatalogLoadResult> {
+  const results = await Promise.all(sources.map((s) => readSource(s, fetchText)));
+  const models: ModelEntry[] = [];
+  const problems: CatalogProblem[] = [];
+  const byId = new Map<string, ModelEntry>();
+  const whereOf = new Map<ModelEntry, ParsedCatalog['where']>();
+  results.forEach((r, i) => {
+    problems.push(...r.problems);
+    const origin = sourceOrigin(sources[i]);
+    for (const m of r.models) {
+      whereOf.set(m, r.where);
+      const prev = byId.get(m.id);
+      // A catalog may override a built-in model, whichever order they load in.
+      if (prev && m.origin === BUILTIN_ORIGIN) continue;
+      if (prev && prev.origin !== BUILTIN_ORIGIN) {
+        const at = r.where?.(m, 'id') ?? { jsonPath: 'id' };
+        problems.push({ origin, ...at, severity: 'error', message: `duplicates the id '${m.id}' already defined in ${prev.origin}; rename one of them` });
+        continue;
+      }
+      if (prev) models.splice(models.indexOf(prev), 1);
+      byId.set(m.id, m);
+      models.push(m);
+    }
+  });
+  for (const m of models) {
+    for (const alt of m.alternatives) {
+      if (!byId.has(alt)) {
+        const at = whereOf.get(m)?.(m, 'alternatives', m.alternatives.indexOf(alt)) ?? { jsonPath: 'alternatives' };
+        problems.push({ origin: m.origin, ...at, severity: 'warning', message: `names '${alt}', which no catalog defines` });
+      }
+    }
+  }
+  return { models, problems, origins: sources.map(sourceOrigin) };
+}

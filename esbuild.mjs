@@ -24,6 +24,8 @@ const nodeBuild = {
   target: 'node20',
   format: 'cjs',
   external: ['vscode'],
+  // jsonc-parser's UMD build hides its requires from the bundler; its ESM build does not.
+  mainFields: ['module', 'main'],
   // got and its dependencies are ESM; import.meta.url is the only ESM-only construct they use.
   define: { 'import.meta.url': 'importMetaUrl' },
   banner: { js: "const importMetaUrl = require('url').pathToFileURL(__filename).href;" },

@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 CS_VERSION=4.100.3
 CS_DIR="$PWD/.vscode-test/code-server-$CS_VERSION"
 
+# --code-server-only: what `npm start` needs (no browser).
 need_apt=()
-[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+[ "${1:-}" = --code-server-only ] || [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 command -v rg >/dev/null || need_apt+=(ripgrep)
 dpkg -s libkrb5-dev >/dev/null 2>&1 || need_apt+=(libkrb5-dev)
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
@@ -23,6 +24,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
 fi
 
+[ "${1:-}" = --apt-only ] && exit 0
 if [ -f "$CS_DIR/node_modules/code-server/out/node/entry.js" ]; then
   exit 0
 fi

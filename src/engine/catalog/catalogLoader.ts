@@ -84,9 +84,10 @@ interface RawModel extends Omit<ModelEntry, 'files' | 'origin' | 'alternatives' 
 
 function toEntry(raw: RawModel, origin: string): ModelEntry {
   const files: ModelFile[] = raw.files.map((f) => {
-    const source: FileSource = f.url !== undefined
-      ? { kind: 'url', url: f.url }
-      : { kind: 'hf', repo: f.hf!.repo, revision: f.hf!.revision ?? 'main', file: f.hf!.file };
+    // The schema guarantees exactly one of url and hf.
+    const source: FileSource = f.hf
+      ? { kind: 'hf', repo: f.hf.repo, revision: f.hf.revision ?? 'main', file: f.hf.file }
+      : { kind: 'url', url: f.url ?? '' };
     return { path: f.path, source, sha256: f.sha256?.toLowerCase(), size: f.size };
   });
   return {

@@ -1,0 +1,14 @@
+import * as vscode from 'vscode';
+
+/** The extension's settings, read in one place so names and defaults are not scattered. */
+export const SECTION = 'modelAvailability';
+
+export function config(): vscode.WorkspaceConfiguration {
+  return vscode.workspace.getConfiguration(SECTION);
+}
+
+export function onDidChangeSetting(keys: readonly string[], listener: () => void): vscode.Disposable {
+  return vscode.workspace.onDidChangeConfiguration((e) => {
+    if (keys.some((k) => e.affectsConfiguration(`${SECTION}.${k}`))) listener();
+  });
+}

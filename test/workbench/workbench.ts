@@ -1,0 +1,87 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { REPO } from './codeServer';
+
+export const SCREENSHOTS = path.join(REPO, 'test-results', 'workbench');
+const CHROMIUM = process.env.MA_CHROMIUM ?? '/usr/bin/chromium';
+
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+  });
+}
+
+/** Drives one VS Code workbench page the way a person would: keyboard, clicks, and what is on screen. */
+export class Workbench {
+  constructor(readonly page: Page) {}
+
+  static async open(browser: Browser, url: string, colorScheme: 'dark' | 'light' = 'dark'): Promise<Workbench> {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 }, colorScheme });
+    await page.goto(url);
+    await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
+    // The Explorer is ready once the folder's tree shows.
+    await page.waitForSelector('.explorer-folders-view', { timeout: 60_000 });
+    return new Workbench(page);
+  }
+
+  async screenshot(name: string): Promise<string> {
+    await mkdir(SCREENSHOTS, { recursive: true });
+    const file = path.join(SCREENSHOTS, `${name}.png`);
+    await this.page.screenshot({ path: file });
+    return file;
+  }
+
+  /** The header of an Explorer view, found by its title. */
+  viewHeader(title: string): Locator {
+    return this.page.locator('.pane-header', { has: this.page.locator('h3.title', { hasText: new RegExp(`^${title}$`, 'i') }) });
+  }
+
+  async expandView(title: string): Promise<Locator> {
+    const header = this.viewHeader(title);
+    await header.waitFor({ timeout: 60_000 });
+    if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
+    const pane = this.page.locator('.pane', { has: header });
+    await pane.locator('.pane-body').waitFor();
+    return pane;
+  }
+
+  /** The labels of the rows a tree view shows now. */
+  async treeRows(pane: Locator): Promise<string[]> {
+    return pane.locator('.monaco-list-row').evaluateAll((rows) => rows.map((r) => {
+      // Label and description are separate elements that innerText runs together.
+      const parts = [...r.querySelectorAll('.label-name, .label-description')].map((e) => (e.textContent ?? '').trim());
+      return parts.join(' ').replace(/\s+/g, ' ').trim();
+    }));
+  }
+
+  async waitForTreeRow(pane: Locator, text: string | RegExp, timeout = 30_000): Promise<Locator> {
+    const row = pane.locator('.monaco-list-row', { hasText: text }).first();
+    await row.waitFor({ timeout });
+    return row;
+  }
+
+  /** Runs a command from the Command Palette by its title, as a person types it. */
+  async runCommand(title: string): Promise<void> {
+    await this.page.keyboard.press('Escape');
+    await this.page.keyboard.press('F1');
+    const input = this.page.locator('.quick-input-widget input');
+    await input.waitFor();
+    await input.fill(`>${title}`);
+    const item = this.page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+    await item.waitFor({ timeout: 15_000 });
+    await this.page.keyboard.press('Enter');
+  }
+
+  async problems(): Promise<string[]> {
+    await this.runCommand('Problems: Focus on Problems View');
+    const panel = this.page.locator('.markers-panel');
+    await panel.waitFor();
+    return panel.locator('.monaco-list-row').evaluateAll((rows) => rows.map((r) => (r.textContent ?? '').replace(/\s+/g, ' ').trim()));
+  }
+
+  async notifications(): Promise<string[]> {
+    return this.page.locator('.notification-toast').evaluateAll((ts) => ts.map((t) => (t.textContent ?? '').replace(/\s+/g, ' ').trim()));
+  }
+}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { appendFile, cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -61,6 +61,8 @@ describe('Model Availability in a real VS Code (code-server + Chromium)', functi
   });
 
   it('lists the catalogs\' models in the Explorer\'s Models view', async () => {
+    // Give the Models view the Explorer's height, as a person focused on it would.
+    await wb.collapseView('workspace');
     const pane = await wb.expandView('Models');
     await wb.waitForTreeRow(pane, 'Demo Tiny Chat', 60_000);
     await wb.waitForTreeRow(pane, 'Remote One');
@@ -108,5 +110,18 @@ describe('Model Availability in a real VS Code (code-server + Chromium)', functi
     }
     assert.equal(result.failures, 0, 'extension-host tests failed');
     assert.ok(result.passes >= 6, `all extension-host tests ran (${result.passes})`);
+  });
+
+  it('welcomes a person with no catalog configured, with links to the setting and a sample', async () => {
+    // Last, because it takes every catalog away (the extension-host suite above has finished).
+    await writeFile(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'modelAvailability.catalogs': [], 'modelAvailability.builtinCatalog': false }));
+    await rm(path.join(workspace, '.vscode', 'models.json'));
+    const pane = await wb.expandView('Models');
+    const welcome = pane.locator('.welcome-view-content');
+    await welcome.filter({ hasText: 'No model catalog is configured.' }).waitFor({ timeout: 30_000 });
+    const links = await welcome.locator('a, .monaco-button').allTextContents();
+    assert.ok(links.some((l) => /Create a Catalog/.test(l)), links.join(' | '));
+    assert.ok(links.some((l) => /Add a Catalog in Settings/.test(l)), links.join(' | '));
+    await wb.screenshot('05-welcome-no-catalog');
   });
 });

@@ -47,6 +47,11 @@ export class Workbench {
     return pane;
   }
 
+  async collapseView(title: string): Promise<void> {
+    const header = this.viewHeader(title);
+    if ((await header.getAttribute('aria-expanded')) === 'true') await header.click();
+  }
+
   /** The labels of the rows a tree view shows now. */
   async treeRows(pane: Locator): Promise<string[]> {
     return pane.locator('.monaco-list-row').evaluateAll((rows) => rows.map((r) => {

@@ -3,7 +3,7 @@ import type { ModelEntry } from '../../../src/engine/catalog/catalogTypes';
 import { compatibility, qualityDelta, rankAlternatives } from '../../../src/engine/fallback/compatibility';
 
 function model(id: string, extra: Partial<ModelEntry> = {}): ModelEntry {
-  return { id, name: id, version: '1', alternatives: [], files: [{ path: 'f', source: { kind: 'url', url: 'https://x.test/f' }, size: 1000 }], origin: 't', ...extra };
+  return { id, name: id, version: '1', alternatives: [], files: [{ path: 'f', source: { kind: 'url', url: 'https://x.test/f' } }], origin: 't', ...extra };
 }
 
 const requested = model('want', {
@@ -55,7 +55,7 @@ describe('compatibility score', () => {
     const cousin = model('cousin', { task: 'text-generation', family: 'llama', format: 'gguf', quantization: 'Q4_K_M', parameters: 1e9, contextLength: 4096, quality: 0.7 });
     const stranger = model('stranger', { task: 'text-generation', format: 'gguf' });
     const ranked = rankAlternatives(requested, [stranger, cousin, twin], 60);
-    assert.deepEqual(ranked.map((r) => [r.model.id, r.compatibility.score]), [['twin', 80], ['cousin', 65]]);
+    assert.deepEqual(ranked.map((r) => [r.model.id, r.compatibility.score]), [['twin', 70], ['cousin', 65]]);
     assert.equal(ranked[1].qualityDelta, 0.1);
   });
 });

@@ -1,10 +1,18 @@
 import * as vscode from 'vscode';
 import type { ModelAvailabilityApi } from './api';
+import { AvailabilityEngine } from './engine/engine';
 import { AnalyticsPanel } from './vscode/analyticsPanel';
 import { openCatalog } from './vscode/catalogCommands';
 import { CatalogService } from './vscode/catalogService';
+import { registerDownloadCommands } from './vscode/downloadCommands';
+import { DownloadNotifications } from './vscode/downloadNotifications';
+import { DownloadStatus } from './vscode/downloadStatus';
+import { downloadSettings, storeRoot } from './vscode/engineSettings';
+import { HuggingFaceToken } from './vscode/huggingFaceToken';
 import { ExtensionLogs } from './vscode/logs';
 import { ModelsTree } from './vscode/modelsTree';
+import { Notifier } from './vscode/notifier';
+import { onDidChangeSetting } from './vscode/settings';
 
 /** The composition root: builds every service once, wires the VS Code surfaces, returns the API. */
 export async function activate(context: vscode.ExtensionContext): Promise<ModelAvailabilityApi> {
@@ -12,28 +20,47 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
   const logs = own(new ExtensionLogs(context.logUri.fsPath));
   try {
     const catalogs = own(new CatalogService(logs.management));
-    own(new ModelsTree(catalogs));
-    const analytics = own(new AnalyticsPanel(context.extensionUri, catalogs));
+    const token = new HuggingFaceToken(context.secrets);
+    await catalogs.reload();
+    const root = await storeRoot(context);
+    const engine = own(await AvailabilityEngine.create({
+      storeRoot: root,
+      models: catalogs.models,
+      settings: downloadSettings(),
+      logger: logs.downloads,
+      hfToken: () => token.get(),
+      persistQueue: true,
+    }));
+    own(catalogs.onDidChange((r) => void engine.setModels(r.models)));
+    own(onDidChangeSetting(['download'], () => engine.updateSettings(downloadSettings())));
 
-    const command = (id: string, fn: (...args: unknown[]) => unknown) => own(vscode.commands.registerCommand(`modelAvailability.${id}`, fn));
-    command('refresh', () => catalogs.reload());
+    const tree = own(new ModelsTree(engine));
+    own(new DownloadStatus(engine));
+    const analytics = own(new AnalyticsPanel(context.extensionUri, catalogs));
+    const startedByUser = new Set<string>();
+    own(new DownloadNotifications(engine, new Notifier(), logs.downloads, startedByUser));
+
+    const command = (id: string, fn: (...args: unknown[]) => unknown) => { own(vscode.commands.registerCommand(`modelAvailability.${id}`, fn)); };
+    command('refresh', async () => { await catalogs.reload(); await engine.refresh(); });
     command('openCatalog', () => openCatalog(catalogs));
     command('openAnalytics', () => analytics.show());
     command('openSettings', () => vscode.commands.executeCommand('workbench.action.openSettings', '@ext:model-availability.model-availability'));
     command('openLogs', () => vscode.env.openExternal(vscode.Uri.file(logs.folder)));
+    command('openStorageFolder', () => vscode.env.openExternal(vscode.Uri.file(root)));
+    registerDownloadCommands(command, { engine, tree, token, startedByUser });
 
-    await catalogs.reload();
-    logs.management.info(`Activated Model Availability ${String(context.extension.packageJSON.version)} in VS Code ${vscode.version}`);
+    logs.management.info(`Activated Model Availability ${String(context.extension.packageJSON.version)} in VS Code ${vscode.version}; store: ${root}`);
     return {
       apiVersion: 1,
-      getModels: () => catalogs.models.map((m) => ({ id: m.id, name: m.name, version: m.version, task: m.task, state: 'missing' })),
-      onDidChangeModels: (listener) => catalogs.onDidChange(() => listener()),
+      getModels: () => engine.getModels().map((m) => ({ id: m.id, name: m.name, version: m.version, task: m.task, state: engine.getModelState(m.id)?.state ?? 'missing' })),
+      onDidChangeModels: (listener) => engine.onDidChange(() => listener()),
     };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     logs.management.error(`Activation failed: ${err instanceof Error && err.stack ? err.stack : message}`);
-    void vscode.window.showErrorMessage(`Model Availability could not start: ${message}`, 'Show Logs').then((pick) => {
-      if (pick) logs.management.show();
+    void vscode.window.showErrorMessage(`Model Availability could not start: ${message}`, 'Open Settings', 'Show Logs').then((pick) => {
+      if (pick === 'Show Logs') logs.management.show();
+      if (pick === 'Open Settings') void vscode.commands.executeCommand('workbench.action.openSettings', 'modelAvailability');
     });
     throw err;
   }

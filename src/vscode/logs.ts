@@ -2,6 +2,7 @@ import { appendFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { Disposable } from '../engine/base/lifecycle';
+import type { Logger } from '../engine/engine';
 
 export type LogName = 'model_management' | 'downloads' | 'health_monitor';
 
@@ -12,7 +13,7 @@ const CHANNEL_TITLES: Record<LogName, string> = {
 };
 
 /** One log: a LogOutputChannel people can read in the Output panel, and a `<name>.log` file in the extension's log folder. */
-export class ExtensionLog extends Disposable {
+export class ExtensionLog extends Disposable implements Logger {
   private readonly channel: vscode.LogOutputChannel;
   private pending: Promise<void> = Promise.resolve();
 
@@ -21,9 +22,15 @@ export class ExtensionLog extends Disposable {
     this.channel = this._register(vscode.window.createOutputChannel(CHANNEL_TITLES[name], { log: true }));
   }
 
-  info(message: string): void { this.channel.info(message); this.write('INFO', message); }
-  warn(message: string): void { this.channel.warn(message); this.write('WARN', message); }
-  error(message: string): void { this.channel.error(message); this.write('ERROR', message); }
+  info(message: string, modelId?: string): void { this.log('INFO', message, modelId); }
+  warn(message: string, modelId?: string): void { this.log('WARN', message, modelId); }
+  error(message: string, modelId?: string): void { this.log('ERROR', message, modelId); }
+
+  private log(level: 'INFO' | 'WARN' | 'ERROR', message: string, modelId: string | undefined): void {
+    const text = modelId ? `[${modelId}] ${message}` : message;
+    if (level === 'INFO') this.channel.info(text); else if (level === 'WARN') this.channel.warn(text); else this.channel.error(text);
+    this.write(level, text);
+  }
 
   show(): void { this.channel.show(true); }
 

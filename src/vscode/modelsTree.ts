@@ -1,73 +1,85 @@
+import path from 'node:path';
 import * as vscode from 'vscode';
 import { Disposable } from '../engine/base/lifecycle';
-import { totalSize, type ModelEntry, type ModelFile } from '../engine/catalog/catalogTypes';
-import type { CatalogService } from './catalogService';
+import type { ModelEntry, ModelFile } from '../engine/catalog/catalogTypes';
+import type { AvailabilityEngine, ModelFileState, ModelState } from '../engine/engine';
 import { formatBytes } from './format';
+import { describeModel, modelIcon, stateText } from './modelPresentation';
 
-type Node = { kind: 'model'; model: ModelEntry } | { kind: 'file'; model: ModelEntry; file: ModelFile };
+export type ModelNode = { readonly kind: 'model'; readonly model: ModelEntry } | { readonly kind: 'file'; readonly model: ModelEntry; readonly file: ModelFile };
 
 function sourceText(file: ModelFile): string {
-  return file.source.kind === 'url' ? file.source.url : `huggingface.co/${file.source.repo} @ ${file.source.revision} · ${file.source.file}`;
+  return file.source.kind === 'url' ? file.source.url : `huggingface.co/${file.source.repo} @ ${file.source.revision}: ${file.source.file}`;
 }
 
-/** The Explorer's Models view: one item per catalog model, its files as children. */
-export class ModelsTree extends Disposable implements vscode.TreeDataProvider<Node> {
-  private readonly changed = this._register(new vscode.EventEmitter<Node | undefined>());
-  readonly onDidChangeTreeData = this.changed.event;
-  readonly view: vscode.TreeView<Node>;
+function escapeMd(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
+}
 
-  constructor(private readonly catalogs: CatalogService) {
+/** The Explorer's Models view: one item per catalog model, its files as children, live from the engine's events. */
+export class ModelsTree extends Disposable implements vscode.TreeDataProvider<ModelNode> {
+  private readonly changed = this._register(new vscode.EventEmitter<ModelNode | undefined>());
+  readonly onDidChangeTreeData = this.changed.event;
+  readonly view: vscode.TreeView<ModelNode>;
+
+  constructor(private readonly engine: AvailabilityEngine) {
     super();
     this.view = this._register(vscode.window.createTreeView('modelAvailability.models', { treeDataProvider: this, showCollapseAll: true }));
-    this._register(catalogs.onDidChange(() => this.changed.fire(undefined)));
+    // The engine throttles its change events to a few per second; stable item ids keep refreshes flicker-free.
+    this._register(engine.onDidChange(() => this.changed.fire(undefined)));
   }
 
-  getChildren(node?: Node): Node[] {
-    if (!node) return this.catalogs.models.map((model) => ({ kind: 'model', model }));
+  getChildren(node?: ModelNode): ModelNode[] {
+    if (!node) return this.engine.getModels().map((model) => ({ kind: 'model', model }));
     if (node.kind === 'model') return node.model.files.map((file) => ({ kind: 'file', model: node.model, file }));
     return [];
   }
 
-  getTreeItem(node: Node): vscode.TreeItem {
-    return node.kind === 'model' ? this.modelItem(node.model) : this.fileItem(node.model, node.file);
+  getParent(node: ModelNode): ModelNode | undefined {
+    return node.kind === 'file' ? { kind: 'model', model: node.model } : undefined;
   }
 
-  private modelItem(model: ModelEntry): vscode.TreeItem {
+  getTreeItem(node: ModelNode): vscode.TreeItem {
+    const state = this.engine.getModelState(node.model.id);
+    return node.kind === 'model' ? this.modelItem(node.model, state) : this.fileItem(node.model, node.file, state);
+  }
+
+  private modelItem(model: ModelEntry, s: ModelState | undefined): vscode.TreeItem {
     const item = new vscode.TreeItem(model.name, vscode.TreeItemCollapsibleState.Collapsed);
     item.id = `model:${model.id}`;
-    item.description = [model.version, sizeText(totalSize(model)), 'not downloaded'].filter(Boolean).join(' · ');
-    item.iconPath = new vscode.ThemeIcon('circle-large-outline', new vscode.ThemeColor('disabledForeground'));
-    item.contextValue = 'model.missing';
+    item.description = describeModel(model, s);
+    item.contextValue = `model.${s?.state ?? 'missing'}`;
+    if (s) item.iconPath = modelIcon(s);
     const md = new vscode.MarkdownString(undefined, true);
-    md.appendMarkdown(`**${escapeMd(model.name)}** \`${model.id}\` ${model.version}\n\n`);
+    md.appendMarkdown(`**${escapeMd(model.name)}** · \`${model.id}\` · ${escapeMd(model.version)}\n\n`);
     if (model.description) md.appendMarkdown(`${escapeMd(model.description)}\n\n`);
     const facts = [model.task, model.family, model.format, model.quantization].filter(Boolean).join(' · ');
     if (facts) md.appendMarkdown(`${escapeMd(facts)}\n\n`);
-    md.appendMarkdown(`$(circle-large-outline) Not downloaded · ${formatBytes(totalSize(model))}\n\n`);
+    if (s) md.appendMarkdown(`State: ${escapeMd(stateText(s))}${s.error ? ` — ${escapeMd(s.error)}` : ''}\n\n`);
+    const first = s?.files[0];
+    if (first && s?.state === 'ready') md.appendMarkdown(`Local path: \`${path.dirname(first.localPath)}\`\n\n`);
+    md.appendMarkdown(`Source: ${escapeMd(model.files.map(sourceText).join(', '))}\n\n`);
     md.appendMarkdown(`Catalog: ${escapeMd(model.origin)}`);
     item.tooltip = md;
     return item;
   }
 
-  private fileItem(model: ModelEntry, file: ModelFile): vscode.TreeItem {
+  private fileItem(model: ModelEntry, file: ModelFile, s: ModelState | undefined): vscode.TreeItem {
+    const f: ModelFileState | undefined = s?.files.find((x) => x.path === file.path);
     const item = new vscode.TreeItem(file.path, vscode.TreeItemCollapsibleState.None);
     item.id = `file:${model.id}/${file.path}`;
-    item.description = [sizeText(file.size), file.sha256 ? undefined : 'no checksum'].filter(Boolean).join(' · ');
+    const size = f?.size ?? file.size;
+    const stateWord = f?.state === 'ready' ? 'ready' : f?.state === 'partial' ? `${formatBytes(f.bytesOnDisk)} so far` : 'not downloaded';
+    item.description = [size === undefined ? undefined : formatBytes(size), stateWord, file.sha256 || f?.sha256Expected ? undefined : 'no checksum'].filter(Boolean).join(' · ');
     item.iconPath = vscode.ThemeIcon.File;
-    item.resourceUri = vscode.Uri.parse(`model-availability:/${encodeURIComponent(file.path)}`);
-    item.contextValue = 'modelFile';
+    item.resourceUri = vscode.Uri.file(f?.localPath ?? file.path);
+    item.contextValue = `modelFile.${f?.state ?? 'missing'}`;
     const md = new vscode.MarkdownString();
-    md.appendMarkdown(`**${escapeMd(file.path)}**\n\nSource: ${escapeMd(sourceText(file))}\n\nsha256: \`${file.sha256 ?? 'none in the catalog (unverifiable)'}\``);
+    md.appendMarkdown(`**${escapeMd(file.path)}**\n\nSource: ${escapeMd(sourceText(file))}\n\n`);
+    if (f) md.appendMarkdown(`Local path: \`${f.localPath}\`\n\n`);
+    md.appendMarkdown(`sha256: \`${f?.sha256 ?? file.sha256 ?? 'none in the catalog (unverifiable)'}\``);
+    if (f?.verifiedAt) md.appendMarkdown(`\n\nVerified: ${new Date(f.verifiedAt).toLocaleString()}`);
     item.tooltip = md;
     return item;
   }
-}
-
-/** Sizes of hf files are known only once the hub answers; say nothing rather than "unknown". */
-function sizeText(bytes: number | undefined): string | undefined {
-  return bytes === undefined ? undefined : formatBytes(bytes);
-}
-
-function escapeMd(text: string): string {
-  return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
 }

@@ -74,9 +74,36 @@ export class Workbench {
     const input = this.page.locator('.quick-input-widget input');
     await input.waitFor();
     await input.fill(`>${title}`);
-    const item = this.page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+    await this.clickQuickItem(title);
+  }
+
+  /** Clicks the quick pick entry whose label is exactly `label` (Enter would take whichever ranks first). */
+  private async clickQuickItem(label: string): Promise<void> {
+    const item = this.page.locator('.quick-input-list .monaco-list-row .label-name').getByText(label, { exact: true }).first();
     await item.waitFor({ timeout: 15_000 });
-    await this.page.keyboard.press('Enter');
+    await item.click();
+  }
+
+  /** Picks an item in the open quick pick by typing its label, as a person would. */
+  async pickQuickItem(label: string): Promise<void> {
+    const input = this.page.locator('.quick-input-widget input');
+    await input.waitFor();
+    await input.fill(label);
+    await this.clickQuickItem(label);
+  }
+
+  /** Clicks one of a tree row's inline actions (they appear on hover). */
+  async clickInlineAction(row: Locator, title: string): Promise<void> {
+    await row.hover();
+    await row.locator(`.action-label[aria-label="${title}"]`).click();
+  }
+
+  statusItem(text: string | RegExp): Locator {
+    return this.page.locator('.statusbar-item', { hasText: text });
+  }
+
+  notification(text: string | RegExp): Locator {
+    return this.page.locator('.notification-toast', { hasText: text });
   }
 
   async problems(): Promise<string[]> {

@@ -1,0 +1,134 @@
+// Download-engine benchmark (issue 3): one run against a local server, printing ratios against targets.
+// Run with `npm run bench` (builds dist/cli.js first).
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, promises as fs, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const cliPath = path.resolve(here, '..', 'dist', 'cli.js');
+const GiB = 1024 * 1024 * 1024;
+const MiB = 1024 * 1024;
+
+async function makeFile(file, size) {
+  const out = createWriteStream(file);
+  const block = randomBytes(4 * MiB);
+  for (let written = 0; written < size; written += block.length) {
+    // Vary each block so nothing can be deduplicated or compressed.
+    block.writeUInt32LE(written / block.length, 0);
+    if (!out.write(block.subarray(0, Math.min(block.length, size - written)))) await new Promise((r) => out.once('drain', r));
+  }
+  await new Promise((r) => out.end(r));
+}
+
+async function sha256(file) {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: 4 * MiB })) h.update(chunk);
+  return h.digest('hex');
+}
+
+function startServer(file, cap) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(here, 'staticServer.mjs'), file, String(cap)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    child.stdout.once('data', (d) => resolve({ url: `http://127.0.0.1:${String(d).trim()}/${path.basename(file)}`, stop: () => child.kill() }));
+  });
+}
+
+/** Runs the CLI, sampling its peak RSS (VmHWM) from /proc while it runs. */
+function runCli(args) {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += d; });
+    let peakKb = 0;
+    const sample = setInterval(() => {
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        if (m) peakKb = Math.max(peakKb, Number(m[1]));
+      } catch { /* exited */ }
+    }, 50);
+    child.on('close', (code) => {
+      clearInterval(sample);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      if (code !== 0) reject(new Error(`cli exited ${code}: ${stderr}`));
+      else resolve({ seconds, peakMb: peakKb / 1024 });
+    });
+  });
+}
+
+async function engineDownload(work, name, url, sha, size, extra) {
+  const store = path.join(work, `store-${name}`);
+  const catalog = path.join(work, `catalog-${name}.json`);
+  await fs.writeFile(catalog, JSON.stringify({ models: [{ id: `bench-${name}`, name, version: '1', files: [{ path: 'file.bin', url, sha256: sha, size }] }] }));
+  const r = await runCli(['--store', store, '--catalog', catalog, 'download', `bench-${name}`, ...extra]);
+  await fs.rm(store, { recursive: true, force: true });
+  return r;
+}
+
+function timeCurl(url, out) {
+  const started = process.hrtime.bigint();
+  const r = spawnSync('curl', ['-s', '-f', '-o', out, url]);
+  if (r.status !== 0) throw new Error(`curl failed: ${r.stderr}`);
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}
+
+const fmt = (n, d = 2) => n.toFixed(d);
+const verdict = (ok) => (ok ? 'PASS' : 'MISS');
+
+async function main() {
+  if (!existsSync(cliPath)) throw new Error('dist/cli.js is missing: run `node esbuild.mjs --production` first');
+  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'ma-bench-'));
+  const nginx = spawnSync('which', ['nginx']).status === 0;
+  console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${fmt(os.totalmem() / GiB, 1)} GiB RAM, node ${process.version}`);
+  console.log(`server: Node static server${nginx ? ' (nginx is installed but the per-connection cap needs the Node server)' : ' (nginx not installed)'}`);
+  try {
+    const big = path.join(work, 'big.bin');
+    await makeFile(big, GiB);
+    const bigSha = await sha256(big);
+
+    // 1. engine (with sha256) vs curl (without), 1 GiB, unthrottled.
+    const plain = await startServer(big, 0);
+    timeCurl(plain.url, path.join(work, 'warm.bin')); // warm the page cache for both
+    await fs.rm(path.join(work, 'warm.bin'));
+    const curlSeconds = timeCurl(plain.url, path.join(work, 'curl.bin'));
+    await fs.rm(path.join(work, 'curl.bin'));
+    const engine = await engineDownload(work, 'plain', plain.url, bigSha, GiB, ['--connections', '1']);
+    plain.stop();
+    const ratio = engine.seconds / curlSeconds;
+    console.log(`\n1 GiB: curl -o ${fmt(curlSeconds)} s, engine with sha256 ${fmt(engine.seconds)} s -> ratio ${fmt(ratio)} (target <= 1.15) ${verdict(ratio <= 1.15)}`);
+    console.log(`peak RSS of the CLI during the 1 GiB download: ${fmt(engine.peakMb, 1)} MB (target <= 150) ${verdict(engine.peakMb <= 150)}`);
+
+    // 2. 4 connections vs 1 against a server capping each connection.
+    const capped = path.join(work, 'capped.bin');
+    await makeFile(capped, 256 * MiB);
+    const cappedSha = await sha256(capped);
+    const cap = 16 * MiB;
+    const cappedServer = await startServer(capped, cap);
+    const one = await engineDownload(work, 'one', cappedServer.url, cappedSha, 256 * MiB, ['--connections', '1']);
+    const four = await engineDownload(work, 'four', cappedServer.url, cappedSha, 256 * MiB, ['--connections', '4']);
+    cappedServer.stop();
+    const speedup = one.seconds / four.seconds;
+    console.log(`\n256 MiB, server capped at ${cap / MiB} MiB/s per connection: 1 connection ${fmt(one.seconds)} s, 4 connections ${fmt(four.seconds)} s -> ${fmt(speedup)}x (target >= 3.5) ${verdict(speedup >= 3.5)}`);
+
+    // 3. speed limit 5 MiB/s.
+    const limited = path.join(work, 'limited.bin');
+    await makeFile(limited, 50 * MiB);
+    const limitedServer = await startServer(limited, 0);
+    const lim = await engineDownload(work, 'limited', limitedServer.url, await sha256(limited), 50 * MiB, ['--speed-limit', '5']);
+    limitedServer.stop();
+    const measured = 50 / lim.seconds;
+    const off = (measured - 5) / 5;
+    console.log(`\nspeed limit 5 MiB/s on 50 MiB: ${fmt(lim.seconds)} s -> ${fmt(measured)} MiB/s average (${off >= 0 ? '+' : ''}${fmt(off * 100, 1)}%, target within 5%) ${verdict(Math.abs(off) <= 0.05)}`);
+    console.log('(the average includes process start-up and the final verification)');
+  } finally {
+    await fs.rm(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

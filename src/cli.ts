@@ -1,0 +1,73 @@
+import { parseArgs, UsageError, USAGE } from './cli/args';
+import { loadCliCatalog } from './cli/catalog';
+import { listModels, printList, runDownload, stderrLogger, unknownIds } from './cli/commands';
+import { ProgressPrinter } from './cli/progressPrinter';
+import { AvailabilityEngine } from './engine/engine';
+
+/** Exit codes: 0 all requested models verified, 1 a download did not end verified, 2 usage or catalog error. */
+async function main(argv: readonly string[]): Promise<number> {
+  let opts;
+  try {
+    opts = parseArgs(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`model-availability: ${err.message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (opts.command === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const catalog = await loadCliCatalog(opts.catalogs);
+  for (const w of catalog.warnings) process.stderr.write(`warning: ${w}\n`);
+  if (catalog.errors.length > 0) {
+    for (const e of catalog.errors) process.stderr.write(`catalog error: ${e}\n`);
+    return 2;
+  }
+  const unknown = unknownIds(opts.ids, catalog.models.map((m) => m.id));
+  if (unknown.length > 0) {
+    for (const u of unknown) process.stderr.write(`model-availability: ${u}\n`);
+    return 2;
+  }
+  const printer = opts.command === 'download' ? new ProgressPrinter(process.stderr, opts.ids) : undefined;
+  const engine = await AvailabilityEngine.create({
+    storeRoot: opts.store,
+    models: catalog.models,
+    persistQueue: false,
+    // Test hook: tests shorten how long a killed process's lock blocks the next run.
+    lockStaleMs: Number(process.env.MODEL_AVAILABILITY_LOCK_STALE_MS) || undefined,
+    logger: stderrLogger(printer, process.stderr),
+    hfToken: async () => process.env.HF_TOKEN || undefined,
+    settings: {
+      ...(opts.connections !== undefined && { connections: opts.connections }),
+      ...(opts.speedLimitMBps !== undefined && { speedLimitMBps: opts.speedLimitMBps }),
+      ...(opts.maxRetries !== undefined && { maxRetries: opts.maxRetries }),
+      ...(process.env.MODEL_AVAILABILITY_PIECE_SIZE && { pieceSizeBytes: Number(process.env.MODEL_AVAILABILITY_PIECE_SIZE) }),
+      ...(process.env.MODEL_AVAILABILITY_RETRY_BASE_MS && { retryBaseDelayMs: Number(process.env.MODEL_AVAILABILITY_RETRY_BASE_MS) }),
+    },
+  });
+  try {
+    if (opts.command === 'list') {
+      printList(listModels(engine), opts.json, process.stdout);
+      return 0;
+    }
+    if (!printer) return 2;
+    // Ctrl-C pauses: partial data and its state stay for the next run.
+    process.once('SIGINT', () => {
+      engine.pauseAll();
+      process.exitCode = 130;
+      setTimeout(() => process.exit(130), 2000).unref();
+    });
+    return (await runDownload(engine, opts, process.stdout, printer)) ? 0 : 1;
+  } finally {
+    engine.dispose();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (err: unknown) => {
+    process.stderr.write(`model-availability: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

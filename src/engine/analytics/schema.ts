@@ -1,0 +1,83 @@
+import type { Database } from 'sql.js';
+import { EVENT_KEY_SLOTS } from './eventTypes';
+import { DAY_MS } from './period';
+
+/**
+ * Each migration moves the schema from version `index` to `index + 1` (`PRAGMA user_version`).
+ * Append only: a database written by any earlier release must upgrade through every later step.
+ */
+const MIGRATIONS: readonly ((db: Database) => void)[] = [
+  // v1: raw events, with lookup tables so a row stays ~20 bytes.
+  (db) => db.exec(`
+    CREATE TABLE models (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+    -- Each process numbers its events; last_seq makes re-merging the same events a no-op.
+    CREATE TABLE origins (id INTEGER PRIMARY KEY, origin TEXT NOT NULL UNIQUE, last_seq INTEGER NOT NULL);
+    -- key = ts_ms * ${EVENT_KEY_SLOTS} + n (see EVENT_KEY_SLOTS).
+    CREATE TABLE events (key INTEGER PRIMARY KEY, kind INTEGER NOT NULL, model_id INTEGER NOT NULL,
+      ok INTEGER, duration_ms INTEGER, units INTEGER);
+    -- The rarely filled fields live apart so that common rows carry no NULL columns for them.
+    CREATE TABLE event_details (key INTEGER PRIMARY KEY, other_model_id INTEGER, bytes INTEGER, detail TEXT);
+  `),
+  // v2: daily roll-ups, kept after raw events expire; back-filled from the raw events.
+  (db) => {
+    db.exec(`
+      CREATE TABLE daily (day INTEGER NOT NULL, model_id INTEGER NOT NULL, kind INTEGER NOT NULL,
+        count INTEGER NOT NULL, ok_count INTEGER NOT NULL, failed_count INTEGER NOT NULL,
+        duration_count INTEGER NOT NULL, sum_duration_ms INTEGER NOT NULL, min_duration_ms INTEGER, max_duration_ms INTEGER,
+        sum_units INTEGER NOT NULL, units_duration_ms INTEGER NOT NULL, sum_bytes INTEGER NOT NULL, last_ts INTEGER NOT NULL,
+        PRIMARY KEY (day, model_id, kind)) WITHOUT ROWID;
+    `);
+    // Old rows get the current zone's offset: one hour off across a DST change is acceptable for a back-fill.
+    const offsetMs = new Date().getTimezoneOffset() * 60_000;
+    db.run(`
+      INSERT INTO daily
+      SELECT ((e.key / ${EVENT_KEY_SLOTS}) - :offset) / ${DAY_MS} AS day, e.model_id, e.kind,
+        count(*), count(CASE WHEN e.ok = 1 THEN 1 END), count(CASE WHEN e.ok = 0 THEN 1 END),
+        count(e.duration_ms), coalesce(sum(e.duration_ms), 0), min(e.duration_ms), max(e.duration_ms),
+        coalesce(sum(e.units), 0), coalesce(sum(CASE WHEN e.units IS NOT NULL THEN e.duration_ms END), 0),
+        coalesce(sum(d.bytes), 0), max(e.key / ${EVENT_KEY_SLOTS})
+      FROM events e LEFT JOIN event_details d ON d.key = e.key
+      GROUP BY day, e.model_id, e.kind`, { ':offset': offsetMs });
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export function schemaVersion(db: Database): number {
+  return Number(db.exec('PRAGMA user_version')[0]?.values[0]?.[0] ?? 0);
+}
+
+/**
+ * Brings `db` up to `target` (default: the newest), each step in its own transaction.
+ * Returns false, changing nothing, for a database written by a newer release.
+ */
+export function migrate(db: Database, target = SCHEMA_VERSION): boolean {
+  let version = schemaVersion(db);
+  if (version > SCHEMA_VERSION) return false;
+  if (version === 0) {
+    // Only takes effect on an empty database; larger pages cut per-page overhead for a ~20-byte row.
+    db.exec('PRAGMA page_size = 8192');
+  }
+  while (version < target) {
+    db.exec('BEGIN');
+    try {
+      MIGRATIONS[version](db);
+      version++;
+      db.exec(`PRAGMA user_version = ${version}`);
+      db.exec('COMMIT');
+    } catch (err) {
+      db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+  return true;
+}
+
+/**
+ * Connection settings, which `export()` resets (it closes and reopens the database): apply after every
+ * open and every export. The database lives in sql.js's memory, so a journal on "disk" buys nothing —
+ * durability comes from writing the exported file atomically.
+ */
+export function applyConnectionPragmas(db: Database): void {
+  db.exec('PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; PRAGMA temp_store = MEMORY;');
+}

@@ -1,0 +1,43 @@
+import { promises as fs } from 'node:fs';
+import { readJsonIfPresent, writeJsonAtomic } from '../store/atomicFile';
+import { partPath, partStatePath } from '../store/storeLayout';
+import { PieceMap } from './pieceMap';
+
+/** What sits beside a `.part` file: enough to resume it, and for another process to show its progress. */
+export interface PartState {
+  readonly formatVersion: 1;
+  readonly url: string;
+  readonly size: number;
+  readonly pieceSize: number;
+  readonly sha256?: string;
+  readonly etag?: string;
+  readonly lastModified?: string;
+  readonly rangeSupported: boolean;
+  readonly completePieces: readonly number[];
+  readonly updatedAt: string;
+  /** Smoothed bytes/s of the process writing it, so watchers in other processes can show speed. */
+  readonly speed?: number;
+}
+
+export async function readPartState(finalPath: string): Promise<PartState | undefined> {
+  const raw = await readJsonIfPresent(partStatePath(finalPath));
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const s = raw as Partial<PartState>;
+  if (s.formatVersion !== 1 || typeof s.size !== 'number' || typeof s.pieceSize !== 'number' || !Array.isArray(s.completePieces)) {
+    return undefined;
+  }
+  return s as PartState;
+}
+
+export async function writePartState(finalPath: string, state: PartState): Promise<void> {
+  await writeJsonAtomic(partStatePath(finalPath), state);
+}
+
+export async function removePartData(finalPath: string): Promise<void> {
+  await fs.rm(partPath(finalPath), { force: true });
+  await fs.rm(partStatePath(finalPath), { force: true });
+}
+
+export function pieceMapFromState(state: PartState): PieceMap {
+  return new PieceMap(state.size, state.pieceSize, state.completePieces);
+}

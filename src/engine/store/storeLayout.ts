@@ -1,0 +1,77 @@
+import * as path from 'node:path';
+import type { FileSource } from '../catalog/catalogTypes';
+
+/** Where everything of one store lives. Paths from the catalog are validated, but we re-check containment here. */
+export class StoreLayout {
+  constructor(readonly root: string) {}
+
+  get queueFile(): string {
+    return path.join(this.root, 'queue.json');
+  }
+
+  modelDir(id: string, version: string): string {
+    const models = path.join(this.root, 'models');
+    const dir = path.resolve(models, id, version);
+    assertInside(models, dir);
+    return dir;
+  }
+
+  manifestPath(id: string, version: string): string {
+    const models = path.join(this.root, 'models');
+    const file = path.resolve(models, id, `${version}.manifest.json`);
+    assertInside(models, file);
+    return file;
+  }
+
+  /** The final path of a model file; throws if the catalog path would escape the model's folder. */
+  filePath(id: string, version: string, relPath: string): string {
+    const dir = this.modelDir(id, version);
+    const file = path.resolve(dir, ...relPath.split('/'));
+    assertInside(dir, file);
+    return file;
+  }
+}
+
+export function partPath(finalPath: string): string {
+  return `${finalPath}.part`;
+}
+
+export function partStatePath(finalPath: string): string {
+  return `${finalPath}.part.json`;
+}
+
+export function assertInside(dir: string, candidate: string): void {
+  const rel = path.relative(path.resolve(dir), path.resolve(candidate));
+  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
+    throw new Error(`refusing path outside the store folder: ${candidate}`);
+  }
+}
+
+/** One verified file as recorded in a manifest; piece hashes let a later repair re-fetch only damaged pieces. */
+export interface ManifestFile {
+  readonly path: string;
+  readonly source: FileSource;
+  /** The URL actually downloaded (a hub file resolves to a commit-pinned URL). */
+  readonly url: string;
+  readonly size: number;
+  readonly sha256: string;
+  /** False when the catalog gave no checksum: the sha256 is what we downloaded, not what was promised. */
+  readonly sha256Expected: boolean;
+  readonly pieceSize: number;
+  readonly pieces: readonly string[];
+  readonly verifiedAt: string;
+}
+
+export interface ModelManifest {
+  readonly formatVersion: 1;
+  readonly id: string;
+  readonly version: string;
+  readonly files: readonly ManifestFile[];
+  readonly verifiedAt: string;
+}
+
+export function isModelManifest(value: unknown): value is ModelManifest {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Partial<ModelManifest>;
+  return v.formatVersion === 1 && typeof v.id === 'string' && typeof v.version === 'string' && Array.isArray(v.files);
+}

@@ -1,0 +1,31 @@
+import * as vscode from 'vscode';
+import { Disposable } from '../engine/base/lifecycle';
+import type { AvailabilityEngine } from '../engine/engine';
+import type { ExtensionLog } from './logs';
+import type { Notifier, NotificationAction } from './notifier';
+
+/** Turns the engine's finish and failure events into notifications with the useful next step. */
+export class DownloadNotifications extends Disposable {
+  constructor(engine: AvailabilityEngine, notifier: Notifier, log: ExtensionLog, startedByUser: Set<string>) {
+    super();
+    const name = (id: string) => engine.getModels().find((m) => m.id === id)?.name ?? id;
+    const showLogs: NotificationAction = { title: 'Show Logs', run: () => log.show() };
+    this._register(engine.onDidFinish(({ id }) => {
+      const byUser = startedByUser.delete(id);
+      notifier.notify('finished', byUser ? 'important' : 'info', `${name(id)} is downloaded and verified.`,
+        { title: 'Copy Path', run: () => vscode.commands.executeCommand('modelAvailability.copyPath', id) },
+        { title: 'Show in Models', run: () => vscode.commands.executeCommand('modelAvailability.focusModel', id) });
+    }));
+    this._register(engine.onDidFail(({ id, reason, kind }) => {
+      startedByUser.delete(id);
+      const retry: NotificationAction = { title: kind === 'paused' ? 'Resume' : 'Retry', run: () => vscode.commands.executeCommand(kind === 'paused' ? 'modelAvailability.resume' : 'modelAvailability.download', id) };
+      if (/gated|token/i.test(reason)) {
+        notifier.notify('gated', 'error', `${name(id)} could not be downloaded: ${reason}`, { title: 'Set Token', run: () => vscode.commands.executeCommand('modelAvailability.setHuggingFaceToken') }, retry);
+      } else if (/disk full|ENOSPC|free space/i.test(reason)) {
+        notifier.notify('diskFull', 'error', `${name(id)} is paused: ${reason}. What was downloaded is kept.`, { title: 'Open Storage Folder', run: () => vscode.commands.executeCommand('modelAvailability.openStorageFolder') }, retry);
+      } else {
+        notifier.notify(`failed:${kind}`, 'error', `${name(id)} could not be downloaded: ${reason}`, retry, showLogs);
+      }
+    }));
+  }
+}

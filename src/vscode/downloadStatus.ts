@@ -1,0 +1,85 @@
+import * as vscode from 'vscode';
+import { Disposable } from '../engine/base/lifecycle';
+import type { AvailabilityEngine, ModelState } from '../engine/engine';
+import { formatBytes, formatDuration } from './format';
+
+const MIN_UPDATE_MS = 500;
+
+/** The one status bar item: aggregate download progress, or models that need attention; hidden otherwise. */
+export class DownloadStatus extends Disposable {
+  private readonly item = this._register(vscode.window.createStatusBarItem('modelAvailability.status', vscode.StatusBarAlignment.Left, 10));
+  private lastUpdate = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly engine: AvailabilityEngine) {
+    super();
+    this.item.name = 'Model Availability';
+    this._register(engine.onDidChange(() => this.schedule()));
+    this._register({ dispose: () => clearTimeout(this.timer) });
+    this.update();
+  }
+
+  /** At most two updates a second, and never a lost final state. */
+  private schedule(): void {
+    if (this.timer) return;
+    const wait = Math.max(0, this.lastUpdate + MIN_UPDATE_MS - Date.now());
+    this.timer = setTimeout(() => { this.timer = undefined; this.update(); }, wait);
+  }
+
+  private update(): void {
+    this.lastUpdate = Date.now();
+    const states = this.engine.getModelStates();
+    const active = states.filter((s) => s.state === 'downloading');
+    const queued = states.filter((s) => s.state === 'queued');
+    const paused = states.filter((s) => s.state === 'paused');
+    const failed = states.filter((s) => s.state === 'failed');
+    void vscode.commands.executeCommand('setContext', 'modelAvailability.hasActiveDownloads', active.length + queued.length > 0);
+    void vscode.commands.executeCommand('setContext', 'modelAvailability.hasPausedDownloads', paused.length > 0);
+
+    if (active.length + queued.length > 0) {
+      const done = active.reduce((a, s) => a + (s.progress?.bytesDone ?? 0), 0);
+      const total = active.reduce((a, s) => a + (s.progress?.total ?? s.totalBytes ?? 0), 0);
+      const speed = active.reduce((a, s) => a + (s.progress?.speed ?? 0), 0);
+      const parts = [`${active.length} downloading`];
+      if (total > 0) parts.push(`${Math.floor((done / total) * 100)}%`);
+      if (speed > 0 && total > done) parts.push(formatDuration((total - done) / speed));
+      if (queued.length) parts.push(`${queued.length} queued`);
+      this.item.text = `$(sync~spin) ${parts.join(' · ')}`;
+      this.item.tooltip = this.tooltip([...active, ...queued, ...paused]);
+      this.item.command = { command: 'modelAvailability.showDownloads', title: 'Show Downloads' };
+      this.item.backgroundColor = undefined;
+      this.item.accessibilityInformation = { label: `Model downloads: ${parts.join(', ')}` };
+      this.item.show();
+    } else if (failed.length > 0) {
+      this.item.text = `$(warning) ${failed.length} ${failed.length === 1 ? 'model needs' : 'models need'} attention`;
+      this.item.tooltip = this.tooltip(failed);
+      this.item.command = { command: 'modelAvailability.focusModel', title: 'Show Model', arguments: [failed[0].id] };
+      this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
+      this.item.accessibilityInformation = undefined;
+      this.item.show();
+    } else {
+      this.item.hide();
+    }
+  }
+
+  private tooltip(states: readonly ModelState[]): vscode.MarkdownString {
+    const md = new vscode.MarkdownString(undefined, true);
+    md.appendMarkdown('**Model Availability**\n\n');
+    for (const s of states) {
+      const name = this.engine.getModels().find((m) => m.id === s.id)?.name ?? s.id;
+      let line = `${name}: ${s.state}`;
+      if (s.state === 'downloading' && s.progress) {
+        const p = s.progress;
+        line = `$(sync~spin) ${name}: ${p.total ? `${Math.floor((p.bytesDone / p.total) * 100)}%` : formatBytes(p.bytesDone)} · ${formatBytes(p.speed)}/s${p.etaSeconds !== undefined ? ` · ${formatDuration(p.etaSeconds)} left` : ''}`;
+      } else if (s.state === 'queued') {
+        line = `$(clock) ${name}: queued #${s.queuePosition ?? '?'}${s.waitEstimateSeconds !== undefined ? ` · ~${formatDuration(s.waitEstimateSeconds)}` : ''}`;
+      } else if (s.state === 'paused') {
+        line = `$(debug-pause) ${name}: paused${s.pausedReason ? ` (${s.pausedReason})` : ''}`;
+      } else if (s.state === 'failed') {
+        line = `$(error) ${name}: ${s.error ?? 'failed'}`;
+      }
+      md.appendMarkdown(`${line}\n\n`);
+    }
+    return md;
+  }
+}

@@ -1,0 +1,52 @@
+import * as vscode from 'vscode';
+import type { ModelEntry } from '../engine/catalog/catalogTypes';
+import type { ModelState } from '../engine/engine';
+import { formatBytes, formatDuration } from './format';
+
+/** One model as every VS Code surface shows it: the tree, quick picks, the status bar. */
+export function stateText(s: ModelState): string {
+  switch (s.state) {
+    case 'downloading': {
+      const p = s.progress;
+      if (!p) return 'starting…';
+      const pct = p.total ? `${Math.floor((p.bytesDone / p.total) * 100)}%` : formatBytes(p.bytesDone);
+      const parts = [pct, `${formatBytes(p.speed)}/s`];
+      if (p.etaSeconds !== undefined) parts.push(`${formatDuration(p.etaSeconds)} left`);
+      if (p.followingOtherProcess) parts.push('in another window');
+      return parts.join(' · ');
+    }
+    case 'queued':
+      return `queued${s.queuePosition ? ` #${s.queuePosition}` : ''}${s.waitEstimateSeconds !== undefined ? ` · ~${formatDuration(s.waitEstimateSeconds)}` : ''}`;
+    case 'paused':
+      return s.pausedReason ? `paused · ${s.pausedReason}` : 'paused';
+    case 'failed':
+      return 'failed';
+    case 'ready':
+      return s.files.every((f) => f.sha256Expected) ? 'ready' : 'ready · unverifiable';
+    case 'missing':
+      return 'not downloaded';
+  }
+}
+
+export function modelIcon(s: ModelState): vscode.ThemeIcon {
+  const color = (id: string) => new vscode.ThemeColor(id);
+  switch (s.state) {
+    case 'downloading': return new vscode.ThemeIcon('sync~spin', color('charts.blue'));
+    case 'queued': return new vscode.ThemeIcon('clock', color('charts.blue'));
+    case 'paused': return new vscode.ThemeIcon('debug-pause', color('charts.yellow'));
+    case 'failed': return new vscode.ThemeIcon('error', color('charts.red'));
+    case 'ready': return s.files.every((f) => f.sha256Expected)
+      ? new vscode.ThemeIcon('pass-filled', color('charts.green'))
+      : new vscode.ThemeIcon('warning', color('charts.yellow'));
+    case 'missing': return new vscode.ThemeIcon('circle-large-outline', color('disabledForeground'));
+  }
+}
+
+export function modelSize(model: ModelEntry, s: ModelState | undefined): string | undefined {
+  const total = s?.totalBytes ?? (model.files.every((f) => f.size !== undefined) ? model.files.reduce((a, f) => a + (f.size ?? 0), 0) : undefined);
+  return total === undefined ? undefined : formatBytes(total);
+}
+
+export function describeModel(model: ModelEntry, s: ModelState | undefined): string {
+  return [model.version, modelSize(model, s), s ? stateText(s) : 'not downloaded'].filter(Boolean).join(' · ');
+}

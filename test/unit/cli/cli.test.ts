@@ -1,0 +1,127 @@
+import * as assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { readPartState } from '../../../src/engine/download/partState';
+import { PIECE, tempDir } from '../../support/downloadFixtures';
+import { FaultServer, generateData } from '../../support/faultServer';
+
+interface CliRun { code: number | null; stdout: string; stderr: string }
+
+const CLI = path.resolve('src/cli.ts');
+
+function startCli(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<CliRun> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+    env: { ...process.env, MODEL_AVAILABILITY_PIECE_SIZE: String(PIECE), MODEL_AVAILABILITY_RETRY_BASE_MS: '20', MODEL_AVAILABILITY_LOCK_STALE_MS: '2000', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => { stdout += d.toString(); });
+  child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const done = new Promise<CliRun>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  return { child, done };
+}
+
+const cli = (args: string[], env?: NodeJS.ProcessEnv): Promise<CliRun> => startCli(args, env).done;
+
+describe('CLI', function () {
+  this.timeout(60_000);
+  let server: FaultServer;
+  let dir: string;
+  let catalog: string;
+  let store: string;
+
+  beforeEach(async () => {
+    server = await FaultServer.start();
+    dir = await tempDir('ma-cli-');
+    store = path.join(dir, 'store');
+    catalog = path.join(dir, 'models.json');
+    const good = server.addFile('good.bin', generateData(8 * PIECE, 1));
+    server.addFile('nosha.bin', generateData(2 * PIECE, 2));
+    server.addFile('big.bin', generateData(32 * PIECE, 3));
+    await fs.writeFile(catalog, JSON.stringify({
+      models: [
+        { id: 'test-good', name: 'Good', version: '1', files: [{ path: 'good.bin', url: server.url('good.bin'), sha256: good.sha256, size: good.data.length }] },
+        { id: 'test-nosha', name: 'No sha', version: '1', files: [{ path: 'nosha.bin', url: server.url('nosha.bin') }] },
+        { id: 'test-missing', name: 'Missing', version: '1', files: [{ path: 'x.bin', url: server.url('x.bin') }] },
+        { id: 'test-big', name: 'Big', version: '1', files: [{ path: 'big.bin', url: server.url('big.bin'), sha256: server.files.get('big.bin')?.sha256 }] },
+      ],
+    }));
+  });
+  afterEach(async () => {
+    await server.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  async function listJson(): Promise<{ id: string; state: string; health: string | null; bytesOnDisk: number; files: { path: string; localPath: string; state: string; sha256: string | null }[]; problems: string[] }[]> {
+    const r = await cli(['--store', store, '--catalog', catalog, 'list', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout) as Awaited<ReturnType<typeof listJson>>;
+  }
+
+  it('downloads, exits 0, prints results on stdout and progress on stderr; list --json shows health', async () => {
+    const before = (await listJson()).find((m) => m.id === 'test-good');
+    assert.equal(before?.state, 'missing');
+    assert.equal(before?.health, null);
+    const r = await cli(['--store', store, '--catalog', catalog, 'download', 'test-good', 'test-nosha', '--connections', '2']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^ready {2}test-good /m);
+    assert.match(r.stdout, /^ready {2}test-nosha /m);
+    assert.match(r.stderr, /is ready/);
+    const list = await listJson();
+    const good = list.find((m) => m.id === 'test-good');
+    assert.equal(good?.state, 'ready');
+    assert.equal(good?.health, 'green');
+    assert.equal(good?.bytesOnDisk, 8 * PIECE);
+    assert.equal(good?.files[0].state, 'ready');
+    assert.deepEqual(await fs.readFile(good?.files[0].localPath ?? ''), server.files.get('good.bin')?.data);
+    const nosha = list.find((m) => m.id === 'test-nosha');
+    assert.equal(nosha?.health, 'yellow');
+    assert.equal(nosha?.files[0].sha256, server.files.get('nosha.bin')?.sha256);
+  });
+
+  it('exits 1 when a download does not end verified, naming the URL', async () => {
+    const r = await cli(['--store', store, '--catalog', catalog, 'download', 'test-missing']);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /error {2}test-missing {2}failed: not found at URL .*x\.bin/);
+  });
+
+  it('exits 2 on catalog errors with file, JSON path and reason', async () => {
+    await fs.writeFile(catalog, JSON.stringify({ models: [{ id: 'Bad Id', files: [] }] }));
+    const r = await cli(['--store', store, '--catalog', catalog, 'list']);
+    assert.equal(r.code, 2);
+    assert.ok(r.stderr.includes(catalog), r.stderr);
+    assert.match(r.stderr, /models\[0\]|\/models\/0|models\.0/);
+  });
+
+  it('exits 2 on an unknown id, naming it and close ids', async () => {
+    const r = await cli(['--store', store, '--catalog', catalog, 'download', 'test-god']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /unknown model id 'test-god'; did you mean: .*test-good/);
+  });
+
+  it('resumes after SIGKILL and transfers only the missing pieces', async () => {
+    const size = 32 * PIECE;
+    server.bytesPerSecondPerConnection = 512 * 1024;
+    const first = startCli(['--store', store, '--catalog', catalog, 'download', 'test-big', '--connections', '1']);
+    const finalPath = path.join(store, 'models', 'test-big', '1', 'big.bin');
+    // Kill once the state file records a good part of the file.
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 50));
+      const s = await readPartState(finalPath);
+      if ((s?.completePieces.length ?? 0) >= 8) break;
+    }
+    first.child.kill('SIGKILL');
+    await first.done;
+    const kept = (await readPartState(finalPath))?.completePieces.length ?? 0;
+    assert.ok(kept >= 8 && kept < 32, `kept ${kept}`);
+    server.resetCounters();
+    server.bytesPerSecondPerConnection = 0;
+    // The dead process's lock goes stale; the new run takes over.
+    const second = await cli(['--store', store, '--catalog', catalog, 'download', 'test-big']);
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(server.bytesSent, size - kept * PIECE);
+    assert.deepEqual(await fs.readFile(finalPath), server.files.get('big.bin')?.data);
+  });
+});

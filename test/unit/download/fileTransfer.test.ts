@@ -1,0 +1,312 @@
+import * as assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { FileTransfer, NODE_IO, type FileTransferOptions, type TransferIo } from '../../../src/engine/download/fileTransfer';
+import { readPartState } from '../../../src/engine/download/partState';
+import type { DownloadSettings } from '../../../src/engine/download/settings';
+import { DownloadError } from '../../../src/engine/net/downloadError';
+import { SpeedLimiter } from '../../../src/engine/net/speedLimiter';
+import { PIECE, MemoryLogger, tempDir, testSettings } from '../../support/downloadFixtures';
+import { FaultServer, generateData, sha256Of } from '../../support/faultServer';
+
+type TransferOverrides = Omit<Partial<FileTransferOptions>, 'settings'> & { settings?: Partial<DownloadSettings> };
+
+describe('FileTransfer', function () {
+  let server: FaultServer;
+  let dir: string;
+
+  beforeEach(async () => {
+    server = await FaultServer.start();
+    dir = await tempDir();
+  });
+  afterEach(async () => {
+    await server.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  function transfer(name: string, opts: TransferOverrides = {}): { t: FileTransfer; finalPath: string; logger: MemoryLogger } {
+    const file = server.files.get(name);
+    const finalPath = path.join(dir, name);
+    const logger = new MemoryLogger();
+    const settings = testSettings(opts.settings);
+    const t = new FileTransfer({
+      modelId: 'm', finalPath, url: server.url(name), isHub: false, expectedSha256: file?.sha256, expectedSize: file?.data.length,
+      limiter: new SpeedLimiter(0), logger, ...opts, settings: () => settings,
+    });
+    return { t, finalPath, logger };
+  }
+
+  const run = (t: FileTransfer): Promise<unknown> => t.run(new AbortController().signal);
+
+  async function rejectsWith(p: Promise<unknown>, kind: DownloadError['kind'], message: RegExp): Promise<void> {
+    await assert.rejects(p, (err: unknown) => err instanceof DownloadError && err.kind === kind && message.test(err.message));
+  }
+
+  it('downloads a file, verifies it, records piece hashes and installs it at its final path', async () => {
+    const data = generateData(10 * PIECE + 123);
+    server.addFile('a.bin', data);
+    const { t, finalPath } = transfer('a.bin');
+    const result = await t.run(new AbortController().signal);
+    assert.equal(result.sha256, sha256Of(data));
+    assert.equal(result.pieces.length, 11);
+    assert.equal(result.pieces[0], sha256Of(data.subarray(0, PIECE)));
+    assert.equal(result.pieces[10], sha256Of(data.subarray(10 * PIECE)));
+    assert.deepEqual(await fs.readFile(finalPath), data);
+    await assert.rejects(fs.stat(`${finalPath}.part`));
+    await assert.rejects(fs.stat(`${finalPath}.part.json`));
+    assert.equal(server.bytesSent, data.length);
+  });
+
+  it('learns the size from Content-Range when the catalog does not give it', async () => {
+    const data = generateData(3 * PIECE + 7);
+    server.addFile('a.bin', data);
+    const { t, finalPath } = transfer('a.bin', { expectedSize: undefined, expectedSha256: undefined, settings: { connections: 3 } });
+    const result = await t.run(new AbortController().signal);
+    assert.equal(result.size, data.length);
+    assert.deepEqual(await fs.readFile(finalPath), data);
+    assert.equal(server.bytesSent, data.length);
+  });
+
+  it('resumes a dropped connection with If-Range from the first missing piece', async () => {
+    const data = generateData(8 * PIECE);
+    server.addFile('a.bin', data);
+    server.inject('a.bin', { dropAfterBytes: 3 * PIECE + 100 });
+    const { t, finalPath } = transfer('a.bin');
+    await run(t);
+    assert.deepEqual(await fs.readFile(finalPath), data);
+    const reqs = server.requestsFor('a.bin');
+    assert.equal(reqs.length, 2);
+    assert.equal(reqs[1].range, `bytes=${3 * PIECE}-${8 * PIECE - 1}`);
+    assert.equal(reqs[1].ifRange, server.files.get('a.bin')?.etag);
+    // Only the partly received piece was fetched twice.
+    assert.equal(server.bytesSent, data.length + 100);
+  });
+
+  for (const status of [503, 429, 408, 500]) {
+    it(`retries HTTP ${status} honouring Retry-After`, async () => {
+      const data = generateData(2 * PIECE);
+      server.addFile('a.bin', data);
+      server.inject('a.bin', { status, retryAfter: '0', times: 2 });
+      const { t, finalPath, logger } = transfer('a.bin', { settings: { retryBaseDelayMs: 60_000 } });
+      // With a base delay of 60 s, finishing at all proves Retry-After: 0 was used.
+      await run(t);
+      assert.deepEqual(await fs.readFile(finalPath), data);
+      assert.equal(server.requestsFor('a.bin').length, 3);
+      assert.ok(logger.lines.some((l) => l.includes(`HTTP ${status}`) && l.includes('retry 2/3')), logger.lines.join('\n'));
+    });
+  }
+
+  it('gives up after maxRetries retries and says why', async () => {
+    server.addFile('a.bin', generateData(PIECE));
+    server.inject('a.bin', { status: 503, times: 10 });
+    const { t, finalPath } = transfer('a.bin', { settings: { maxRetries: 2 } });
+    await rejectsWith(run(t), 'fatal', /HTTP 503.*gave up after 2 retries/);
+    assert.equal(server.requestsFor('a.bin').length, 3);
+    await assert.rejects(fs.stat(finalPath));
+  });
+
+  it('does not retry 404 and names the URL', async () => {
+    const { t } = transfer('nope.bin', { expectedSize: 10 });
+    await rejectsWith(run(t), 'fatal', new RegExp(`not found at URL ${server.url('nope.bin').replace(/[.]/g, '\\.')}`));
+    assert.equal(server.requests.length, 1);
+  });
+
+  it('does not retry 401 on a hub file and says the model is gated', async () => {
+    server.addFile('a.bin', generateData(PIECE), { requireToken: 'secret' });
+    const { t } = transfer('a.bin', { isHub: true });
+    await rejectsWith(run(t), 'fatal', /this model is gated: set a Hugging Face token/);
+    assert.equal(server.requests.length, 1);
+  });
+
+  it('does not retry 403 on a plain URL', async () => {
+    server.addFile('a.bin', generateData(PIECE));
+    server.inject('a.bin', { status: 403, times: 5 });
+    const { t } = transfer('a.bin');
+    await rejectsWith(run(t), 'fatal', /access denied \(HTTP 403\)/);
+    assert.equal(server.requests.length, 1);
+  });
+
+  it('never appends a 200 body to partial data: a server that starts ignoring Range restarts from 0', async () => {
+    const data = generateData(6 * PIECE);
+    server.addFile('a.bin', data);
+    server.inject('a.bin', { dropAfterBytes: 2 * PIECE + 10 }, { ignoreRange: true });
+    const { t, finalPath, logger } = transfer('a.bin');
+    await run(t);
+    assert.deepEqual(await fs.readFile(finalPath), data);
+    const reqs = server.requestsFor('a.bin');
+    assert.equal(reqs[1].status, 200);
+    assert.ok(logger.lines.some((l) => l.includes('discarding partial data')));
+  });
+
+  it('downloads from a server without Range support as one stream, restarted from 0 on failure', async () => {
+    const data = generateData(5 * PIECE + 3);
+    server.addFile('a.bin', data, { rangeSupport: false });
+    server.inject('a.bin', { dropAfterBytes: 3 * PIECE });
+    const { t, finalPath } = transfer('a.bin', { settings: { connections: 4 } });
+    await run(t);
+    assert.deepEqual(await fs.readFile(finalPath), data);
+    const reqs = server.requestsFor('a.bin');
+    assert.equal(reqs.length, 2);
+    assert.equal(reqs[1].range, undefined, 'no Range once the server showed it has none');
+    assert.equal(server.bytesSent, 3 * PIECE + data.length);
+  });
+
+  it('restarts when the remote file changed between requests (If-Range answered with the new file)', async () => {
+    const oldData = generateData(6 * PIECE, 1);
+    const newData = generateData(6 * PIECE, 2);
+    server.addFile('a.bin', oldData);
+    server.inject('a.bin', { dropAfterBytes: 3 * PIECE });
+    const { t, finalPath } = transfer('a.bin', { expectedSha256: undefined });
+    // Swap the content as soon as the first request has started.
+    const swap = setInterval(() => {
+      if (server.bytesSent >= 3 * PIECE) {
+        server.setContent('a.bin', newData);
+        clearInterval(swap);
+      }
+    }, 1);
+    await run(t).finally(() => clearInterval(swap));
+    assert.deepEqual(await fs.readFile(finalPath), newData);
+    assert.equal(server.requestsFor('a.bin')[1].status, 200);
+  });
+
+  it('never installs a file whose sha256 does not match; each mismatch is a counted attempt', async () => {
+    server.addFile('a.bin', generateData(3 * PIECE));
+    const { t, finalPath } = transfer('a.bin', { expectedSha256: 'f'.repeat(64), settings: { maxRetries: 2 } });
+    await rejectsWith(run(t), 'fatal', /sha256 mismatch.*gave up after 3 attempts/);
+    await assert.rejects(fs.stat(finalPath));
+    await assert.rejects(fs.stat(`${finalPath}.part`));
+    assert.equal(server.bytesSent, 3 * 3 * PIECE);
+  });
+
+  it('treats a stalled connection as a failure and resumes', async () => {
+    const data = generateData(4 * PIECE);
+    server.addFile('a.bin', data);
+    server.inject('a.bin', { stallAfterBytes: PIECE + 5 });
+    const { t, finalPath, logger } = transfer('a.bin', { settings: { stallTimeoutSeconds: 0.3 } });
+    await run(t);
+    assert.deepEqual(await fs.readFile(finalPath), data);
+    assert.ok(logger.lines.some((l) => l.includes('stalled')));
+    assert.equal(server.requestsFor('a.bin')[1].range, `bytes=${PIECE}-${4 * PIECE - 1}`);
+  });
+
+  it('retries when the server sends fewer bytes than its Content-Length', async () => {
+    const data = generateData(4 * PIECE);
+    server.addFile('a.bin', data);
+    server.inject('a.bin', { contentLengthDelta: 5000, dropAfterBytes: 2 * PIECE });
+    const { t, finalPath } = transfer('a.bin');
+    await run(t);
+    assert.deepEqual(await fs.readFile(finalPath), data);
+    assert.equal(server.requestsFor('a.bin').length, 2);
+  });
+
+  it('resumes when a Content-Length shorter than the range ends the body early', async () => {
+    const data = generateData(4 * PIECE);
+    server.addFile('a.bin', data);
+    server.inject('a.bin', { contentLengthDelta: -(PIECE + 10), dropAfterBytes: 3 * PIECE - 10 });
+    const { t, finalPath } = transfer('a.bin');
+    await run(t);
+    assert.deepEqual(await fs.readFile(finalPath), data);
+    const reqs = server.requestsFor('a.bin');
+    assert.equal(reqs.length, 2);
+    assert.equal(reqs[1].range, `bytes=${2 * PIECE}-${4 * PIECE - 1}`);
+  });
+
+  it('writes at the Content-Range start the server chose', async () => {
+    const data = generateData(4 * PIECE);
+    server.addFile('a.bin', data);
+    server.inject('a.bin', { dropAfterBytes: 2 * PIECE + 10 }, { rangeStartShift: -PIECE / 2 });
+    const { t, finalPath } = transfer('a.bin');
+    await run(t);
+    assert.deepEqual(await fs.readFile(finalPath), data);
+  });
+
+  it('follows redirects but sends the token only to its own origin', async () => {
+    const data = generateData(2 * PIECE);
+    server.addFile('a.bin', data);
+    server.addFile('b.bin', data);
+    server.inject('a.bin', { redirectTo: server.url('b.bin', 'localhost') });
+    const { t, finalPath } = transfer('a.bin', { auth: { token: 'tok', origin: new URL(server.url('a.bin')).origin } });
+    await run(t);
+    assert.deepEqual(await fs.readFile(finalPath), data);
+    assert.equal(server.requestsFor('a.bin')[0].authorization, 'Bearer tok');
+    const b = server.requestsFor('b.bin');
+    assert.ok(b.length > 0 && b.every((r) => r.host?.startsWith('localhost') && r.authorization === undefined));
+  });
+
+  it('keeps the token on a same-origin redirect', async () => {
+    const data = generateData(PIECE);
+    server.addFile('a.bin', data);
+    server.addFile('b.bin', data, { requireToken: 'tok' });
+    server.inject('a.bin', { redirectTo: server.url('b.bin') });
+    const { t } = transfer('a.bin', { auth: { token: 'tok', origin: new URL(server.url('a.bin')).origin } });
+    await run(t);
+    assert.equal(server.requestsFor('b.bin')[0].authorization, 'Bearer tok');
+  });
+
+  it('refuses non-http URLs', async () => {
+    const { t } = transfer('x', { url: 'file:///etc/passwd', expectedSize: 10 });
+    await rejectsWith(run(t), 'fatal', /only http and https/);
+  });
+
+  it('fetches different pieces over several connections at once', async () => {
+    const data = generateData(16 * PIECE);
+    server.addFile('a.bin', data);
+    server.bytesPerSecondPerConnection = 2 * 1024 * 1024;
+    const { t, finalPath } = transfer('a.bin', { settings: { connections: 4 } });
+    await run(t);
+    assert.deepEqual(await fs.readFile(finalPath), data);
+    const ranges = server.requestsFor('a.bin').map((r) => r.range);
+    assert.equal(new Set(ranges).size, 4, `ranges: ${ranges.join(', ')}`);
+    assert.equal(server.maxConcurrent, 4);
+    assert.equal(server.bytesSent, data.length);
+  });
+
+  it('pauses on ENOSPC, keeps what was written, and does not retry', async () => {
+    const data = generateData(8 * PIECE);
+    server.addFile('a.bin', data);
+    let written = 0;
+    const fullDisk: TransferIo = {
+      ...NODE_IO,
+      async write(fh, chunk, pos) {
+        if (written + chunk.length > 5 * PIECE) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+        written += chunk.length;
+        await NODE_IO.write(fh, chunk, pos);
+      },
+    };
+    const first = transfer('a.bin', { io: fullDisk });
+    await rejectsWith(run(first.t), 'diskFull', /disk full/);
+    assert.equal(server.requestsFor('a.bin').length, 1);
+    const state = await readPartState(first.finalPath);
+    const kept = state?.completePieces.length ?? 0;
+    assert.ok(kept >= 1 && kept < 8, `kept ${kept} pieces`);
+    server.resetCounters();
+    const second = transfer('a.bin');
+    await run(second.t);
+    assert.deepEqual(await fs.readFile(second.finalPath), data);
+    assert.equal(server.bytesSent, (8 - kept) * PIECE);
+  });
+
+  it('checks free space before starting', async () => {
+    server.addFile('a.bin', generateData(4 * PIECE));
+    const { t } = transfer('a.bin', { io: { ...NODE_IO, freeBytes: async () => PIECE } });
+    await rejectsWith(run(t), 'diskFull', /disk full: 256\.0 KiB needed, 64\.0 KiB free/);
+    assert.equal(server.requests.length, 0);
+  });
+
+  it('re-fetches only the pieces a repair marks damaged', async () => {
+    const data = generateData(6 * PIECE);
+    server.addFile('a.bin', data);
+    server.inject('a.bin', { dropAfterBytes: 6 * PIECE - 1 });
+    const partial = transfer('a.bin', { settings: { maxRetries: 0 } });
+    await assert.rejects(run(partial.t));
+    // Damage piece 2 on disk; the state still says complete, a repair marks it missing.
+    const fh = await fs.open(`${partial.finalPath}.part`, 'r+');
+    await fh.write(Buffer.alloc(10), 0, 10, 2 * PIECE + 5);
+    await fh.close();
+    server.resetCounters();
+    const repair = transfer('a.bin', { damagedPieces: [2] });
+    await run(repair.t);
+    assert.deepEqual(await fs.readFile(repair.finalPath), data);
+    assert.equal(server.bytesSent, 2 * PIECE);
+  });
+});

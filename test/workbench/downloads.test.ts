@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser } from 'playwright-core';
+import { FaultServer, generateData } from '../support/faultServer';
+import { CodeServer, REPO } from './codeServer';
+import { launchBrowser, Workbench } from './workbench';
+
+const VSIX = process.env.MA_VSIX ?? path.join(REPO, 'dist', 'model-availability.vsix');
+const MiB = 1024 * 1024;
+
+describe('Downloads in a real VS Code: tree, status bar, commands, notifications', function () {
+  this.timeout(180_000);
+  let files: FaultServer;
+  let server: CodeServer;
+  let browser: Browser;
+  let wb: Workbench;
+
+  before(async () => {
+    assert.ok(existsSync(VSIX), `${VSIX} is built (run the tests through npm test)`);
+    files = await FaultServer.start();
+    // A capped server, so a download lasts long enough to be seen and paused.
+    files.bytesPerSecondPerConnection = 1 * MiB;
+    const quick = files.addFile('quick.gguf', generateData(3 * MiB, 11));
+    const slow = files.addFile('slow.gguf', generateData(24 * MiB, 12));
+    const model = (id: string, name: string, file: string, f?: { sha256: string; data: Buffer }) => ({
+      id, name, version: '1.0.0', task: 'text-generation', format: 'gguf',
+      files: [{ path: file, url: files.url(file), ...(f ? { sha256: f.sha256, size: f.data.length } : {}) }],
+    });
+    const workspace = path.join(await mkdtemp(path.join(os.tmpdir(), 'ma-dl-')), 'workspace');
+    await mkdir(path.join(workspace, '.vscode'), { recursive: true });
+    await writeFile(path.join(workspace, '.vscode', 'models.json'), JSON.stringify({ models: [
+      model('quick-model', 'Quick Model', 'quick.gguf', quick),
+      model('slow-model', 'Slow Model', 'slow.gguf', slow),
+      model('gone-model', 'Gone Model', 'gone.gguf'),
+    ] }, null, 2));
+    await writeFile(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({
+      'modelAvailability.builtinCatalog': false,
+      'modelAvailability.download.connections': 2,
+    }));
+    server = new CodeServer({ vsixes: [VSIX], folder: workspace });
+    await server.start();
+    browser = await launchBrowser();
+    wb = await Workbench.open(browser, server.url);
+    await wb.collapseView('workspace');
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => undefined);
+    await server?.stop();
+    await files?.close();
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && wb) await wb.screenshot(`failed-downloads-${this.currentTest.title.replace(/\W+/g, '-')}`);
+  });
+
+  it('starts a download from the tree; the status bar shows progress; the item turns ready', async () => {
+    const pane = await wb.expandView('Models');
+    const row = await wb.waitForTreeRow(pane, 'Quick Model', 60_000);
+    assert.match((await wb.treeRows(pane)).find((r) => r.startsWith('Quick Model')) ?? '', /not downloaded/);
+    await wb.clickInlineAction(row, 'Download Model…');
+    await wb.statusItem(/downloading/).waitFor({ timeout: 15_000 });
+    const statusText = await wb.statusItem(/downloading/).innerText();
+    assert.match(statusText, /1 downloading · \d+%/);
+    await wb.screenshot('10-download-progress');
+    await wb.waitForTreeRow(pane, /Quick Model.*ready/, 60_000);
+    const rows = await wb.treeRows(pane);
+    assert.ok(rows.some((r) => /^Quick Model 1\.0\.0 · 3\.1 MB · ready$/.test(r)), rows.join('\n'));
+    await wb.statusItem(/downloading/).waitFor({ state: 'hidden', timeout: 10_000 });
+    await wb.notification(/Quick Model is downloaded and verified/).waitFor({ timeout: 10_000 });
+    await wb.screenshot('11-download-ready');
+  });
+
+  it('pauses and resumes a download from the Command Palette', async () => {
+    const pane = await wb.expandView('Models');
+    await wb.runCommand('Model Availability: Download Model…');
+    await wb.pickQuickItem('Slow Model');
+    await wb.waitForTreeRow(pane, /Slow Model.*\d+%/, 20_000);
+    await wb.runCommand('Model Availability: Pause Download');
+    await wb.pickQuickItem('Slow Model');
+    await wb.waitForTreeRow(pane, /Slow Model.*paused/, 15_000);
+    const pausedAt = files.bytesSent;
+    await wb.screenshot('12-paused');
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.ok(files.bytesSent - pausedAt < 2 * 256 * 1024, 'no transfer while paused');
+    assert.ok(pausedAt < 24 * MiB, 'paused before the end');
+    await wb.runCommand('Model Availability: Resume Download');
+    await wb.pickQuickItem('Slow Model');
+    await wb.waitForTreeRow(pane, /Slow Model.*ready/, 90_000);
+    const slowBytes = files.requestsFor('slow.gguf').length;
+    assert.ok(slowBytes >= 2, 'resumed with new range requests');
+    await wb.screenshot('13-resumed-ready');
+  });
+
+  it('explains a 404 in a notification with a next step', async () => {
+    const pane = await wb.expandView('Models');
+    const row = await wb.waitForTreeRow(pane, 'Gone Model');
+    await wb.clickInlineAction(row, 'Download Model…');
+    const toast = wb.notification(/Gone Model could not be downloaded/);
+    await toast.waitFor({ timeout: 30_000 });
+    const text = await toast.innerText();
+    assert.match(text, /not found at URL http:\/\/127\.0\.0\.1:\d+\/files\/gone\.gguf/i);
+    assert.match(text, /Retry/);
+    await wb.waitForTreeRow(pane, /Gone Model.*failed/);
+    await wb.statusItem(/1 model needs attention/).waitFor({ timeout: 5000 });
+    await wb.screenshot('14-not-found');
+  });
+});

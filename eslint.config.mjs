@@ -24,6 +24,12 @@ export default tseslint.config(
     },
   },
   {
+    // Plain CommonJS: the test-runner extension and the mocha reporter are loaded with require().
+    files: ['**/*.cjs', 'test/vscode-runner/**/*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { exports: 'writable' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['**/*.mjs', '**/*.cjs', '**/*.js'],
     languageOptions: {
       globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', Buffer: 'readonly', URL: 'readonly', __dirname: 'readonly', require: 'readonly', module: 'writable' },

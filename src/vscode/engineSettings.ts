@@ -32,7 +32,7 @@ export async function storeRoot(context: vscode.ExtensionContext): Promise<strin
     await mkdir(root, { recursive: true });
     await access(root, constants.W_OK);
   } catch (err) {
-    throw new Error(`the model storage folder ${root} is not writable (${(err as NodeJS.ErrnoException).code ?? String(err)}); choose another folder in the setting modelAvailability.storagePath`);
+    throw new Error(`the model storage folder ${root} is not writable (${(err as NodeJS.ErrnoException).code ?? String(err)}); choose another folder in the setting modelAvailability.storagePath`, { cause: err });
   }
   return root;
 }

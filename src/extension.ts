@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { ModelAvailabilityApi } from './api';
 import { AvailabilityEngine } from './engine/engine';
+import { ModelRequests } from './engine/requests/modelRequests';
 import { AnalyticsPanel } from './vscode/analyticsPanel';
 import { openCatalog } from './vscode/catalogCommands';
 import { CatalogService } from './vscode/catalogService';
@@ -12,6 +13,8 @@ import { HuggingFaceToken } from './vscode/huggingFaceToken';
 import { ExtensionLogs } from './vscode/logs';
 import { ModelsTree } from './vscode/modelsTree';
 import { Notifier } from './vscode/notifier';
+import { createPublicApi } from './vscode/publicApi';
+import { askFallback, requestModelCommand, requestSettings } from './vscode/requestCommands';
 import { onDidChangeSetting } from './vscode/settings';
 
 /** The composition root: builds every service once, wires the VS Code surfaces, returns the API. */
@@ -34,6 +37,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
     own(catalogs.onDidChange((r) => void engine.setModels(r.models)));
     own(onDidChangeSetting(['download'], () => engine.updateSettings(downloadSettings())));
 
+    const requests = own(new ModelRequests(engine, requestSettings, askFallback));
     const tree = own(new ModelsTree(engine));
     own(new DownloadStatus(engine));
     const analytics = own(new AnalyticsPanel(context.extensionUri, catalogs));
@@ -48,13 +52,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
     command('openLogs', () => vscode.env.openExternal(vscode.Uri.file(logs.folder)));
     command('openStorageFolder', () => vscode.env.openExternal(vscode.Uri.file(root)));
     registerDownloadCommands(command, { engine, tree, token, startedByUser });
+    command('requestModel', (arg) => requestModelCommand(engine, requests, arg));
 
     logs.management.info(`Activated Model Availability ${String(context.extension.packageJSON.version)} in VS Code ${vscode.version}; store: ${root}`);
-    return {
-      apiVersion: 1,
-      getModels: () => engine.getModels().map((m) => ({ id: m.id, name: m.name, version: m.version, task: m.task, state: engine.getModelState(m.id)?.state ?? 'missing' })),
-      onDidChangeModels: (listener) => engine.onDidChange(() => listener()),
-    };
+    return createPublicApi(engine, requests);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     logs.management.error(`Activation failed: ${err instanceof Error && err.stack ? err.stack : message}`);

@@ -13,7 +13,7 @@ const VSIX = process.env.MA_VSIX ?? path.join(REPO, 'dist', 'model-availability.
 const RUNNER_VSIX = path.join(REPO, 'out', 'model-availability-test-runner.vsix');
 const SUITE = path.join(REPO, 'out', 'suite', 'index.js');
 
-interface SuiteResult { passes: number; failures: number; tests: { title: string; state: string; error?: string }[] }
+interface SuiteResult { passes: number; failures: number; tests: { title: string; state: string; error?: string }[]; notes?: string[] }
 
 describe('Model Availability in a real VS Code (code-server + Chromium)', function () {
   this.timeout(180_000);
@@ -105,11 +105,12 @@ describe('Model Availability in a real VS Code (code-server + Chromium)', functi
     assert.ok(existsSync(resultsFile), 'the test-runner extension wrote its results');
     const result = JSON.parse(await readFile(resultsFile, 'utf8')) as SuiteResult;
     for (const t of result.tests) console.log(`      ${t.state === 'passed' ? '✔' : '✘'} [extension host] ${t.title}${t.error ? `\n${t.error}` : ''}`);
+    for (const n of result.notes ?? []) console.log(`        · ${n}`);
     if (process.env.MA_TEST_SUMMARY) {
       await appendFile(process.env.MA_TEST_SUMMARY, JSON.stringify({ suite: 'extension-host', passes: result.passes, failures: result.failures, pending: 0 }) + '\n');
     }
     assert.equal(result.failures, 0, 'extension-host tests failed');
-    assert.ok(result.passes >= 6, `all extension-host tests ran (${result.passes})`);
+    assert.ok(result.passes >= 11, `all extension-host tests ran (${result.passes})`);
   });
 
   it('welcomes a person with no catalog configured, with links to the setting and a sample', async () => {

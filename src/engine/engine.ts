@@ -80,7 +80,7 @@ export class AvailabilityEngine extends Disposable {
   static async create(options: AvailabilityEngineOptions): Promise<AvailabilityEngine> {
     const engine = new AvailabilityEngine(options);
     await engine.refresh();
-    await engine.queue.restore();
+    await engine.queue.restore(new Set(engine.models.keys()));
     return engine;
   }
 

@@ -98,12 +98,12 @@ export class DownloadQueue extends Disposable {
     }));
   }
 
-  /** Loads queue.json; call once before enqueueing. */
-  async restore(): Promise<void> {
+  /** Loads queue.json, keeping only models that still exist; call once before enqueueing. */
+  async restore(known: ReadonlySet<string>): Promise<void> {
     if (!this.opts.persistFile) return;
     const raw = await readJsonIfPresent(this.opts.persistFile) as Partial<PersistedQueue> | undefined;
     for (const saved of Array.isArray(raw?.items) ? raw.items : []) {
-      if (typeof saved.id !== 'string' || this.items.has(saved.id)) continue;
+      if (typeof saved.id !== 'string' || !known.has(saved.id) || this.items.has(saved.id)) continue;
       const priority = saved.priority in RANK ? saved.priority : 'normal';
       this.items.set(saved.id, { id: saved.id, priority, state: saved.state === 'paused' ? 'paused' : 'queued', order: this.nextOrder++, pausedReason: saved.pausedReason });
     }

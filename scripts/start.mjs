@@ -5,6 +5,7 @@
 //     protected by a password that is printed with its URL.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -65,16 +66,22 @@ if (has('code') && !process.env.MA_USE_CODE_SERVER) {
   run('bash', ['scripts/ensure-workbench.sh', '--code-server-only']);
   const entry = path.join(repo, '.vscode-test', 'code-server-4.100.3', 'node_modules', 'code-server', 'out', 'node', 'entry.js');
   const dataDir = path.join(demo, 'user-data');
+  // A quiet sandbox: no walkthrough, and no offer to open this repository's git folder.
+  const userSettings = path.join(dataDir, 'User', 'settings.json');
+  await mkdir(path.dirname(userSettings), { recursive: true });
+  if (!existsSync(userSettings)) {
+    await writeFile(userSettings, JSON.stringify({ 'workbench.startupEditor': 'none', 'git.openRepositoryInParentFolders': 'never', 'telemetry.telemetryLevel': 'off' }, null, 2));
+  }
   const extDir = path.join(demo, 'extensions');
   run(process.execPath, [entry, '--extensions-dir', extDir, '--user-data-dir', dataDir, '--force', '--install-extension', path.join(repo, 'dist', 'model-availability.vsix')], { stdio: 'ignore' });
   const port = await pickPort(47391);
   const password = randomBytes(12).toString('base64url');
   const cs = spawn(process.execPath, [entry, '--auth', 'password', '--bind-addr', `127.0.0.1:${port}`, '--extensions-dir', extDir, '--user-data-dir', dataDir,
-    '--disable-telemetry', '--disable-update-check', '--disable-getting-started-override', workspace], { env: { ...process.env, PASSWORD: password }, stdio: ['ignore', 'pipe', 'pipe'] });
+    '--disable-telemetry', '--disable-update-check', '--disable-getting-started-override', '--disable-workspace-trust', workspace], { env: { ...process.env, PASSWORD: password }, stdio: ['ignore', 'pipe', 'pipe'] });
   cs.stdout.on('data', (d) => {
     const m = /HTTP server listening on (http:\/\/\S+)/.exec(d.toString());
     if (m) {
-      console.log(`\n  Model Availability is running in VS Code (code-server) at:\n\n    ${m[1]}/?folder=${encodeURIComponent(workspace)}\n\n  Password: ${password}\n  Ctrl+C stops it and the demo model server.\n`);
+      console.log(`\n  Model Availability is running in VS Code (code-server) at:\n\n    ${m[1].replace(/\/$/, "")}/?folder=${encodeURIComponent(workspace)}\n\n  Password: ${password}\n  Ctrl+C stops it and the demo model server.\n`);
     }
   });
   cs.stderr.on('data', (d) => process.stderr.write(d));

@@ -2,7 +2,9 @@ import * as vscode from 'vscode';
 import type { ModelAvailabilityApi } from './api';
 import { AvailabilityEngine } from './engine/engine';
 import { ModelRequests } from './engine/requests/modelRequests';
+import { recordDownloads, usageRecorder } from './engine/analytics/usageRecorder';
 import { AnalyticsPanel } from './vscode/analyticsPanel';
+import { clearAnalytics, openAnalytics } from './vscode/analyticsSetup';
 import { openCatalog } from './vscode/catalogCommands';
 import { CatalogService } from './vscode/catalogService';
 import { registerDownloadCommands } from './vscode/downloadCommands';
@@ -37,12 +39,20 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
     own(catalogs.onDidChange((r) => void engine.setModels(r.models)));
     own(onDidChangeSetting(['download'], () => engine.updateSettings(downloadSettings())));
 
-    const requests = own(new ModelRequests(engine, requestSettings, askFallback));
+    const notifier = new Notifier();
+    const usage = await openAnalytics(context, logs.management, notifier);
+    usage.disposables.forEach(own);
+    if (usage.store) {
+      const store = own(usage.store);
+      recordDownloads(engine, store).forEach(own);
+      flushOnDeactivate = () => store.close();
+    }
+    const requests = own(new ModelRequests(engine, requestSettings, askFallback, usage.store ? usageRecorder(usage.store) : undefined));
     const tree = own(new ModelsTree(engine));
     own(new DownloadStatus(engine));
     const analytics = own(new AnalyticsPanel(context.extensionUri, catalogs));
     const startedByUser = new Set<string>();
-    own(new DownloadNotifications(engine, new Notifier(), logs.downloads, startedByUser));
+    own(new DownloadNotifications(engine, notifier, logs.downloads, startedByUser));
 
     const command = (id: string, fn: (...args: unknown[]) => unknown) => { own(vscode.commands.registerCommand(`modelAvailability.${id}`, fn)); };
     command('refresh', async () => { await catalogs.reload(); await engine.refresh(); });
@@ -53,6 +63,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
     command('openStorageFolder', () => vscode.env.openExternal(vscode.Uri.file(root)));
     registerDownloadCommands(command, { engine, tree, token, startedByUser });
     command('requestModel', (arg) => requestModelCommand(engine, requests, arg));
+    command('clearAnalytics', () => clearAnalytics(usage.store));
 
     logs.management.info(`Activated Model Availability ${String(context.extension.packageJSON.version)} in VS Code ${vscode.version}; store: ${root}`);
     return createPublicApi(engine, requests);
@@ -67,6 +78,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
   }
 }
 
-export function deactivate(): void {
-  // Everything is owned by context.subscriptions and disposed by VS Code.
+/** Set once analytics is open: its last events are saved before the window goes. */
+let flushOnDeactivate: (() => Promise<void>) | undefined;
+
+export async function deactivate(): Promise<void> {
+  // Everything else is owned by context.subscriptions and disposed by VS Code.
+  await flushOnDeactivate?.();
 }

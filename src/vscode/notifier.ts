@@ -33,7 +33,8 @@ export class Notifier {
       return;
     }
     this.open.set(kind, 0);
-    const show = importance === 'error' ? vscode.window.showErrorMessage : importance === 'important' ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
+    // Importance decides whether it shows; only failures look like errors (a finished download is good news).
+    const show = importance === 'error' ? vscode.window.showErrorMessage : vscode.window.showInformationMessage;
     void show(message, ...actions.map((a) => a.title)).then((picked) => {
       const more = this.open.get(kind) ?? 0;
       this.open.delete(kind);

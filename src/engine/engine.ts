@@ -68,6 +68,8 @@ export class AvailabilityEngine extends Disposable {
   private readonly limiter: SpeedLimiter;
   private readonly queue: DownloadQueue;
   private readonly logger: Logger;
+  /** Models whose download just finished and whose store entry is being rescanned. */
+  private readonly settling = new Map<string, Promise<void>>();
 
   private readonly _onDidChange = this._register(new Emitter<void>());
   /** Something about the models' states changed; throttled to a few events per second. */
@@ -106,9 +108,12 @@ export class AvailabilityEngine extends Disposable {
       logger: this.logger,
     }));
     this._register(this.queue.onDidChange(() => this._onDidChange.fire()));
-    // Rescan first so listeners see the store as it now is.
+    // Rescan first so listeners see the store as it now is; meanwhile a finished (verified) model shows as ready.
     this._register(this.queue.onDidFinish(({ id }) => {
-      void this.refresh([id]).finally(() => this._onDidFinish.fire({ id }));
+      this.settling.set(id, this.refresh([id]).finally(() => {
+        this.settling.delete(id);
+        this._onDidFinish.fire({ id });
+      }));
     }));
     this._register(this.queue.onDidFail((e) => {
       void this.refresh([e.id]).finally(() => this._onDidFail.fire(e));
@@ -197,8 +202,9 @@ export class AvailabilityEngine extends Disposable {
   }
 
   /** Settles when no download is running or queued. */
-  whenIdle(): Promise<void> {
-    return this.queue.whenIdle();
+  async whenIdle(): Promise<void> {
+    await this.queue.whenIdle();
+    await Promise.all(this.settling.values());
   }
 
   /** Resolves once queue.json reflects every change so far. */
@@ -218,6 +224,7 @@ export class AvailabilityEngine extends Disposable {
     // Partial data with no queue entry: a download interrupted elsewhere (e.g. a killed CLI) that can resume.
     let state: ModelStateName = stored?.ready ? 'ready' : stored?.files.some((f) => f.state === 'partial') ? 'paused' : 'missing';
     if (item) state = item.state === 'running' ? 'downloading' : item.state;
+    else if (this.settling.has(id)) state = 'ready';
     const bytesOnDisk = item?.progress && item.state === 'running' ? item.progress.bytesDone : (stored?.bytesOnDisk ?? 0);
     return {
       id, state, bytesOnDisk, totalBytes: item?.progress?.total ?? catalogTotal, priority: item?.priority, progress: item?.progress,

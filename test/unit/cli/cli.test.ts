@@ -51,7 +51,7 @@ describe('CLI', function () {
   });
   afterEach(async () => {
     await server.close();
-    await fs.rm(dir, { recursive: true, force: true });
+    await fs.rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   });
 
   async function listJson(): Promise<{ id: string; state: string; health: string | null; bytesOnDisk: number; files: { path: string; localPath: string; state: string; sha256: string | null }[]; problems: string[] }[]> {

@@ -21,7 +21,7 @@ describe('AvailabilityEngine downloads', function () {
   afterEach(async () => {
     for (const e of engines.splice(0)) e.dispose();
     await server.close();
-    await fs.rm(store, { recursive: true, force: true });
+    await fs.rm(store, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   });
 
   async function engine(opts: Partial<AvailabilityEngineOptions> & { settings?: AvailabilityEngineOptions['settings'] }): Promise<AvailabilityEngine> {

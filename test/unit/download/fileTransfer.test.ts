@@ -21,7 +21,7 @@ describe('FileTransfer', function () {
   });
   afterEach(async () => {
     await server.close();
-    await fs.rm(dir, { recursive: true, force: true });
+    await fs.rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   });
 
   function transfer(name: string, opts: TransferOverrides = {}): { t: FileTransfer; finalPath: string; logger: MemoryLogger } {

@@ -40,7 +40,8 @@ describe('The API other extensions use (requestModel and leases)', function () {
     a = await api();
     files = await FaultServer.start();
     const small = files.addFile('api-small.gguf', generateData(256 * 1024, 21));
-    const big = files.addFile('api-big.gguf', generateData(16 * MiB, 22));
+    // One 8 MiB piece: a single connection, so the server's per-connection cap is the download's rate.
+    const big = files.addFile('api-big.gguf', generateData(8 * MiB, 22));
     const mock = files.addFile('api-mock.gguf', generateData(2 * MiB, 23));
     const slow = files.addFile('api-slow.gguf', generateData(8 * MiB, 24));
     const entry = (id: string, f: { name: string; sha256: string; data: Buffer }, extra: object) => ({
@@ -84,13 +85,14 @@ describe('The API other extensions use (requestModel and leases)', function () {
   });
 
   it('grants a compatible ready model for a missing one, with the expected score and quality difference', async () => {
-    files.bytesPerSecondPerConnection = 256 * 1024;
+    // The rate the next test's estimate is checked against; changing it mid-download would skew it.
+    files.bytesPerSecondPerConnection = 1 * MiB;
     const lease = await a.requestModel('api-big', { fallback: 'alternative' });
     try {
       assert.equal(lease.mode, 'alternative');
       assert.equal(lease.modelId, 'api-small');
       assert.equal(lease.requestedId, 'api-big');
-      // explicit alternative 35 + family 20 + format 15 + quantization 10 + size 10 × 0.25 MiB / 16 MiB.
+      // explicit alternative 35 + family 20 + format 15 + quantization 10 + size 10 × 0.25 MiB / 8 MiB.
       assert.equal(lease.compatibility, 80);
       assert.equal(lease.qualityDelta, -0.2);
       assert.equal(lease.upgrade?.modelId, 'api-big');
@@ -100,8 +102,7 @@ describe('The API other extensions use (requestModel and leases)', function () {
   });
 
   it('queues: resolves when the download finishes, and its first wait estimate is within 15% of the actual wait', async () => {
-    // api-big's download was started by the alternative request above; wait on it at a known rate.
-    files.bytesPerSecondPerConnection = 512 * 1024;
+    // api-big's download was started by the alternative request above, at 1 MiB/s: about 8 s.
     let first: { eta: number; at: number } | undefined;
     const lease = await a.requestModel('api-big', {
       fallback: 'queue',

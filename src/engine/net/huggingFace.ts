@@ -36,8 +36,9 @@ export async function resolveHubFile(source: HuggingFaceFileSource, token: strin
   const commit = typeof info === 'object' && info !== null && typeof (info as { sha?: unknown }).sha === 'string'
     ? (info as { sha: string }).sha : undefined;
   if (!commit) throw new DownloadError('fatal', `the hub did not resolve ${source.repo}@${source.revision} to a commit`);
-  const listing = await getJson(`${endpoint}/api/models/${repo}/paths-info/${commit}`, auth, signal,
-    JSON.stringify({ paths: [source.file], expand: true }));
+  // Form-encoded, as huggingface_hub sends it.
+  const form = new URLSearchParams({ paths: source.file, expand: 'true' }).toString();
+  const listing = await getJson(`${endpoint}/api/models/${repo}/paths-info/${commit}`, auth, signal, form);
   const entry = Array.isArray(listing) ? (listing as PathInfo[]).find((e) => e.path === source.file) : undefined;
   if (!entry) throw new DownloadError('fatal', `${source.file} not found in ${source.repo}@${source.revision}`);
   const file = source.file.split('/').map(encodeURIComponent).join('/');
@@ -48,7 +49,7 @@ export async function resolveHubFile(source: HuggingFaceFileSource, token: strin
 async function getJson(url: string, auth: ScopedToken | undefined, signal: AbortSignal | undefined, body?: string): Promise<unknown> {
   const res = await openRequest({
     url, auth, signal, method: body ? 'POST' : 'GET', body,
-    headers: body ? { 'content-type': 'application/json', accept: 'application/json' } : { accept: 'application/json' },
+    headers: body ? { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' } : { accept: 'application/json' },
   });
   if (res.status !== 200) {
     res.body.destroy();

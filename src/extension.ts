@@ -6,6 +6,7 @@ import { recordDownloads, usageRecorder } from './engine/analytics/usageRecorder
 import { AnalyticsPanel } from './vscode/analyticsPanel';
 import { clearAnalytics, openAnalytics } from './vscode/analyticsSetup';
 import { openCatalog } from './vscode/catalogCommands';
+import { storagePolicy } from './vscode/cleanupCommand';
 import { CatalogService } from './vscode/catalogService';
 import { registerDownloadCommands } from './vscode/downloadCommands';
 import { DownloadNotifications } from './vscode/downloadNotifications';
@@ -24,7 +25,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
   const own = <T extends vscode.Disposable>(d: T): T => { context.subscriptions.push(d); return d; };
   const logs = own(new ExtensionLogs(context.logUri.fsPath));
   try {
-    const catalogs = own(new CatalogService(logs.management));
+    const catalogs = own(new CatalogService(logs.management, vscode.Uri.joinPath(context.globalStorageUri, 'catalog-cache').fsPath));
     const token = new HuggingFaceToken(context.secrets);
     await catalogs.reload();
     const root = await storeRoot(context);
@@ -50,7 +51,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
     const requests = own(new ModelRequests(engine, requestSettings, askFallback, usage.store ? usageRecorder(usage.store) : undefined));
     const tree = own(new ModelsTree(engine));
     own(new DownloadStatus(engine));
-    const analytics = own(new AnalyticsPanel(context.extensionUri, catalogs));
+    const analytics = own(new AnalyticsPanel({
+      extensionUri: context.extensionUri, engine, store: usage.store, storeRoot: root,
+      policy: () => storagePolicy([]), inUse: (id) => requests.isInUse(id),
+    }));
     const startedByUser = new Set<string>();
     own(new DownloadNotifications(engine, notifier, logs.downloads, startedByUser));
 
@@ -64,6 +68,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
     registerDownloadCommands(command, { engine, tree, token, startedByUser });
     command('requestModel', (arg) => requestModelCommand(engine, requests, arg));
     command('clearAnalytics', () => clearAnalytics(usage.store));
+    // LOCAL TEST STAND-IN (analytics panel helper): the lead implements the real modelAvailability.remove.
+    command('remove', async (id) => { if (typeof id === 'string') { await require('node:fs').promises.rm(require('node:path').join(root, 'models', id), { recursive: true, force: true }); await engine.refresh([id]); } });
 
     logs.management.info(`Activated Model Availability ${String(context.extension.packageJSON.version)} in VS Code ${vscode.version}; store: ${root}`);
     return createPublicApi(engine, requests);

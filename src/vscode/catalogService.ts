@@ -28,7 +28,8 @@ export class CatalogService extends Disposable {
   private loading: Promise<CatalogLoadResult> | undefined;
   private state: CatalogState = 'loading';
 
-  constructor(private readonly log: ExtensionLog) {
+  /** `cacheDir` keeps the last good copy of URL catalogs, for offline use. */
+  constructor(private readonly log: ExtensionLog, private readonly cacheDir: string) {
     super();
     this._register(onDidChangeSetting(['catalogs', 'builtinCatalog'], () => this.scheduleReload()));
     this._register(vscode.workspace.onDidGrantWorkspaceTrust(() => this.scheduleReload()));
@@ -58,7 +59,7 @@ export class CatalogService extends Disposable {
     const run = async () => {
       const sources = this.sources();
       this.watchSettingsCatalogs(sources);
-      const result = await loadCatalogs(sources);
+      const result = await loadCatalogs(sources, { cacheDir: this.cacheDir });
       this.current = result;
       this.publishProblems(result);
       const hasSources = sources.length > 0;

@@ -1,7 +1,10 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { findNodeAtLocation, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
 import builtinCatalog from './builtinCatalog.json';
 import { DEFAULT_MODEL_VERSION, type FileSource, type ModelEntry, type ModelFile } from './catalogTypes';
+import { writeFileAtomic } from '../store/atomicFile';
 import { formatJsonPath, schemaIssues, type JsonPath } from './catalogValidation';
 
 export type CatalogSource =
@@ -173,24 +176,49 @@ async function defaultFetchText(url: string): Promise<string> {
   return got(url, { http2: false, timeout: { request: 20_000 }, retry: { limit: 2 } }).text();
 }
 
-async function readSource(source: CatalogSource, fetchText: FetchText): Promise<ParsedCatalog> {
+export interface LoadOptions {
+  readonly fetchText?: FetchText;
+  /** Where the last good copy of each URL catalog is kept, so its models stay listed while offline. */
+  readonly cacheDir?: string;
+}
+
+function cacheFile(cacheDir: string, url: string): string {
+  return path.join(cacheDir, `${createHash('sha256').update(url).digest('hex').slice(0, 24)}.json`);
+}
+
+async function fetchCatalog(url: string, origin: string, options: LoadOptions): Promise<ParsedCatalog> {
+  try {
+    const text = await (options.fetchText ?? defaultFetchText)(url);
+    const parsed = parseCatalog(text, origin);
+    if (options.cacheDir && parsed.problems.length === 0) await writeFileAtomic(cacheFile(options.cacheDir, url), text).catch(() => undefined);
+    return parsed;
+  } catch (err) {
+    const reason = `could not be fetched (${(err as Error).message})`;
+    const cached = options.cacheDir ? await readFile(cacheFile(options.cacheDir, url), 'utf8').catch(() => undefined) : undefined;
+    if (cached === undefined) {
+      return { models: [], problems: [{ origin, jsonPath: '(document)', severity: 'error', message: `${reason}; check the URL and your connection, then Refresh` }] };
+    }
+    // Offline is not a reason to hide models that are already downloaded: use the last good copy.
+    const parsed = parseCatalog(cached, origin);
+    return { ...parsed, problems: [...parsed.problems, { origin, jsonPath: '(document)', severity: 'warning', message: `${reason}; using the last copy fetched. Refresh when you are back online` }] };
+  }
+}
+
+async function readSource(source: CatalogSource, options: LoadOptions): Promise<ParsedCatalog> {
   const origin = sourceOrigin(source);
   if (source.kind === 'builtin') return validateParsed(builtinCatalog, origin);
+  if (source.kind === 'url') {
+    if (!/^https?:\/\//i.test(source.url)) {
+      return { models: [], problems: [{ origin, jsonPath: '(document)', severity: 'error', message: 'is not an http(s) URL; catalogs come from files or http(s) URLs' }] };
+    }
+    return fetchCatalog(source.url, origin, options);
+  }
   let text: string;
   try {
-    if (source.kind === 'file') {
-      text = await readFile(source.path, 'utf8');
-    } else {
-      if (!/^https?:\/\//i.test(source.url)) {
-        return { models: [], problems: [{ origin, jsonPath: '(document)', severity: 'error', message: 'is not an http(s) URL; catalogs come from files or http(s) URLs' }] };
-      }
-      text = await fetchText(source.url);
-    }
+    text = await readFile(source.path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'does not exist; fix the path in modelAvailability.catalogs or create the file'
-      : source.kind === 'url' ? `could not be fetched (${(err as Error).message}); check the URL and your connection`
-      : `could not be read (${(err as Error).message})`;
+    const reason = code === 'ENOENT' ? 'does not exist; fix the path in modelAvailability.catalogs or create the file' : `could not be read (${(err as Error).message})`;
     return { models: [], problems: [{ origin, jsonPath: '(document)', severity: 'error', message: reason }] };
   }
   return parseCatalog(text, origin);
@@ -200,8 +228,8 @@ async function readSource(source: CatalogSource, fetchText: FetchText): Promise<
  * Loads and merges catalogs in order. An id defined twice is an error that names both places — except
  * that a catalog may override a built-in model. A broken catalog never stops the others from loading.
  */
-export async function loadCatalogs(sources: readonly CatalogSource[], fetchText: FetchText = defaultFetchText): Promise<CatalogLoadResult> {
-  const results = await Promise.all(sources.map((s) => readSource(s, fetchText)));
+export async function loadCatalogs(sources: readonly CatalogSource[], options: LoadOptions = {}): Promise<CatalogLoadResult> {
+  const results = await Promise.all(sources.map((s) => readSource(s, options)));
   const models: ModelEntry[] = [];
   const problems: CatalogProblem[] = [];
   const byId = new Map<string, ModelEntry>();

@@ -195,9 +195,28 @@ describe('catalog merging', () => {
       if (url.endsWith('/ok.json')) return catalog({ id: 'remote', files: [goodFile] });
       throw new Error('Response code 404 (Not Found)');
     };
-    const res = await loadCatalogs([{ kind: 'url', url: 'https://cat.test/ok.json' }, { kind: 'url', url: 'https://cat.test/missing.json' }, { kind: 'file', path: a }], fetchText);
+    const res = await loadCatalogs([{ kind: 'url', url: 'https://cat.test/ok.json' }, { kind: 'url', url: 'https://cat.test/missing.json' }, { kind: 'file', path: a }], { fetchText });
     assert.deepEqual(res.models.map((m) => m.id), ['remote', 'local']);
-    assert.match(res.problems[0].message, /could not be fetched \(Response code 404/);
+    assert.match(res.problems[0].message, /could not be fetched \(Response code 404.*check the URL and your connection/);
+  });
+
+  it("keeps listing a URL catalog's models from its last good copy while offline", async () => {
+    const cacheDir = path.join(dir, 'cache');
+    let online = true;
+    const fetchText = async () => {
+      if (!online) throw new Error('getaddrinfo ENOTFOUND cat.test');
+      return catalog({ id: 'remote', files: [goodFile] });
+    };
+    const source = [{ kind: 'url' as const, url: 'https://cat.test/models.json' }];
+    assert.deepEqual((await loadCatalogs(source, { fetchText, cacheDir })).models.map((m) => m.id), ['remote']);
+    online = false;
+    const offline = await loadCatalogs(source, { fetchText, cacheDir });
+    assert.deepEqual(offline.models.map((m) => m.id), ['remote']);
+    assert.equal(offline.problems.length, 1);
+    assert.equal(offline.problems[0].severity, 'warning');
+    assert.match(offline.problems[0].message, /ENOTFOUND.*using the last copy fetched/);
+    const noCache = await loadCatalogs(source, { fetchText });
+    assert.deepEqual(noCache.models, []);
   });
 
   it('warns about alternatives that no catalog defines', async () => {

@@ -19,6 +19,7 @@ import { Notifier } from './vscode/notifier';
 import { createPublicApi } from './vscode/publicApi';
 import { askFallback, requestModelCommand, requestSettings } from './vscode/requestCommands';
 import { onDidChangeSetting } from './vscode/settings';
+import { UsageIndex } from './vscode/usageIndex';
 
 /** The composition root: builds every service once, wires the VS Code surfaces, returns the API. */
 export async function activate(context: vscode.ExtensionContext): Promise<ModelAvailabilityApi> {
@@ -49,7 +50,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
       flushOnDeactivate = () => store.close();
     }
     const requests = own(new ModelRequests(engine, requestSettings, askFallback, usage.store ? usageRecorder(usage.store) : undefined));
-    const tree = own(new ModelsTree(engine));
+    const usageIndex = own(new UsageIndex(usage.store));
+    const tree = own(new ModelsTree(engine, (id) => usageIndex.get(id)));
+    own(usageIndex.onDidChange(() => tree.refresh()));
     own(new DownloadStatus(engine));
     const analytics = own(new AnalyticsPanel({
       extensionUri: context.extensionUri, engine, store: usage.store, storeRoot: root,
@@ -68,8 +71,6 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
     registerDownloadCommands(command, { engine, tree, token, startedByUser });
     command('requestModel', (arg) => requestModelCommand(engine, requests, arg));
     command('clearAnalytics', () => clearAnalytics(usage.store));
-    // LOCAL TEST STAND-IN (analytics panel helper): the lead implements the real modelAvailability.remove.
-    command('remove', async (id) => { if (typeof id === 'string') { await require('node:fs').promises.rm(require('node:path').join(root, 'models', id), { recursive: true, force: true }); await engine.refresh([id]); } });
 
     logs.management.info(`Activated Model Availability ${String(context.extension.packageJSON.version)} in VS Code ${vscode.version}; store: ${root}`);
     return createPublicApi(engine, requests);

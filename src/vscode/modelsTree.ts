@@ -1,6 +1,7 @@
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { Disposable } from '../engine/base/lifecycle';
+import type { ModelUseSummary } from '../engine/analytics/usageQueries';
 import type { ModelEntry, ModelFile } from '../engine/catalog/catalogTypes';
 import type { AvailabilityEngine, ModelFileState, ModelState } from '../engine/engine';
 import { formatBytes } from './format';
@@ -22,7 +23,8 @@ export class ModelsTree extends Disposable implements vscode.TreeDataProvider<Mo
   readonly onDidChangeTreeData = this.changed.event;
   readonly view: vscode.TreeView<ModelNode>;
 
-  constructor(private readonly engine: AvailabilityEngine) {
+  /** `lastUse` reads recorded usage (analytics); it may know nothing. */
+  constructor(private readonly engine: AvailabilityEngine, private readonly lastUse: (id: string) => ModelUseSummary | undefined = () => undefined) {
     super();
     this.view = this._register(vscode.window.createTreeView('modelAvailability.models', { treeDataProvider: this, showCollapseAll: true }));
     // The engine throttles its change events to a few per second; stable item ids keep refreshes flicker-free.
@@ -33,6 +35,11 @@ export class ModelsTree extends Disposable implements vscode.TreeDataProvider<Mo
     if (!node) return this.engine.getModels().map((model) => ({ kind: 'model', model }));
     if (node.kind === 'model') return node.model.files.map((file) => ({ kind: 'file', model: node.model, file }));
     return [];
+  }
+
+  /** Redraws every item, e.g. after new usage was saved. */
+  refresh(): void {
+    this.changed.fire(undefined);
   }
 
   getParent(node: ModelNode): ModelNode | undefined {
@@ -59,6 +66,10 @@ export class ModelsTree extends Disposable implements vscode.TreeDataProvider<Mo
     const first = s?.files[0];
     if (first && s?.state === 'ready') md.appendMarkdown(`Local path: \`${path.dirname(first.localPath)}\`\n\n`);
     md.appendMarkdown(`Source: ${escapeMd(model.files.map(sourceText).join(', '))}\n\n`);
+    const verified = s?.files.map((f) => f.verifiedAt).filter((v): v is string => v !== undefined).sort()[0];
+    if (verified) md.appendMarkdown(`Last verified: ${new Date(verified).toLocaleString()}\n\n`);
+    const use = this.lastUse(model.id);
+    if (use?.lastUsed !== undefined) md.appendMarkdown(`Last used: ${new Date(use.lastUsed).toLocaleString()} · ${use.useCount} ${use.useCount === 1 ? 'use' : 'uses'}\n\n`);
     md.appendMarkdown(`Catalog: ${escapeMd(model.origin)}`);
     item.tooltip = md;
     return item;

@@ -1,0 +1,32 @@
+import { Emitter } from '../engine/base/event';
+import { Disposable } from '../engine/base/lifecycle';
+import type { AnalyticsStore } from '../engine/analytics/analyticsStore';
+import { usageSummary, type ModelUseSummary } from '../engine/analytics/usageQueries';
+
+/** Each model's use count and last use, re-read after each analytics save (not on every tree refresh). */
+export class UsageIndex extends Disposable {
+  private index: ReadonlyMap<string, ModelUseSummary> = new Map();
+  private readonly changed = this._register(new Emitter<void>());
+  readonly onDidChange = this.changed.event;
+
+  constructor(private readonly store: AnalyticsStore | undefined) {
+    super();
+    if (!store) return;
+    this.reindex();
+    this._register(store.onDidSave(() => this.reindex()));
+  }
+
+  get(id: string): ModelUseSummary | undefined {
+    return this.index.get(id);
+  }
+
+  get all(): ReadonlyMap<string, ModelUseSummary> {
+    return this.index;
+  }
+
+  private reindex(): void {
+    if (!this.store) return;
+    this.index = this.store.read((db) => usageSummary(db, Date.now(), 'all'));
+    this.changed.fire();
+  }
+}

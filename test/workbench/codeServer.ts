@@ -23,6 +23,8 @@ export interface CodeServerOptions {
   readonly folder: string;
   readonly userSettings?: Record<string, unknown>;
   readonly env?: Record<string, string>;
+  /** Runs once the user-data folder exists and before VS Code starts: e.g. to seed global storage. */
+  readonly prepareUserData?: (userDataDir: string) => Promise<void>;
 }
 
 /** A real VS Code (code-server 4.100.3) on 127.0.0.1 with fresh user-data and extensions folders. */
@@ -57,6 +59,7 @@ export class CodeServer {
       ...this.options.userSettings,
     };
     await writeFile(path.join(this.userDataDir, 'User', 'settings.json'), JSON.stringify(settings, null, 2));
+    await this.options.prepareUserData?.(this.userDataDir);
     for (const vsix of this.options.vsixes) {
       const r = spawnSync(process.execPath, [CODE_SERVER_ENTRY, '--extensions-dir', extDir, '--user-data-dir', this.userDataDir, '--install-extension', vsix], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`installing ${vsix} into code-server failed:\n${r.stdout}\n${r.stderr}`);

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { chromium, type Browser, type FrameLocator, type Locator, type Page } from 'playwright-core';
 import { REPO } from './codeServer';
 
 export const SCREENSHOTS = path.join(REPO, 'test-results', 'workbench');
@@ -115,5 +115,20 @@ export class Workbench {
 
   async notifications(): Promise<string[]> {
     return this.page.locator('.notification-toast').evaluateAll((ts) => ts.map((t) => (t.textContent ?? '').replace(/\s+/g, ' ').trim()));
+  }
+
+  /**
+   * The page inside a webview's two iframes. Webviews are overlaid on the workbench, not nested in their
+   * editor group: this takes the first loaded one (tests open one at a time).
+   */
+  webview(): FrameLocator {
+    return this.page.frameLocator('iframe.webview.ready').first().frameLocator('#active-frame');
+  }
+
+  /** The workbench's colour theme kind, from the classes VS Code puts on the workbench. */
+  async themeKind(): Promise<'light' | 'dark' | 'hc'> {
+    const classes = (await this.page.locator('.monaco-workbench').getAttribute('class')) ?? '';
+    if (/\bhc-(black|light)\b/.test(classes)) return 'hc';
+    return /\bvs-dark\b/.test(classes) ? 'dark' : 'light';
   }
 }

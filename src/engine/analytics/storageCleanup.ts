@@ -1,0 +1,33 @@
+import type { AvailabilityEngine } from '../engine';
+import { planCleanup, type CleanupPlan, type CleanupReason, type InstalledModel, type StoragePolicy } from './cleanupPolicy';
+import type { ModelUseSummary } from './usageQueries';
+
+/** The models on disk with their size and use, as the storage policy sees them. */
+export function installedModels(engine: AvailabilityEngine, usage: ReadonlyMap<string, ModelUseSummary>): InstalledModel[] {
+  return engine.getModelStates()
+    .filter((s) => s.bytesOnDisk > 0 && s.state !== 'downloading' && s.state !== 'queued')
+    .map((s) => {
+      const verified = s.files.map((f) => (f.verifiedAt ? Date.parse(f.verifiedAt) : NaN)).filter((t) => !Number.isNaN(t));
+      const u = usage.get(s.id);
+      return {
+        modelId: s.id,
+        sizeBytes: s.bytesOnDisk,
+        lastUsed: u?.lastUsed,
+        useCount: u?.useCount ?? 0,
+        installedAt: verified.length ? Math.min(...verified) : undefined,
+      };
+    });
+}
+
+/** What the storage policies propose now: the one place the command, the CLI and the panel ask. */
+export function proposeCleanup(engine: AvailabilityEngine, usage: ReadonlyMap<string, ModelUseSummary>, policy: StoragePolicy, now: number): CleanupPlan {
+  return planCleanup(installedModels(engine, usage), policy, now);
+}
+
+export function describeReason(r: CleanupReason): string {
+  switch (r.kind) {
+    case 'unused': return r.days === undefined ? 'never used' : `not used for ${r.days} days`;
+    case 'rarelyUsed': return `used only ${r.uses} ${r.uses === 1 ? 'time' : 'times'}`;
+    case 'overLimit': return 'over the storage limit (least recently used)';
+  }
+}

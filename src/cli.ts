@@ -1,10 +1,14 @@
 import { parseArgs, UsageError, USAGE } from './cli/args';
 import { loadCliCatalog } from './cli/catalog';
 import { listModels, printList, runDownload, stderrLogger, unknownIds } from './cli/commands';
+import { runRemove, runRepair, runVerify } from './cli/integrityCommands';
 import { ProgressPrinter } from './cli/progressPrinter';
 import { AvailabilityEngine } from './engine/engine';
 
-/** Exit codes: 0 all requested models verified, 1 a download did not end verified, 2 usage or catalog error. */
+/**
+ * Exit codes: 0 every requested model ended verified (download, repair), green (verify) or removed;
+ * 1 one did not; 2 usage or catalog error.
+ */
 async function main(argv: readonly string[]): Promise<number> {
   let opts;
   try {
@@ -29,7 +33,7 @@ async function main(argv: readonly string[]): Promise<number> {
     for (const u of unknown) process.stderr.write(`model-availability: ${u}\n`);
     return 2;
   }
-  const printer = opts.command === 'download' ? new ProgressPrinter(process.stderr, opts.ids) : undefined;
+  const printer = opts.command === 'download' || opts.command === 'repair' ? new ProgressPrinter(process.stderr, opts.ids) : undefined;
   const engine = await AvailabilityEngine.create({
     storeRoot: opts.store,
     models: catalog.models,
@@ -51,13 +55,18 @@ async function main(argv: readonly string[]): Promise<number> {
       printList(listModels(engine), opts.json, process.stdout);
       return 0;
     }
-    if (!printer) return 2;
-    // Ctrl-C pauses: partial data and its state stay for the next run.
+    if (opts.command === 'remove') return (await runRemove(engine, opts.ids, process.stdout)) ? 0 : 1;
+    // Ctrl-C pauses downloads and repairs (partial data and its state stay for the next run) and stops checks.
+    const interrupt = new AbortController();
     process.once('SIGINT', () => {
+      interrupt.abort();
       engine.pauseAll();
       process.exitCode = 130;
       setTimeout(() => process.exit(130), 2000).unref();
     });
+    if (opts.command === 'verify') return (await runVerify(engine, opts, process.stdout, process.stderr, interrupt.signal)) ? 0 : 1;
+    if (!printer) return 2;
+    if (opts.command === 'repair') return (await runRepair(engine, opts.ids, process.stdout, process.stderr, printer)) ? 0 : 1;
     return (await runDownload(engine, opts, process.stdout, printer)) ? 0 : 1;
   } finally {
     engine.dispose();

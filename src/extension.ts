@@ -1,20 +1,23 @@
 import * as vscode from 'vscode';
 import type { ModelAvailabilityApi } from './api';
 import { AvailabilityEngine } from './engine/engine';
+import { HealthMonitor } from './engine/health/healthMonitor';
 import { ModelRequests } from './engine/requests/modelRequests';
 import { recordDownloads, usageRecorder } from './engine/analytics/usageRecorder';
 import { AnalyticsPanel } from './vscode/analyticsPanel';
 import { clearAnalytics, openAnalytics } from './vscode/analyticsSetup';
 import { openCatalog } from './vscode/catalogCommands';
-import { storagePolicy } from './vscode/cleanupCommand';
+import { autoCleanup, cleanUpStorage, storagePolicy, type CleanupDeps } from './vscode/cleanupCommand';
 import { CatalogService } from './vscode/catalogService';
 import { registerDownloadCommands } from './vscode/downloadCommands';
 import { DownloadNotifications } from './vscode/downloadNotifications';
 import { DownloadStatus } from './vscode/downloadStatus';
-import { downloadSettings, storeRoot } from './vscode/engineSettings';
+import { downloadSettings, healthSettings, storeRoot } from './vscode/engineSettings';
 import { HuggingFaceToken } from './vscode/huggingFaceToken';
+import { registerIntegrityCommands } from './vscode/integrityCommands';
 import { ExtensionLogs } from './vscode/logs';
 import { ModelsTree } from './vscode/modelsTree';
+import { moveStorage } from './vscode/moveStorageCommand';
 import { Notifier } from './vscode/notifier';
 import { createPublicApi } from './vscode/publicApi';
 import { askFallback, requestModelCommand, requestSettings } from './vscode/requestCommands';
@@ -34,12 +37,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
       storeRoot: root,
       models: catalogs.models,
       settings: downloadSettings(),
+      health: healthSettings(),
       logger: logs.downloads,
       hfToken: () => token.get(),
       persistQueue: true,
     }));
     own(catalogs.onDidChange((r) => void engine.setModels(r.models)));
     own(onDidChangeSetting(['download'], () => engine.updateSettings(downloadSettings())));
+    own(onDidChangeSetting(['health'], () => engine.updateHealthSettings(healthSettings())));
 
     const notifier = new Notifier();
     const usage = await openAnalytics(context, logs.management, notifier);
@@ -50,6 +55,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
       flushOnDeactivate = () => store.close();
     }
     const requests = own(new ModelRequests(engine, requestSettings, askFallback, usage.store ? usageRecorder(usage.store) : undefined));
+    const monitor = own(new HealthMonitor({ engine, logger: logs.health, isInUse: (id) => requests.isInUse(id) }));
+    own(onDidChangeSetting(['health.checkIntervalHours'], () => monitor.reschedule()));
     const usageIndex = own(new UsageIndex(usage.store));
     const tree = own(new ModelsTree(engine, (id) => usageIndex.get(id)));
     own(usageIndex.onDidChange(() => tree.refresh()));
@@ -71,6 +78,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
     registerDownloadCommands(command, { engine, tree, token, startedByUser });
     command('requestModel', (arg) => requestModelCommand(engine, requests, arg));
     command('clearAnalytics', () => clearAnalytics(usage.store));
+    registerIntegrityCommands(command, { engine, requests, notifier, log: logs.health });
+    command('moveStorage', () => moveStorage(engine, requests, root, logs.management));
+    const cleanup: CleanupDeps = {
+      engine, store: usage.store,
+      inUse: () => engine.getModels().map((m) => m.id).filter((id) => requests.isInUse(id)),
+      remove: (id) => engine.remove(id, { isInUse: (x) => requests.isInUse(x) }),
+    };
+    command('cleanup', () => cleanUpStorage(cleanup));
+    own(engine.onDidFinish(() => void autoCleanup(cleanup)));
+    void autoCleanup(cleanup);
 
     logs.management.info(`Activated Model Availability ${String(context.extension.packageJSON.version)} in VS Code ${vscode.version}; store: ${root}`);
     return createPublicApi(engine, requests);

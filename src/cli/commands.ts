@@ -1,43 +1,31 @@
 import type { ModelEntry } from '../engine/catalog/catalogTypes';
-import { AvailabilityEngine, type Logger, type ModelState } from '../engine/engine';
+import type { AvailabilityEngine, Health, HealthReason, Logger, ModelState } from '../engine/engine';
 import type { CliOptions } from './args';
 import { closeIds } from './catalog';
 import { ProgressPrinter } from './progressPrinter';
-
-export type Health = 'green' | 'yellow' | 'red' | null;
 
 export interface ListedModel {
   readonly id: string;
   readonly name: string;
   readonly version: string;
   readonly state: ModelState['state'];
-  readonly health: Health;
+  readonly health: Health | null;
   readonly bytesOnDisk: number;
   readonly files: { path: string; localPath: string; size: number | null; sha256: string | null; state: string }[];
+  /** The health reasons' messages. */
   readonly problems: string[];
-}
-
-/** Health as the store sees it today; the store/repair issue adds reasons and checks. */
-export function healthOf(state: ModelState): Health {
-  switch (state.state) {
-    case 'missing': return null;
-    case 'failed': return 'red';
-    case 'ready': return state.files.every((f) => f.sha256Expected) ? 'green' : 'yellow';
-    default: return 'yellow';
-  }
+  readonly healthReasons: readonly HealthReason[];
 }
 
 export function listModels(engine: AvailabilityEngine): ListedModel[] {
   return engine.getModels().map((m: ModelEntry) => {
     const s = engine.getModelState(m.id);
     if (!s) throw new Error(`no state for ${m.id}`);
-    const problems = s.state === 'ready' && healthOf(s) === 'yellow' ? ['a file has no sha256 to verify against (unverifiable)'] : [];
-    if (s.error) problems.push(s.error);
-    if (s.pausedReason) problems.push(s.pausedReason);
     return {
-      id: m.id, name: m.name, version: m.version, state: s.state, health: healthOf(s), bytesOnDisk: s.bytesOnDisk,
+      id: m.id, name: m.name, version: m.version, state: s.state, health: s.health, bytesOnDisk: s.bytesOnDisk,
       files: s.files.map((f) => ({ path: f.path, localPath: f.localPath, size: f.size ?? null, sha256: f.sha256 ?? null, state: f.state })),
-      problems,
+      problems: s.healthReasons.map((r) => r.message),
+      healthReasons: s.healthReasons,
     };
   });
 }
@@ -48,7 +36,8 @@ export function printList(models: readonly ListedModel[], json: boolean, out: No
     return;
   }
   for (const m of models) {
-    out.write(`${m.id.padEnd(32)} ${m.state.padEnd(11)} ${String(m.health ?? '-').padEnd(6)} ${m.name}\n`);
+    const problems = m.health === 'green' || m.problems.length === 0 ? '' : `  (${m.problems.join('; ')})`;
+    out.write(`${m.id.padEnd(32)} ${m.state.padEnd(11)} ${String(m.health ?? '-').padEnd(6)} ${m.name}${problems}\n`);
   }
 }
 

@@ -6,12 +6,19 @@ import type { TransferIo } from './download/fileTransfer';
 import { downloadModel } from './download/modelDownload';
 import { removePartData } from './download/partState';
 import { NULL_LOGGER, withDefaults, type DownloadSettings, type Logger } from './download/settings';
+import { DEFAULT_HEALTH_SETTINGS, healthOf, type Health, type HealthReason, type HealthSettings, type ModelHealth } from './health/health';
+import { ModelIntegrity, type HealthReport, type RepairResult } from './integrity/modelIntegrity';
+import type { VerifyOptions } from './integrity/modelVerifier';
 import { SpeedLimiter } from './net/speedLimiter';
-import { scanModel, type StoredFileState, type StoredModel } from './store/storeScanner';
+import { scanModel, type StoredFileProblem, type StoredFileState, type StoredModel } from './store/storeScanner';
 import { StoreLayout } from './store/storeLayout';
 
 export type { DownloadPriority } from './download/downloadQueue';
 export type { DownloadSettings, Logger } from './download/settings';
+export type { Health, HealthReason, HealthReasonCode, HealthSettings } from './health/health';
+export type { HealthReport, RepairResult } from './integrity/modelIntegrity';
+export type { CheckProgress, FileCheck, FileCheckStatus, VerifyOptions } from './integrity/modelVerifier';
+export { OperationRefusedError } from './integrity/operationRefused';
 
 export type ModelStateName = 'ready' | 'missing' | 'queued' | 'downloading' | 'paused' | 'failed';
 
@@ -25,6 +32,8 @@ export interface ModelFileState {
   /** Whether the sha256 came from the catalog or hub (false = we only know what we downloaded). */
   readonly sha256Expected?: boolean;
   readonly verifiedAt?: string;
+  /** Set for a file that was installed and is no longer usable as it is. */
+  readonly problem?: StoredFileProblem;
 }
 
 export interface ModelState {
@@ -40,6 +49,9 @@ export interface ModelState {
   readonly pausedReason?: string;
   readonly error?: string;
   readonly files: readonly ModelFileState[];
+  /** null when nothing was ever downloaded. */
+  readonly health: Health | null;
+  readonly healthReasons: readonly HealthReason[];
 }
 
 export interface AvailabilityEngineOptions {
@@ -57,6 +69,7 @@ export interface AvailabilityEngineOptions {
   readonly lockStaleMs?: number;
   /** Keep the queue in `<store>/queue.json` across restarts (the extension); the CLI runs only what it was asked. */
   readonly persistQueue?: boolean;
+  readonly health?: Partial<HealthSettings>;
 }
 
 /** The one entry point the extension and the CLI use: store state, the download queue, and their events. */
@@ -65,6 +78,8 @@ export class AvailabilityEngine extends Disposable {
   private models = new Map<string, ModelEntry>();
   private stored = new Map<string, StoredModel>();
   private settings: DownloadSettings;
+  private healthSettings: HealthSettings;
+  private readonly integrity: ModelIntegrity;
   private readonly limiter: SpeedLimiter;
   private readonly queue: DownloadQueue;
   private readonly logger: Logger;
@@ -91,6 +106,7 @@ export class AvailabilityEngine extends Disposable {
     this.layout = new StoreLayout(options.storeRoot);
     this.logger = options.logger ?? NULL_LOGGER;
     this.settings = withDefaults(options.settings);
+    this.healthSettings = { ...DEFAULT_HEALTH_SETTINGS, ...options.health };
     this.limiter = new SpeedLimiter(this.settings.speedLimitMBps);
     for (const m of options.models) this.models.set(m.id, m);
     this.queue = this._register(new DownloadQueue({
@@ -98,6 +114,7 @@ export class AvailabilityEngine extends Disposable {
         run: (id, signal, onProgress) => downloadModel({
           layout: this.layout, settings: () => this.settings, limiter: this.limiter, logger: this.logger,
           hfToken: options.hfToken, hfEndpoint: options.hfEndpoint, io: options.io, lockStaleMs: options.lockStaleMs,
+          mode: this.integrity.modeFor(id),
         }, this.requireModel(id), signal, onProgress),
         discard: (id) => this.discardPartial(id),
         remainingBytes: (id) => this.remainingBytes(id),
@@ -107,6 +124,16 @@ export class AvailabilityEngine extends Disposable {
       persistFile: options.persistQueue === false ? undefined : this.layout.queueFile,
       logger: this.logger,
     }));
+    this.integrity = new ModelIntegrity({
+      layout: this.layout, lockStaleMs: options.lockStaleMs ?? 10_000, logger: this.logger,
+      requireModel: (id) => this.requireModel(id),
+      queueItem: (id) => this.queue.get(id),
+      enqueue: (id, priority) => this.queue.enqueue(id, priority),
+      cancel: (id) => this.cancel(id),
+      refresh: (ids) => this.refresh(ids),
+      healthOf: (id) => this.healthOfModel(this.stateOf(id)),
+      onDidFinish: this.onDidFinish, onDidFail: this.onDidFail, onDidChange: this.onDidChange,
+    });
     this._register(this.queue.onDidChange(() => this._onDidChange.fire()));
     // Rescan first so listeners see the store as it now is; meanwhile a finished (verified) model shows as ready.
     this._register(this.queue.onDidFinish(({ id }) => {
@@ -142,11 +169,25 @@ export class AvailabilityEngine extends Disposable {
     this._onDidChange.fire();
   }
 
-  /** Re-reads the store from disk (the store is the truth). */
+  getHealthSettings(): HealthSettings {
+    return this.healthSettings;
+  }
+
+  /** Applies `modelAvailability.health.*` (what counts as not recently verified; the monitor reads it too). */
+  updateHealthSettings(changes: Partial<HealthSettings>): void {
+    this.healthSettings = { ...this.healthSettings, ...changes };
+    this._onDidChange.fire();
+  }
+
+  /** Re-reads the store from disk (the store is the truth): the quick check. It never throws for one model's sake. */
   async refresh(ids?: readonly string[]): Promise<void> {
     for (const id of ids ?? [...this.models.keys()]) {
       const model = this.models.get(id);
-      if (model) this.stored.set(id, await scanModel(this.layout, model));
+      if (!model) continue;
+      const scanned = await scanModel(this.layout, model).catch((err: unknown): StoredModel => ({
+        id, files: [], bytesOnDisk: 0, ready: false, manifestError: `the store cannot be read: ${err instanceof Error ? err.message : String(err)}`,
+      }));
+      this.stored.set(id, scanned);
     }
     this._onDidChange.fire();
   }
@@ -173,10 +214,49 @@ export class AvailabilityEngine extends Disposable {
     this.queue.resume(id);
   }
 
-  /** Stops the download and deletes its partial data. */
+  /** Stops the download (or repair) and deletes its partial data. */
   async cancel(id: string): Promise<void> {
     await this.queue.cancel(id);
+    this.integrity.cancelled(id);
     await this.refresh([id]);
+  }
+
+  /**
+   * Full check: sha256 of each whole file (and of every piece where it differs), in worker threads; cancellable through
+   * `signal`. Records verifiedAt (good files) or the changed pieces (damaged ones) in the manifest.
+   * Refused (OperationRefusedError) while the model downloads.
+   */
+  verify(id: string, opts: VerifyOptions = {}): Promise<HealthReport> {
+    return this.integrity.verify(id, opts);
+  }
+
+  /**
+   * Checks the model, then fetches only what is damaged: changed pieces (Range requests, into place), a
+   * truncated tail, missing files. Falls back to a whole-file download — keeping the old copy until the
+   * new one is verified — when the server ignores Range or more than half the pieces are bad. An
+   * interrupted repair resumes when run again.
+   */
+  repair(id: string, opts: VerifyOptions = {}): Promise<RepairResult> {
+    return this.integrity.repair(id, opts);
+  }
+
+  /** Downloads every file again; each old copy stays until its replacement is verified. */
+  redownload(id: string): Promise<RepairResult> {
+    return this.integrity.redownload(id);
+  }
+
+  /**
+   * Deletes the model's files and manifest; returns the bytes freed. Refused while it downloads (cancel
+   * first), while it is checked or repaired, while another process downloads it, or when `isInUse` says a
+   * lease holds it (pass ModelRequests.isInUse).
+   */
+  remove(id: string, opts: { isInUse?: (id: string) => boolean } = {}): Promise<number> {
+    return this.integrity.remove(id, opts.isInUse);
+  }
+
+  /** A check, repair or removal of this model is running. */
+  isBusy(id: string): boolean {
+    return this.integrity.isBusy(id);
   }
 
   pauseAll(): void {
@@ -217,7 +297,7 @@ export class AvailabilityEngine extends Disposable {
     const item = this.queue.get(id);
     const files: ModelFileState[] = (stored?.files ?? []).map((f) => ({
       path: f.path, localPath: f.localPath, state: f.state, bytesOnDisk: f.bytesOnDisk, size: f.size, sha256: f.sha256,
-      sha256Expected: f.manifest?.sha256Expected, verifiedAt: f.manifest?.verifiedAt,
+      sha256Expected: f.manifest?.sha256Expected, verifiedAt: f.manifest?.verifiedAt, problem: f.problem,
     }));
     const model = this.requireModel(id);
     const catalogTotal = this.catalogTotal(model);
@@ -226,11 +306,25 @@ export class AvailabilityEngine extends Disposable {
     if (item) state = item.state === 'running' ? 'downloading' : item.state;
     else if (this.settling.has(id)) state = 'ready';
     const bytesOnDisk = item?.progress && item.state === 'running' ? item.progress.bytesDone : (stored?.bytesOnDisk ?? 0);
-    return {
+    const partial = {
       id, state, bytesOnDisk, totalBytes: item?.progress?.total ?? catalogTotal, priority: item?.priority, progress: item?.progress,
       queuePosition: item?.queuePosition, waitEstimateSeconds: item?.waitEstimateSeconds, pausedReason: item?.pausedReason,
       error: item?.error, files,
     };
+    const { health, reasons } = this.healthOfModel(partial);
+    return { ...partial, health, healthReasons: reasons };
+  }
+
+  private healthOfModel(s: Pick<ModelState, 'id' | 'state' | 'files' | 'error' | 'pausedReason'>): ModelHealth {
+    const stored = this.stored.get(s.id);
+    return healthOf({
+      state: s.state, error: s.error, pausedReason: s.pausedReason, manifestError: stored?.manifestError,
+      lastRunWasRepair: this.integrity.wasRepair(s.id), checkIntervalHours: this.healthSettings.checkIntervalHours, now: Date.now(),
+      files: (stored?.files ?? []).map((f) => ({
+        path: f.path, state: f.state, problem: f.problem, damagedPieces: f.manifest?.damagedPieces?.length,
+        sha256Expected: f.manifest?.sha256Expected, verifiedAt: f.manifest?.verifiedAt,
+      })),
+    });
   }
 
   private remainingBytes(id: string): number | undefined {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import * as vscode from 'vscode';
-import type { AvailabilityEngine, DownloadPriority } from '../engine/engine';
+import type { AvailabilityEngine, DownloadPriority, ModelStateName } from '../engine/engine';
 import type { HuggingFaceToken } from './huggingFaceToken';
 import { describeModel } from './modelPresentation';
 import type { ModelsTree } from './modelsTree';
@@ -25,7 +25,7 @@ export interface DownloadCommandDeps {
 /** Commands for downloads, tokens and paths; each works from the Command Palette (with a quick pick) and from the tree. */
 export function registerDownloadCommands(register: Register, deps: DownloadCommandDeps): void {
   const { engine, tree, token, startedByUser } = deps;
-  const pick = (arg: unknown, states: Parameters<typeof resolveModel>[2], title: string) => resolveModel(engine, arg, states, title);
+  const pick = (arg: unknown, states: readonly ModelStateName[], title: string) => resolveModel(engine, arg, states, title);
 
   register('download', async (arg) => {
     const m = await pick(arg, ['missing', 'failed', 'paused'], 'Download Model');

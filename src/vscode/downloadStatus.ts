@@ -32,7 +32,7 @@ export class DownloadStatus extends Disposable {
     const active = states.filter((s) => s.state === 'downloading');
     const queued = states.filter((s) => s.state === 'queued');
     const paused = states.filter((s) => s.state === 'paused');
-    const failed = states.filter((s) => s.state === 'failed');
+    const needRepair = states.filter((s) => s.health === 'red');
     void vscode.commands.executeCommand('setContext', 'modelAvailability.hasActiveDownloads', active.length + queued.length > 0);
     void vscode.commands.executeCommand('setContext', 'modelAvailability.hasPausedDownloads', paused.length > 0);
 
@@ -50,10 +50,13 @@ export class DownloadStatus extends Disposable {
       this.item.backgroundColor = undefined;
       this.item.accessibilityInformation = { label: `Model downloads: ${parts.join(', ')}` };
       this.item.show();
-    } else if (failed.length > 0) {
-      this.item.text = `$(warning) ${failed.length} ${failed.length === 1 ? 'model needs' : 'models need'} attention`;
-      this.item.tooltip = this.tooltip(failed);
-      this.item.command = { command: 'modelAvailability.focusModel', title: 'Show Model', arguments: [failed[0].id] };
+    } else if (needRepair.length > 0) {
+      this.item.text = `$(warning) ${needRepair.length} ${needRepair.length === 1 ? 'model needs' : 'models need'} repair`;
+      this.item.tooltip = this.tooltip(needRepair);
+      // One model: repair it; several: show them, so the person chooses.
+      this.item.command = needRepair.length === 1
+        ? { command: 'modelAvailability.repair', title: 'Repair Model', arguments: [needRepair[0].id] }
+        : { command: 'modelAvailability.focusModel', title: 'Show Model', arguments: [needRepair[0].id] };
       this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
       this.item.accessibilityInformation = undefined;
       this.item.show();
@@ -75,8 +78,8 @@ export class DownloadStatus extends Disposable {
         line = `$(clock) ${name}: queued #${s.queuePosition ?? '?'}${s.waitEstimateSeconds !== undefined ? ` · ~${formatDuration(s.waitEstimateSeconds)}` : ''}`;
       } else if (s.state === 'paused') {
         line = `$(debug-pause) ${name}: paused${s.pausedReason ? ` (${s.pausedReason})` : ''}`;
-      } else if (s.state === 'failed') {
-        line = `$(error) ${name}: ${s.error ?? 'failed'}`;
+      } else if (s.health === 'red') {
+        line = `$(error) ${name}: ${s.error ?? s.healthReasons.map((r) => r.message).join('; ')}`;
       }
       md.appendMarkdown(`${line}\n\n`);
     }

@@ -2,7 +2,7 @@ import { mkdir, access, constants } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type * as vscode from 'vscode';
-import type { DownloadSettings } from '../engine/engine';
+import type { DownloadSettings, HealthSettings } from '../engine/engine';
 import { config } from './settings';
 
 /** `modelAvailability.download.*` as the engine's DownloadSettings. */
@@ -16,6 +16,15 @@ export function downloadSettings(): Partial<DownloadSettings> {
     retryBaseDelayMs: c.get<number>('download.retryBaseDelayMs', 1000),
     stallTimeoutSeconds: c.get<number>('download.stallTimeoutSeconds', 30),
     pauseDuringGeneration: c.get<boolean>('download.pauseDuringGeneration', true),
+  };
+}
+
+/** `modelAvailability.health.*` as the engine's HealthSettings. */
+export function healthSettings(): HealthSettings {
+  const c = config();
+  return {
+    checkIntervalHours: c.get<number>('health.checkIntervalHours', 24),
+    autoRepair: c.get<boolean>('health.autoRepair', true),
   };
 }
 

@@ -3,8 +3,23 @@ import type { ModelEntry } from '../engine/catalog/catalogTypes';
 import type { ModelState } from '../engine/engine';
 import { formatBytes, formatDuration } from './format';
 
+/** Short words for the yellow health reasons, for the tree's description. */
+const YELLOW_WORDS: Record<string, string> = {
+  unverifiable: 'unverifiable',
+  stale: 'not verified recently',
+  repairing: 'repairing',
+  downloading: 'downloading',
+  incomplete: 'incomplete',
+};
+
 /** One model as every VS Code surface shows it: the tree, quick picks, the status bar. */
+/** Files on disk that a check found damaged: the model is not usable, but it is not "not downloaded" either. */
+function damaged(s: ModelState): boolean {
+  return s.health === 'red' && (s.state === 'missing' || s.state === 'ready');
+}
+
 export function stateText(s: ModelState): string {
+  if (damaged(s)) return 'needs repair';
   switch (s.state) {
     case 'downloading': {
       const p = s.progress;
@@ -22,7 +37,8 @@ export function stateText(s: ModelState): string {
     case 'failed':
       return 'failed';
     case 'ready':
-      return s.files.every((f) => f.sha256Expected) ? 'ready' : 'ready · unverifiable';
+      if (s.health === 'yellow') return `ready · ${YELLOW_WORDS[s.healthReasons[0]?.code ?? ''] ?? 'see details'}`;
+      return 'ready';
     case 'missing':
       return 'not downloaded';
   }
@@ -30,14 +46,15 @@ export function stateText(s: ModelState): string {
 
 export function modelIcon(s: ModelState): vscode.ThemeIcon {
   const color = (id: string) => new vscode.ThemeColor(id);
+  if (damaged(s)) return new vscode.ThemeIcon('error', color('charts.red'));
   switch (s.state) {
     case 'downloading': return new vscode.ThemeIcon('sync~spin', color('charts.blue'));
     case 'queued': return new vscode.ThemeIcon('clock', color('charts.blue'));
     case 'paused': return new vscode.ThemeIcon('debug-pause', color('charts.yellow'));
     case 'failed': return new vscode.ThemeIcon('error', color('charts.red'));
-    case 'ready': return s.files.every((f) => f.sha256Expected)
-      ? new vscode.ThemeIcon('pass-filled', color('charts.green'))
-      : new vscode.ThemeIcon('warning', color('charts.yellow'));
+    case 'ready':
+      if (s.health === 'yellow') return new vscode.ThemeIcon('warning', color('charts.yellow'));
+      return new vscode.ThemeIcon('pass-filled', color('charts.green'));
     case 'missing': return new vscode.ThemeIcon('circle-large-outline', color('disabledForeground'));
   }
 }

@@ -55,7 +55,8 @@ export class ModelsTree extends Disposable implements vscode.TreeDataProvider<Mo
     const item = new vscode.TreeItem(model.name, vscode.TreeItemCollapsibleState.Collapsed);
     item.id = `model:${model.id}`;
     item.description = describeModel(model, s);
-    item.contextValue = `model.${s?.state ?? 'missing'}`;
+    // `.damaged`: files on disk that need repair, whatever the download state says.
+    item.contextValue = `model.${s?.state ?? 'missing'}${s?.health === 'red' && (s.state === 'missing' || s.state === 'ready') ? '.damaged' : ''}`;
     if (s) item.iconPath = modelIcon(s);
     const md = new vscode.MarkdownString(undefined, true);
     md.appendMarkdown(`**${escapeMd(model.name)}** · \`${model.id}\` · ${escapeMd(model.version)}\n\n`);
@@ -63,6 +64,10 @@ export class ModelsTree extends Disposable implements vscode.TreeDataProvider<Mo
     const facts = [model.task, model.family, model.format, model.quantization].filter(Boolean).join(' · ');
     if (facts) md.appendMarkdown(`${escapeMd(facts)}\n\n`);
     if (s) md.appendMarkdown(`State: ${escapeMd(stateText(s))}${s.error ? ` — ${escapeMd(s.error)}` : ''}\n\n`);
+    if (s?.health) {
+      const icon = s.health === 'green' ? '$(pass-filled)' : s.health === 'yellow' ? '$(warning)' : '$(error)';
+      md.appendMarkdown(`Health: ${icon} ${s.health}${s.healthReasons.length ? `: ${escapeMd(s.healthReasons.map((r) => r.message).join('; '))}` : ''}\n\n`);
+    }
     const first = s?.files[0];
     if (first && s?.state === 'ready') md.appendMarkdown(`Local path: \`${path.dirname(first.localPath)}\`\n\n`);
     md.appendMarkdown(`Source: ${escapeMd(model.files.map(sourceText).join(', '))}\n\n`);

@@ -168,6 +168,7 @@ describe('Analytics panel in a real VS Code: numbers, charts, recommendations, t
     await openTab('Recommendations');
     const recs = panel.locator('#view-recommendations');
     await recs.locator('vscode-button[aria-label="Remove Old Model (3.1 MB)"]').click();
+    await wb.confirmDialog('Remove');
     await recs.locator('li[data-model-id="old-model"]').waitFor({ state: 'detached', timeout: 30_000 });
     await recs.getByText('Nothing to clean up').waitFor();
     const pane = await wb.expandView('Models');

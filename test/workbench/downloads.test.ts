@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -95,6 +95,36 @@ describe('Downloads in a real VS Code: tree, status bar, commands, notifications
     await wb.screenshot('13-resumed-ready');
   });
 
+  it('verify finds a corrupted file, turns the model red, offers Repair; repair fetches about one piece and turns it green', async () => {
+    const pane = await wb.expandView('Models');
+    const file = path.join(server.userDataDir, 'User', 'globalStorage', 'model-availability.model-availability', 'models', 'quick-model', '1.0.0', 'quick.gguf');
+    const fh = await open(file, 'r+');
+    try {
+      const byte = Buffer.alloc(1);
+      await fh.read(byte, 0, 1, 1_500_000);
+      byte[0] ^= 0xff;
+      await fh.write(byte, 0, 1, 1_500_000);
+    } finally {
+      await fh.close();
+    }
+    files.bytesPerSecondPerConnection = 0;
+    const sentBefore = files.bytesSent;
+    await wb.runCommand('Model Availability: Verify Model…');
+    await wb.pickQuickItem('Quick Model');
+    const toast = wb.notification(/Quick Model is damaged/);
+    await toast.waitFor({ timeout: 30_000 });
+    await wb.waitForTreeRow(pane, /Quick Model.*needs repair/, 10_000);
+    await wb.statusItem(/1 model needs repair/).waitFor({ timeout: 5000 });
+    await wb.screenshot('15-verify-found-damage');
+    await toast.locator('.monaco-button', { hasText: /^Repair$/ }).click();
+    await wb.waitForTreeRow(pane, /^Quick Model\s*1\.0\.0 · 3\.1 MB · ready$/, 60_000);
+    const repaired = files.bytesSent - sentBefore;
+    // The default piece is 16 MiB, so this 3 MiB file is one piece: the repair fetches at most that file once.
+    assert.ok(repaired > 0 && repaired <= 3 * MiB, `repair transferred ${repaired} bytes`);
+    await wb.notification(/Quick Model is repaired and verified/).waitFor({ timeout: 10_000 });
+    await wb.screenshot('16-repaired');
+  });
+
   it('explains a 404 in a notification with a next step', async () => {
     const pane = await wb.expandView('Models');
     const row = await wb.waitForTreeRow(pane, 'Gone Model');
@@ -105,7 +135,7 @@ describe('Downloads in a real VS Code: tree, status bar, commands, notifications
     assert.match(text, /not found at URL http:\/\/127\.0\.0\.1:\d+\/files\/gone\.gguf/i);
     assert.match(text, /Retry/);
     await wb.waitForTreeRow(pane, /Gone Model.*failed/);
-    await wb.statusItem(/1 model needs attention/).waitFor({ timeout: 5000 });
+    await wb.statusItem(/1 model needs repair/).waitFor({ timeout: 5000 });
     await wb.screenshot('14-not-found');
   });
 });

@@ -98,6 +98,14 @@ export class Workbench {
     await row.locator(`.action-label[aria-label="${title}"]`).click();
   }
 
+  /** Answers a modal dialog by pressing the button with this label. */
+  async confirmDialog(button: string): Promise<void> {
+    const dialog = this.page.locator('.monaco-dialog-box');
+    await dialog.waitFor({ timeout: 15_000 });
+    await dialog.locator('.monaco-button', { hasText: new RegExp(`^${button}$`) }).click();
+    await dialog.waitFor({ state: 'detached' });
+  }
+
   statusItem(text: string | RegExp): Locator {
     return this.page.locator('.statusbar-item', { hasText: text });
   }

@@ -20,6 +20,7 @@ const WRITE_BATCH = 1024 * 1024;
 
 /**
  * Reads a response body and hands each chunk to `write` with its file offset, up to `end` (exclusive).
+ * The chunk's memory is reused once `write` settles, so `write` must not keep it.
  * Chunks are taken eagerly from 'data' events into a bounded queue because a destroyed stream drops its
  * buffered data: a connection that breaks must not lose bytes that already arrived.
  * A watchdog fails the read when no bytes arrive for `stallMs` while we are waiting on the network
@@ -34,6 +35,7 @@ export async function pumpBody(
 ): Promise<number> {
   const queue: Buffer[] = [];
   let queued = 0;
+  let batch: Buffer | undefined;
   let finished = false;
   let failure: unknown;
   let wake: (() => void) | undefined;
@@ -67,7 +69,13 @@ export async function pumpBody(
         let take = 1;
         let bytes = queue[0].length;
         while (take < queue.length && bytes + queue[take].length <= WRITE_BATCH) bytes += queue[take++].length;
-        const next = take === 1 ? queue[0] : Buffer.concat(queue.slice(0, take), bytes);
+        let next = queue[0];
+        if (take > 1) {
+          // Gathered into one reused buffer: no allocation per write for the GC to catch up with.
+          batch ??= Buffer.allocUnsafeSlow(WRITE_BATCH);
+          for (let k = 0, at = 0; k < take; at += queue[k++].length) queue[k].copy(batch, at);
+          next = batch.subarray(0, bytes);
+        }
         queue.splice(0, take);
         queued -= next.length;
         if (queued < HIGH_WATER / 2 && body.isPaused()) body.resume();

@@ -4,6 +4,7 @@ import { DownloadError } from '../net/downloadError';
 import type { ScopedToken } from '../net/httpClient';
 import { hfEndpoint, resolveHubFile } from '../net/huggingFace';
 import type { SpeedLimiter } from '../net/speedLimiter';
+import { planTransfer, type DownloadMode } from '../integrity/transferPlan';
 import { recordVerifiedFile } from '../store/manifestWriter';
 import { scanModel } from '../store/storeScanner';
 import type { StoreLayout } from '../store/storeLayout';
@@ -20,6 +21,8 @@ export interface ModelDownloadContext {
   readonly hfEndpoint?: string;
   readonly io?: TransferIo;
   readonly lockStaleMs?: number;
+  /** `full` (Re-download) fetches every file again, even ready ones. */
+  readonly mode?: DownloadMode;
 }
 
 export interface ModelProgress {
@@ -36,7 +39,10 @@ interface ResolvedFile {
   readonly auth?: ScopedToken;
 }
 
-/** Brings every file of a model into the store, verified, one file after another. */
+/**
+ * Brings every file of a model into the store, verified, one file after another. A file that was installed
+ * but is damaged is repaired: only its bad pieces are fetched (see planTransfer).
+ */
 export async function downloadModel(ctx: ModelDownloadContext, model: ModelEntry, signal: AbortSignal, onProgress: (p: ModelProgress) => void): Promise<void> {
   const stored = await scanModel(ctx.layout, model);
   const started = Date.now();
@@ -45,7 +51,7 @@ export async function downloadModel(ctx: ModelDownloadContext, model: ModelEntry
   let transferred = 0;
   for (const file of model.files) {
     const current = stored.files.find((f) => f.path === file.path);
-    if (current?.state === 'ready') {
+    if (current?.state === 'ready' && ctx.mode !== 'full') {
       finishedBytes += current.bytesOnDisk;
       continue;
     }
@@ -61,13 +67,20 @@ export async function downloadModel(ctx: ModelDownloadContext, model: ModelEntry
       onOtherProgress: (done, size) => report(done, true, size),
       onWaiting: () => ctx.logger.info(`${file.path}: another process is downloading it; following its progress`, model.id),
     }, async (lockedSignal) => {
+      const plan = await planTransfer({
+        modelId: model.id, finalPath, url: resolved.url, auth: resolved.auth, entry: current?.manifest, expectedSize: resolved.size,
+        expectedSha256: resolved.sha256, mode: ctx.mode ?? 'auto', pieceSize: ctx.settings().pieceSizeBytes, logger: ctx.logger, signal: lockedSignal,
+      });
+      if (plan.kind === 'adopt') return { result: plan.result, transferred: false };
       ctx.logger.info(`downloading ${file.path} from ${resolved.url}`, model.id);
       const transfer = new FileTransfer({
         modelId: model.id, finalPath, url: resolved.url, auth: resolved.auth, isHub: file.source.kind === 'hf',
-        expectedSize: resolved.size, expectedSha256: resolved.sha256, settings: ctx.settings, limiter: ctx.limiter,
-        logger: ctx.logger, io: ctx.io, onProgress: (done, size) => report(done, false, size),
+        expectedSize: resolved.size, expectedSha256: plan.expectedSha256,
+        // A repair or resume keeps the piece size its partial state was made with.
+        settings: () => ({ ...ctx.settings(), pieceSizeBytes: plan.pieceSize }),
+        limiter: ctx.limiter, logger: ctx.logger, io: ctx.io, onProgress: (done, size) => report(done, false, size),
       });
-      return transfer.run(lockedSignal);
+      return { result: await transfer.run(lockedSignal), transferred: true };
     });
     if (outcome.kind === 'installedByOther') {
       ctx.logger.info(`${file.path} was installed by another process`, model.id);
@@ -75,14 +88,14 @@ export async function downloadModel(ctx: ModelDownloadContext, model: ModelEntry
       finishedBytes += rescanned.files.find((f) => f.path === file.path)?.bytesOnDisk ?? 0;
       continue;
     }
-    const result = outcome.value;
+    const { result } = outcome.value;
     await recordVerifiedFile(ctx.layout, model.id, model.version, {
       path: file.path, source: file.source, url: result.url, size: result.size, sha256: result.sha256,
       sha256Expected: resolved.sha256 !== undefined, pieceSize: result.pieceSize, pieces: result.pieces,
       verifiedAt: new Date().toISOString(),
     });
     finishedBytes += result.size;
-    transferred += result.size;
+    if (outcome.value.transferred) transferred += result.size;
     report(0, false);
   }
   const seconds = Math.max(0.001, (Date.now() - started) / 1000);

@@ -1,5 +1,6 @@
-import got from 'got';
-import type { IncomingHttpHeaders } from 'node:http';
+import * as http from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import * as https from 'node:https';
 import type { Readable } from 'node:stream';
 import { DownloadError, toDownloadError } from './downloadError';
 
@@ -42,9 +43,11 @@ export function assertHttpUrl(url: string): URL {
 }
 
 /**
- * Opens a streaming request. Redirects are followed here rather than by got so that the token rule is
- * explicit: Authorization goes only to the token's own origin. got never retries and has no overall
- * timeout (stall detection is the caller's job, since bodies can be many GB).
+ * Opens a streaming request with node:http(s) directly: a multi-GB body passes through one stream, with none
+ * of an HTTP library's per-chunk work (progress events, re-emitted chunks) on the event loop.
+ * Redirects are followed here so that the token rule is explicit: Authorization goes only to the token's
+ * own origin. Nothing is retried and there is no overall timeout (stall detection is the caller's job,
+ * since bodies can be many GB).
  */
 export async function openRequest(req: HttpRequest): Promise<HttpResponse> {
   let url = assertHttpUrl(req.url);
@@ -53,37 +56,33 @@ export async function openRequest(req: HttpRequest): Promise<HttpResponse> {
   for (let hop = 0; ; hop++) {
     const headers: Record<string, string> = { 'accept-encoding': 'identity', ...req.headers };
     if (req.auth && url.origin === req.auth.origin) headers.authorization = `Bearer ${req.auth.token}`;
-    const stream = got.stream(url, {
-      method,
-      headers,
-      body,
-      http2: false,
-      decompress: false,
-      followRedirect: false,
-      throwHttpErrors: false,
-      retry: { limit: 0 },
-      signal: req.signal,
-    });
-    const response = await new Promise<{ statusCode: number; headers: IncomingHttpHeaders }>((resolve, reject) => {
-      stream.once('response', resolve);
-      stream.once('error', reject);
-    }).catch((err: unknown) => {
-      stream.destroy();
-      throw req.signal?.aborted ? new DownloadError('aborted', 'aborted') : toDownloadError(err);
-    });
+    const response = await send(url, method, headers, body, req.signal);
     const location = response.headers.location;
-    if (response.statusCode >= 300 && response.statusCode < 400 && location) {
-      stream.destroy();
+    const status = response.statusCode ?? 0;
+    if (status >= 300 && status < 400 && location) {
+      response.destroy();
       if (hop >= MAX_REDIRECTS) throw new DownloadError('fatal', `too many redirects from ${req.url}`);
       url = assertHttpUrl(new URL(location, url).toString());
-      if (response.statusCode === 303 || (method === 'POST' && response.statusCode !== 307 && response.statusCode !== 308)) {
+      if (status === 303 || (method === 'POST' && status !== 307 && status !== 308)) {
         method = 'GET';
         body = undefined;
       }
       continue;
     }
-    return { status: response.statusCode, headers: response.headers, url: url.toString(), body: stream };
+    return { status, headers: response.headers, url: url.toString(), body: response };
   }
+}
+
+function send(url: URL, method: string, headers: Record<string, string>, body: string | undefined, signal: AbortSignal | undefined): Promise<IncomingMessage> {
+  return new Promise<IncomingMessage>((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new DownloadError('aborted', 'aborted'));
+      return;
+    }
+    const request = (url.protocol === 'https:' ? https.request : http.request)(url, { method, headers, signal }, resolve);
+    request.once('error', (err) => reject(signal?.aborted ? new DownloadError('aborted', 'aborted') : toDownloadError(err)));
+    request.end(body);
+  });
 }
 
 /** Reads a small response body (API calls), refusing anything unreasonably large. */

@@ -7,9 +7,20 @@ import type { ManifestFile, ModelManifest, StoreLayout } from './storeLayout';
 
 /**
  * Records one verified file in its model's manifest (atomically), replacing an older entry for the same
- * path. A short lock keeps two processes finishing different files of one model from losing an entry.
+ * path (and with it any damage a check had recorded).
  */
 export async function recordVerifiedFile(layout: StoreLayout, id: string, version: string, file: ManifestFile): Promise<void> {
+  await updateManifestFiles(layout, id, version, (files) => [...files.filter((f) => f.path !== file.path), file]);
+}
+
+/**
+ * Rewrites a manifest's file list under a short cross-process lock, so two processes finishing different
+ * files of one model (or a check and a download) do not lose each other's entries. An absent or
+ * unreadable manifest starts empty.
+ */
+export async function updateManifestFiles(
+  layout: StoreLayout, id: string, version: string, change: (files: readonly ManifestFile[]) => readonly ManifestFile[],
+): Promise<void> {
   const target = layout.manifestPath(id, version);
   await fs.mkdir(path.dirname(target), { recursive: true });
   const release = await lockfile.lock(target, {
@@ -17,8 +28,10 @@ export async function recordVerifiedFile(layout: StoreLayout, id: string, versio
   });
   try {
     const existing = await readManifest(layout, id, version);
-    const files = [...(existing?.files ?? []).filter((f) => f.path !== file.path), file];
-    const manifest: ModelManifest = { formatVersion: 1, id, version, files, verifiedAt: file.verifiedAt };
+    const files = change(existing?.files ?? []);
+    // The model is verified as of its least recently verified file.
+    const verifiedAt = files.map((f) => f.verifiedAt).sort()[0] ?? new Date().toISOString();
+    const manifest: ModelManifest = { formatVersion: 1, id, version, files, verifiedAt };
     await writeJsonAtomic(target, manifest);
   } finally {
     await release();

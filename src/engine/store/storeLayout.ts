@@ -60,6 +60,8 @@ export interface ManifestFile {
   readonly pieceSize: number;
   readonly pieces: readonly string[];
   readonly verifiedAt: string;
+  /** Pieces a full check found changed; present until a repair installs the file verified again. */
+  readonly damagedPieces?: readonly number[];
 }
 
 export interface ModelManifest {

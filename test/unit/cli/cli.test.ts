@@ -1,29 +1,10 @@
 import * as assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { readPartState } from '../../../src/engine/download/partState';
 import { PIECE, tempDir } from '../../support/downloadFixtures';
 import { FaultServer, generateData } from '../../support/faultServer';
-
-interface CliRun { code: number | null; stdout: string; stderr: string }
-
-const CLI = path.resolve('src/cli.ts');
-
-function startCli(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<CliRun> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
-    env: { ...process.env, MODEL_AVAILABILITY_PIECE_SIZE: String(PIECE), MODEL_AVAILABILITY_RETRY_BASE_MS: '20', MODEL_AVAILABILITY_LOCK_STALE_MS: '2000', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d: Buffer) => { stdout += d.toString(); });
-  child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const done = new Promise<CliRun>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-  return { child, done };
-}
-
-const cli = (args: string[], env?: NodeJS.ProcessEnv): Promise<CliRun> => startCli(args, env).done;
+import { cli, startCli } from './cliRunner';
 
 describe('CLI', function () {
   this.timeout(60_000);

@@ -1,0 +1,120 @@
+import { formatBytes } from '../engine/download/fileTransfer';
+import { OperationRefusedError, type AvailabilityEngine, type CheckProgress, type FileCheck, type HealthReport, type RepairResult } from '../engine/engine';
+import type { CliOptions } from './args';
+import type { ProgressPrinter } from './progressPrinter';
+
+const PROGRESS_INTERVAL_MS = 2000;
+
+interface VerifyOutput {
+  readonly id: string;
+  readonly health: HealthReport['health'];
+  readonly healthReasons: HealthReport['healthReasons'];
+  readonly checkedAt?: string;
+  readonly files: readonly FileCheck[];
+  readonly manifestError?: string;
+  /** With --repair: what was fetched, and why a repair did not finish. */
+  readonly repaired?: readonly string[];
+  readonly repairError?: string;
+  readonly error?: string;
+}
+
+/**
+ * `verify`: a full check of the given models (all installed ones without ids); with --repair, a repair of
+ * what it finds. True only when every checked model is green at the end.
+ */
+export async function runVerify(engine: AvailabilityEngine, opts: CliOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream, signal: AbortSignal): Promise<boolean> {
+  const ids = opts.ids.length > 0 ? opts.ids : engine.getModelStates().filter((s) => s.health !== null).map((s) => s.id);
+  if (ids.length === 0 && !opts.json) out.write('no installed models to verify\n');
+  const results: VerifyOutput[] = [];
+  for (const id of ids) {
+    const onProgress = progressLine(id, err);
+    try {
+      if (opts.repair) {
+        const r = await engine.repair(id, { signal, onProgress });
+        results.push({ ...fromReport(id, r.check), health: r.health, healthReasons: r.healthReasons, repaired: r.repaired, repairError: r.error });
+      } else {
+        results.push(fromReport(id, await engine.verify(id, { signal, onProgress })));
+      }
+    } catch (e) {
+      const s = engine.getModelState(id);
+      results.push({ id, health: s?.health ?? null, healthReasons: s?.healthReasons ?? [], files: [], error: messageOf(e) });
+    }
+    if (!opts.json) printVerify(results[results.length - 1], out);
+  }
+  if (opts.json) out.write(JSON.stringify(results, null, 2) + '\n');
+  return results.every((r) => r.health === 'green');
+}
+
+/** `repair`: true when every model ended repaired (green, or yellow only for lack of a checksum). */
+export async function runRepair(engine: AvailabilityEngine, ids: readonly string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream, printer: ProgressPrinter): Promise<boolean> {
+  const sub = engine.onDidChange(() => printer.update(engine.getModelStates()));
+  let ok = true;
+  try {
+    for (const id of ids) {
+      let result: RepairResult;
+      try {
+        result = await engine.repair(id, { onProgress: progressLine(id, err) });
+      } catch (e) {
+        ok = false;
+        out.write(`error  ${id}  ${messageOf(e)}\n`);
+        continue;
+      }
+      printer.update(engine.getModelStates());
+      const repaired = result.health === 'green' || (result.health === 'yellow' && result.healthReasons.every((r) => r.code === 'unverifiable'));
+      if (!repaired || result.error) {
+        ok = false;
+        out.write(`error  ${id}  ${result.error ?? result.healthReasons.map((r) => r.message).join('; ')}\n`);
+      } else {
+        out.write(result.repaired.length > 0 ? `repaired  ${id}  ${result.repaired.join(' ')}\n` : `ok  ${id}  nothing to repair\n`);
+      }
+    }
+  } finally {
+    sub.dispose();
+    printer.finish();
+  }
+  return ok;
+}
+
+/** `remove`: true when every model was removed (an in-use or downloading model is refused). */
+export async function runRemove(engine: AvailabilityEngine, ids: readonly string[], out: NodeJS.WritableStream): Promise<boolean> {
+  let ok = true;
+  for (const id of ids) {
+    try {
+      const freed = await engine.remove(id);
+      out.write(`removed  ${id}  ${formatBytes(freed)} freed\n`);
+    } catch (e) {
+      ok = false;
+      out.write(`${e instanceof OperationRefusedError ? 'refused' : 'error'}  ${id}  ${messageOf(e)}\n`);
+    }
+  }
+  return ok;
+}
+
+function fromReport(id: string, report: HealthReport | undefined): VerifyOutput {
+  return report
+    ? { id, health: report.health, healthReasons: report.healthReasons, checkedAt: report.checkedAt, files: report.files, manifestError: report.manifestError }
+    : { id, health: null, healthReasons: [], files: [] };
+}
+
+function printVerify(r: VerifyOutput, out: NodeJS.WritableStream): void {
+  const reasons = r.error ? [r.error] : r.healthReasons.map((x) => x.message);
+  out.write(`${String(r.health ?? 'missing').padEnd(7)} ${r.id}${reasons.length > 0 ? `  ${reasons.join('; ')}` : ''}\n`);
+  for (const f of r.files) if (f.status !== 'ok') out.write(`        ${f.status.padEnd(12)} ${f.message}\n`);
+  if (r.repaired?.length) out.write(`        repaired     ${r.repaired.join(' ')}\n`);
+  if (r.repairError) out.write(`        repair failed: ${r.repairError}\n`);
+}
+
+/** A plain progress line on stderr every few seconds. */
+function progressLine(id: string, err: NodeJS.WritableStream): (p: CheckProgress) => void {
+  let last = Date.now();
+  return (p) => {
+    const now = Date.now();
+    if (now - last < PROGRESS_INTERVAL_MS || p.totalBytes === 0) return;
+    last = now;
+    err.write(`${id}: checking ${((100 * p.bytesDone) / p.totalBytes).toFixed(1)}% of ${formatBytes(p.totalBytes)}\n`);
+  };
+}
+
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

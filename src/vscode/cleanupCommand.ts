@@ -1,0 +1,97 @@
+import * as vscode from 'vscode';
+import type { AnalyticsStore } from '../engine/analytics/analyticsStore';
+import type { StoragePolicy } from '../engine/analytics/cleanupPolicy';
+import { describeReason, proposeCleanup } from '../engine/analytics/storageCleanup';
+import { usageSummary, type ModelUseSummary } from '../engine/analytics/usageQueries';
+import type { AvailabilityEngine } from '../engine/engine';
+import { formatBytes } from './format';
+import { config } from './settings';
+
+export interface CleanupDeps {
+  readonly engine: AvailabilityEngine;
+  readonly store: AnalyticsStore | undefined;
+  readonly inUse: () => readonly string[];
+  /** Removes a model's files; resolves to the bytes freed. */
+  readonly remove: (id: string) => Promise<number>;
+}
+
+export function storagePolicy(inUse: readonly string[]): StoragePolicy {
+  const c = config();
+  return {
+    keepRecentDays: c.get<number>('cleanup.keepRecentDays', 30),
+    keepFrequentUses: c.get<number>('cleanup.keepFrequentUses', 20),
+    maxStorageGB: c.get<number>('cleanup.maxStorageGB', 0),
+    pinned: c.get<string[]>('pinnedModels', []),
+    inUse,
+  };
+}
+
+function usage(store: AnalyticsStore | undefined, now: number): ReadonlyMap<string, ModelUseSummary> {
+  return store ? store.read((db) => usageSummary(db, now, 'all')) : new Map();
+}
+
+function daysAgo(ts: number | undefined, now: number): string {
+  if (ts === undefined) return 'never used';
+  const d = Math.floor((now - ts) / 86_400_000);
+  return d === 0 ? 'used today' : `last used ${d} ${d === 1 ? 'day' : 'days'} ago`;
+}
+
+interface ProposalItem extends vscode.QuickPickItem { readonly modelId: string; readonly size: number }
+
+/** "Clean Up Storage…": what the policies propose, with size, last use and use count; untick, confirm, remove, report. */
+export async function cleanUpStorage(deps: CleanupDeps): Promise<void> {
+  const now = Date.now();
+  const plan = proposeCleanup(deps.engine, usage(deps.store, now), storagePolicy(deps.inUse()), now);
+  if (plan.proposals.length === 0) {
+    const pick = await vscode.window.showInformationMessage(`Nothing to clean up: the ${formatBytes(plan.totalBytes)} of models on disk are all kept by the storage policies, pinned, or in use.`, 'Storage Settings');
+    if (pick) await vscode.commands.executeCommand('workbench.action.openSettings', 'modelAvailability.cleanup');
+    return;
+  }
+  const name = (id: string) => deps.engine.getModels().find((m) => m.id === id)?.name ?? id;
+  const items: ProposalItem[] = plan.proposals.map((p) => ({
+    label: name(p.modelId),
+    description: `${formatBytes(p.sizeBytes)} · ${daysAgo(p.lastUsed, now)} · ${p.useCount} ${p.useCount === 1 ? 'use' : 'uses'}`,
+    detail: p.reasons.map(describeReason).join('; '),
+    picked: true,
+    modelId: p.modelId,
+    size: p.sizeBytes,
+  }));
+  const chosen = await vscode.window.showQuickPick(items, {
+    title: `Clean Up Storage: ${formatBytes(plan.freedBytes)} can be freed`,
+    placeHolder: 'Untick the models to keep, then press Enter',
+    canPickMany: true,
+    ignoreFocusOut: true,
+  });
+  if (!chosen?.length) return;
+  const total = chosen.reduce((s, i) => s + i.size, 0);
+  const ok = await vscode.window.showWarningMessage(
+    `Remove ${chosen.length} ${chosen.length === 1 ? 'model' : 'models'} and free ${formatBytes(total)}?`,
+    { modal: true, detail: chosen.map((i) => i.label).join(', ') }, 'Remove');
+  if (ok !== 'Remove') return;
+  await removeAndReport(deps, chosen.map((i) => i.modelId), name);
+}
+
+/** `cleanup.auto`: removes what the policies propose without asking, and says what it did. */
+export async function autoCleanup(deps: CleanupDeps): Promise<void> {
+  if (!config().get<boolean>('cleanup.auto', false)) return;
+  const now = Date.now();
+  const plan = proposeCleanup(deps.engine, usage(deps.store, now), storagePolicy(deps.inUse()), now);
+  if (plan.proposals.length === 0) return;
+  const name = (id: string) => deps.engine.getModels().find((m) => m.id === id)?.name ?? id;
+  await removeAndReport(deps, plan.proposals.map((p) => p.modelId), name);
+}
+
+async function removeAndReport(deps: CleanupDeps, ids: readonly string[], name: (id: string) => string): Promise<void> {
+  let freed = 0;
+  const failed: string[] = [];
+  for (const id of ids) {
+    try {
+      freed += await deps.remove(id);
+    } catch (err) {
+      failed.push(`${name(id)} (${err instanceof Error ? err.message : String(err)})`);
+    }
+  }
+  const removed = ids.length - failed.length;
+  const message = `Freed ${formatBytes(freed)} by removing ${removed} ${removed === 1 ? 'model' : 'models'}.${failed.length ? ` Not removed: ${failed.join('; ')}.` : ''}`;
+  if (failed.length) void vscode.window.showWarningMessage(message); else void vscode.window.showInformationMessage(message);
+}

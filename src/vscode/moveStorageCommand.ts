@@ -1,0 +1,49 @@
+import * as vscode from 'vscode';
+import type { AvailabilityEngine } from '../engine/engine';
+import type { ModelRequests } from '../engine/requests/modelRequests';
+import { moveStore } from '../engine/store/moveStore';
+import { formatBytes } from './format';
+import type { ExtensionLog } from './logs';
+import { config } from './settings';
+
+/**
+ * "Move Model Storage…": copy the store to another folder or disk, verify every file, switch the setting,
+ * delete the old copy, then reload the window so everything uses the new place. Resumable: running it
+ * again with the same target continues an interrupted move.
+ */
+export async function moveStorage(engine: AvailabilityEngine, requests: ModelRequests, currentRoot: string, log: ExtensionLog): Promise<void> {
+  if (requests.leaseCount > 0) {
+    void vscode.window.showWarningMessage('Models are in use by an extension right now; move the storage once they are released.');
+    return;
+  }
+  const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: 'Move Models Here', title: 'Move Model Storage' });
+  const target = picked?.[0]?.fsPath;
+  if (!target) return;
+  const ok = await vscode.window.showWarningMessage(`Move all models from ${currentRoot} to ${target}?`, { modal: true, detail: 'Downloads pause meanwhile. Every file is verified at the new place before the old copy is deleted; the window reloads at the end.' }, 'Move');
+  if (!ok) return;
+  engine.pauseAll();
+  try {
+    const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Moving model storage', cancellable: true }, (progress, token) => {
+      const ac = new AbortController();
+      token.onCancellationRequested(() => ac.abort());
+      let last = 0;
+      return moveStore(currentRoot, target, {
+        signal: ac.signal,
+        onProgress: (p) => {
+          const pct = p.totalBytes ? (p.bytesDone / p.totalBytes) * 100 : 100;
+          progress.report({ message: `${p.phase === 'copy' ? 'copying and verifying' : 'deleting the old copy'} ${p.file ?? ''} (${formatBytes(p.bytesDone)} of ${formatBytes(p.totalBytes)})`, increment: pct - last });
+          last = pct;
+        },
+        commit: () => Promise.resolve(config().update('storagePath', target, vscode.ConfigurationTarget.Global)),
+      });
+    });
+    log.info(`moved the store from ${currentRoot} to ${target}: ${result.files} files, ${formatBytes(result.bytes)} (${formatBytes(result.bytesCopied)} copied now)`);
+    const pick = await vscode.window.showInformationMessage(`Moved ${result.files} files (${formatBytes(result.bytes)}) to ${target}. Reload the window to use the new location.`, 'Reload Window');
+    if (pick) await vscode.commands.executeCommand('workbench.action.reloadWindow');
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    log.error(`moving the store to ${target} failed: ${message}`);
+    const pick = await vscode.window.showErrorMessage(`Move Model Storage: ${message}. Nothing was deleted; run it again to continue.`, 'Show Logs');
+    if (pick) log.show();
+  }
+}

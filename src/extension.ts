@@ -55,7 +55,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
       flushOnDeactivate = () => store.close();
     }
     const requests = own(new ModelRequests(engine, requestSettings, askFallback, usage.store ? usageRecorder(usage.store) : undefined));
-    const monitor = own(new HealthMonitor({ engine, logger: logs.health, isInUse: (id) => requests.isInUse(id) }));
+    const moving = { active: false };
+    const monitor = own(new HealthMonitor({ engine, logger: logs.health, isInUse: (id) => moving.active || requests.isInUse(id) }));
     own(onDidChangeSetting(['health.checkIntervalHours'], () => monitor.reschedule()));
     const usageIndex = own(new UsageIndex(usage.store));
     const tree = own(new ModelsTree(engine, (id) => usageIndex.get(id)));
@@ -79,7 +80,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
     command('requestModel', (arg) => requestModelCommand(engine, requests, arg));
     command('clearAnalytics', () => clearAnalytics(usage.store));
     registerIntegrityCommands(command, { engine, requests, notifier, log: logs.health });
-    command('moveStorage', () => moveStorage(engine, requests, root, logs.management));
+    command('moveStorage', () => moveStorage(engine, requests, root, logs.management, moving));
     const cleanup: CleanupDeps = {
       engine, store: usage.store,
       inUse: () => engine.getModels().map((m) => m.id).filter((id) => requests.isInUse(id)),

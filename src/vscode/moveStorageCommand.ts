@@ -11,7 +11,7 @@ import { config } from './settings';
  * delete the old copy, then reload the window so everything uses the new place. Resumable: running it
  * again with the same target continues an interrupted move.
  */
-export async function moveStorage(engine: AvailabilityEngine, requests: ModelRequests, currentRoot: string, log: ExtensionLog): Promise<void> {
+export async function moveStorage(engine: AvailabilityEngine, requests: ModelRequests, currentRoot: string, log: ExtensionLog, moving: { active: boolean }): Promise<void> {
   if (requests.leaseCount > 0) {
     void vscode.window.showWarningMessage('Models are in use by an extension right now; move the storage once they are released.');
     return;
@@ -22,17 +22,21 @@ export async function moveStorage(engine: AvailabilityEngine, requests: ModelReq
   const ok = await vscode.window.showWarningMessage(`Move all models from ${currentRoot} to ${target}?`, { modal: true, detail: 'Downloads pause meanwhile. Every file is verified at the new place before the old copy is deleted; the window reloads at the end.' }, 'Move');
   if (!ok) return;
   engine.pauseAll();
+  // Background checks must not repair into the old folder while it is being copied.
+  moving.active = true;
   try {
     const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Moving model storage', cancellable: true }, (progress, token) => {
       const ac = new AbortController();
       token.onCancellationRequested(() => ac.abort());
+      // Copying and verifying is most of the work; deleting the old copy is the last tenth.
       let last = 0;
       return moveStore(currentRoot, target, {
         signal: ac.signal,
         onProgress: (p) => {
-          const pct = p.totalBytes ? (p.bytesDone / p.totalBytes) * 100 : 100;
-          progress.report({ message: `${p.phase === 'copy' ? 'copying and verifying' : 'deleting the old copy'} ${p.file ?? ''} (${formatBytes(p.bytesDone)} of ${formatBytes(p.totalBytes)})`, increment: pct - last });
-          last = pct;
+          const share = p.totalBytes ? p.bytesDone / p.totalBytes : 1;
+          const pct = p.phase === 'copy' ? share * 90 : 90 + share * 10;
+          progress.report({ message: `${p.phase === 'copy' ? 'copying and verifying' : 'deleting the old copy'} ${p.file ?? ''} (${formatBytes(p.bytesDone)} of ${formatBytes(p.totalBytes)})`, increment: Math.max(0, pct - last) });
+          last = Math.max(last, pct);
         },
         commit: () => Promise.resolve(config().update('storagePath', target, vscode.ConfigurationTarget.Global)),
       });
@@ -45,5 +49,7 @@ export async function moveStorage(engine: AvailabilityEngine, requests: ModelReq
     log.error(`moving the store to ${target} failed: ${message}`);
     const pick = await vscode.window.showErrorMessage(`Move Model Storage: ${message}. Nothing was deleted; run it again to continue.`, 'Show Logs');
     if (pick) log.show();
+  } finally {
+    moving.active = false;
   }
 }

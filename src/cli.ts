@@ -1,3 +1,4 @@
+import { openCliAnalytics, runAnalytics, runCleanup } from './cli/analyticsCommands';
 import { parseArgs, UsageError, USAGE } from './cli/args';
 import { loadCliCatalog } from './cli/catalog';
 import { listModels, printList, runDownload, stderrLogger, unknownIds } from './cli/commands';
@@ -56,6 +57,22 @@ async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
     if (opts.command === 'remove') return (await runRemove(engine, opts.ids, process.stdout)) ? 0 : 1;
+    if (opts.command === 'analytics' || opts.command === 'cleanup') {
+      const { store, reason } = await openCliAnalytics(opts.analyticsDir);
+      if (!store) {
+        process.stderr.write(`model-availability: ${reason}\n`);
+        return 2;
+      }
+      try {
+        if (opts.command === 'analytics') {
+          await runAnalytics(engine, store, opts, opts.store, process.stdout);
+          return 0;
+        }
+        return (await runCleanup(engine, store, opts, process.stdout, process.stderr)) ? 0 : 1;
+      } finally {
+        await store.close();
+      }
+    }
     // Ctrl-C pauses downloads and repairs (partial data and its state stay for the next run) and stops checks.
     const interrupt = new AbortController();
     process.once('SIGINT', () => {

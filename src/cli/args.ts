@@ -1,5 +1,6 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { AnalyticsPeriod } from '../engine/analytics/period';
 
 export interface CliOptions {
   readonly store: string;
@@ -12,11 +13,19 @@ export interface CliOptions {
   readonly connections?: number;
   readonly speedLimitMBps?: number;
   readonly maxRetries?: number;
+  /** analytics / cleanup: the extension's global storage folder (where analytics.sqlite is). */
+  readonly analyticsDir?: string;
+  readonly period: AnalyticsPeriod;
+  readonly dryRun: boolean;
+  readonly keepRecentDays: number;
+  readonly keepFrequentUses: number;
+  readonly maxStorageGB: number;
+  readonly pinned: string[];
 }
 
-export type CliCommand = 'list' | 'download' | 'verify' | 'repair' | 'remove' | 'help';
+export type CliCommand = 'list' | 'download' | 'verify' | 'repair' | 'remove' | 'analytics' | 'cleanup' | 'help';
 
-const COMMANDS: readonly CliCommand[] = ['list', 'download', 'verify', 'repair', 'remove'];
+const COMMANDS: readonly CliCommand[] = ['list', 'download', 'verify', 'repair', 'remove', 'analytics', 'cleanup'];
 
 export class UsageError extends Error {}
 
@@ -26,6 +35,11 @@ export const USAGE = `usage: model-availability [--store DIR] [--catalog FILE_OR
   verify [<id>...] [--json] [--repair]   full check (all installed models without ids); exit 1 unless all end green
   repair <id>...                         re-fetch only what is damaged; exit 1 unless all end repaired
   remove <id>...                         delete a model's files and manifest
+  analytics [--json] [--period 7|30|90|all]
+                                         usage, performance and storage, from the extension's usage database
+  cleanup [--dry-run] [--json] [--keep-recent-days N] [--keep-frequent-uses N] [--max-storage-gb N] [--pin ID]...
+                                         remove what the storage policies propose (--dry-run only lists it)
+  (analytics and cleanup read the extension's global storage; --analytics DIR names it)
 
 The store defaults to $MODEL_AVAILABILITY_STORE or ~/.cache/model-availability.
 HF_TOKEN is sent to the Hugging Face hub (HF_ENDPOINT, default https://huggingface.co) for gated models.`;
@@ -43,6 +57,13 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
   let connections: number | undefined;
   let speedLimitMBps: number | undefined;
   let maxRetries: number | undefined;
+  let analyticsDir: string | undefined;
+  let period: AnalyticsPeriod = 30;
+  let dryRun = false;
+  let keepRecentDays = 30;
+  let keepFrequentUses = 20;
+  let maxStorageGB = 0;
+  const pinned: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -59,7 +80,14 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
       case '--connections': connections = number(flag, value(), 1, 64, true); break;
       case '--speed-limit': speedLimitMBps = number(flag, value(), 0, 1e6, false); break;
       case '--max-retries': maxRetries = number(flag, value(), 0, 100, true); break;
-      case '-h': case '--help': return { store: '', catalogs, command: 'help', ids: [], json, repair };
+      case '--analytics': analyticsDir = path.resolve(value()); break;
+      case '--period': period = periodOf(value()); break;
+      case '--dry-run': dryRun = true; break;
+      case '--keep-recent-days': keepRecentDays = number(flag, value(), 0, 36500, true); break;
+      case '--keep-frequent-uses': keepFrequentUses = number(flag, value(), 0, 1e9, true); break;
+      case '--max-storage-gb': maxStorageGB = number(flag, value(), 0, 1e6, false); break;
+      case '--pin': pinned.push(value()); break;
+      case '-h': case '--help': return { store: '', catalogs, command: 'help', ids: [], json, repair, period, dryRun, keepRecentDays, keepFrequentUses, maxStorageGB, pinned };
       default:
         if (flag.startsWith('-')) throw new UsageError(`unknown option ${flag}`);
         positional.push(arg);
@@ -71,9 +99,19 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
   if ((command === 'download' || command === 'repair' || command === 'remove') && ids.length === 0) {
     throw new UsageError(`${command} needs at least one model id`);
   }
-  if (command === 'list' && ids.length > 0) throw new UsageError('list takes no ids');
+  if ((command === 'list' || command === 'analytics' || command === 'cleanup') && ids.length > 0) throw new UsageError(`${command} takes no ids`);
+  if (dryRun && command !== 'cleanup') throw new UsageError('--dry-run goes with cleanup');
   if (repair && command !== 'verify') throw new UsageError('--repair goes with verify');
-  return { store: path.resolve(store ?? defaultStore(env)), catalogs, command, ids, json, repair, connections, speedLimitMBps, maxRetries };
+  return {
+    store: path.resolve(store ?? defaultStore(env)), catalogs, command, ids, json, repair, connections, speedLimitMBps, maxRetries,
+    analyticsDir, period, dryRun, keepRecentDays, keepFrequentUses, maxStorageGB, pinned,
+  };
+}
+
+function periodOf(raw: string): AnalyticsPeriod {
+  if (raw === 'all') return 'all';
+  if (raw === '7' || raw === '30' || raw === '90') return Number(raw) as 7 | 30 | 90;
+  throw new UsageError(`--period must be 7, 30, 90 or all, not '${raw}'`);
 }
 
 function number(flag: string, raw: string, min: number, max: number, integer: boolean): number {

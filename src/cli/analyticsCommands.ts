@@ -1,0 +1,116 @@
+import { existsSync } from 'node:fs';
+import { statfs } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { buildAnalyticsSnapshot } from '../engine/analytics/analyticsSnapshot';
+import { AnalyticsStore } from '../engine/analytics/analyticsStore';
+import type { AnalyticsPeriod } from '../engine/analytics/period';
+import { describeReason, proposeCleanup } from '../engine/analytics/storageCleanup';
+import { usageSummary } from '../engine/analytics/usageQueries';
+import type { AvailabilityEngine } from '../engine/engine';
+import { formatBytes } from '../engine/download/fileTransfer';
+
+const EXTENSION_STORAGE = path.join('User', 'globalStorage', 'model-availability.model-availability');
+
+/** Where VS Code keeps this extension's global storage (the analytics database), per platform. */
+export function defaultAnalyticsDirs(env: NodeJS.ProcessEnv = process.env): string[] {
+  const home = os.homedir();
+  const roots = process.platform === 'win32' ? [env.APPDATA ?? path.join(home, 'AppData', 'Roaming')]
+    : process.platform === 'darwin' ? [path.join(home, 'Library', 'Application Support')]
+    : [env.XDG_CONFIG_HOME ?? path.join(home, '.config')];
+  const products = ['Code', 'Code - Insiders', 'VSCodium', 'code-server'];
+  return roots.flatMap((r) => products.map((p) => path.join(r, p, EXTENSION_STORAGE)))
+    .concat(path.join(home, '.local', 'share', 'code-server', EXTENSION_STORAGE));
+}
+
+/** sql.js's wasm sits next to dist/cli.js; from sources (tests), in the sql.js package. */
+function wasmPath(): string {
+  const beside = path.join(__dirname, 'sql-wasm.wasm');
+  return existsSync(beside) ? beside : path.join(path.dirname(require.resolve('sql.js')), 'sql-wasm.wasm');
+}
+
+/** Opens the extension's analytics database read-mostly; undefined (with the reason) when there is none. */
+export async function openCliAnalytics(dir: string | undefined): Promise<{ store?: AnalyticsStore; reason?: string }> {
+  const candidates = dir ? [dir] : defaultAnalyticsDirs();
+  const found = candidates.find((d) => existsSync(path.join(d, 'analytics.sqlite')) || (dir !== undefined && existsSync(d)));
+  if (!found) {
+    return { reason: `no usage database found${dir ? ` in ${dir}` : ` (looked in ${candidates[0]} and similar)`}; pass --analytics DIR, the extension's global storage folder` };
+  }
+  // Recording stays off: the CLI reads what the extension recorded and never writes events of its own.
+  return { store: await AnalyticsStore.open({ folder: found, wasmPath: wasmPath(), enabled: false }) };
+}
+
+export interface AnalyticsCliOptions {
+  readonly json: boolean;
+  readonly period: AnalyticsPeriod;
+}
+
+export async function runAnalytics(engine: AvailabilityEngine, store: AnalyticsStore, opts: AnalyticsCliOptions, storeRoot: string, out: NodeJS.WritableStream): Promise<void> {
+  const now = Date.now();
+  const usage = store.read((db) => usageSummary(db, now, 'all'));
+  const free = await statfs(storeRoot).then((s) => s.bavail * s.bsize, () => undefined);
+  const snapshot = store.read((db) => buildAnalyticsSnapshot({
+    db, recordingEnabled: true, now, period: opts.period, freeBytes: free,
+    models: engine.getModels().map((m) => {
+      const s = engine.getModelState(m.id);
+      return { id: m.id, name: m.name, state: s?.state ?? 'missing', bytesOnDisk: s?.bytesOnDisk ?? 0, files: s?.files ?? [] };
+    }),
+    cleanup: proposeCleanup(engine, usage, { keepRecentDays: 30, keepFrequentUses: 20, pinned: [], inUse: [] }, now),
+  }));
+  if (opts.json) {
+    out.write(`${JSON.stringify(snapshot, null, 2)}\n`);
+    return;
+  }
+  out.write(`Usage (${opts.period === 'all' ? 'all time' : `last ${opts.period} days`}):\n`);
+  if (snapshot.usage.length === 0) out.write('  nothing recorded yet\n');
+  for (const u of snapshot.usage) out.write(`  ${u.name.padEnd(36)} ${String(u.uses).padStart(6)} uses  last ${u.lastUsed ? new Date(u.lastUsed).toISOString().slice(0, 10) : '-'}\n`);
+  out.write('Performance:\n');
+  for (const p of snapshot.performance) out.write(`  ${p.name.padEnd(36)} median ${p.medianMs ?? '-'} ms  p95 ${p.p95Ms ?? '-'} ms  success ${p.successRate === null ? '-' : `${Math.round(p.successRate * 100)}%`}\n`);
+  for (const a of snapshot.alerts) {
+    out.write(`alert: ${a.name} is ${Math.round(a.change * 100)}% ${a.kind === 'slower' ? 'slower' : 'less successful'} in the last 7 days than the 30 days before\n`);
+  }
+  out.write(`Storage: ${formatBytes(snapshot.storage.totalBytes)} in models${snapshot.storage.freeBytes !== null ? `, ${formatBytes(snapshot.storage.freeBytes)} free` : ''}\n`);
+}
+
+export interface CleanupCliOptions {
+  readonly json: boolean;
+  readonly dryRun: boolean;
+  readonly keepRecentDays: number;
+  readonly keepFrequentUses: number;
+  readonly maxStorageGB: number;
+  readonly pinned: readonly string[];
+}
+
+/** Proposes (and unless --dry-run, removes) what the storage policies say; exit 0 unless a removal failed. */
+export async function runCleanup(engine: AvailabilityEngine, store: AnalyticsStore, opts: CleanupCliOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<boolean> {
+  const now = Date.now();
+  const usage = store.read((db) => usageSummary(db, now, 'all'));
+  const plan = proposeCleanup(engine, usage, { keepRecentDays: opts.keepRecentDays, keepFrequentUses: opts.keepFrequentUses, maxStorageGB: opts.maxStorageGB, pinned: opts.pinned, inUse: [] }, now);
+  const removed: { id: string; bytes: number }[] = [];
+  const failed: { id: string; error: string }[] = [];
+  if (!opts.dryRun) {
+    for (const p of plan.proposals) {
+      try {
+        removed.push({ id: p.modelId, bytes: await engine.remove(p.modelId) });
+      } catch (e) {
+        failed.push({ id: p.modelId, error: e instanceof Error ? e.message : String(e) });
+      }
+    }
+  }
+  if (opts.json) {
+    out.write(`${JSON.stringify({
+      dryRun: opts.dryRun,
+      proposals: plan.proposals.map((p) => ({ id: p.modelId, bytes: p.sizeBytes, lastUsed: p.lastUsed ?? null, uses: p.useCount, reasons: p.reasons.map(describeReason) })),
+      freedBytes: removed.reduce((s, r) => s + r.bytes, 0),
+      failed,
+    }, null, 2)}\n`);
+  } else {
+    if (plan.proposals.length === 0) out.write('Nothing to clean up: every model is kept by the policies or pinned.\n');
+    for (const p of plan.proposals) {
+      out.write(`${opts.dryRun ? 'would remove' : removed.some((r) => r.id === p.modelId) ? 'removed' : 'kept'} ${p.modelId} (${formatBytes(p.sizeBytes)}; ${p.reasons.map(describeReason).join('; ')})\n`);
+    }
+    if (!opts.dryRun && removed.length) out.write(`Freed ${formatBytes(removed.reduce((s, r) => s + r.bytes, 0))}.\n`);
+  }
+  for (const f of failed) err.write(`could not remove ${f.id}: ${f.error}\n`);
+  return failed.length === 0;
+}

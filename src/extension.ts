@@ -3,9 +3,10 @@ import type { ModelAvailabilityApi } from './api';
 import { AvailabilityEngine } from './engine/engine';
 import { HealthMonitor } from './engine/health/healthMonitor';
 import { ModelRequests } from './engine/requests/modelRequests';
-import { recordDownloads, usageRecorder } from './engine/analytics/usageRecorder';
+import { recordEngineEvents, usageRecorder } from './engine/analytics/usageRecorder';
 import { AnalyticsPanel } from './vscode/analyticsPanel';
 import { clearAnalytics, openAnalytics } from './vscode/analyticsSetup';
+import { AutoPreload } from './vscode/autoPreload';
 import { openCatalog } from './vscode/catalogCommands';
 import { autoCleanup, cleanUpStorage, storagePolicy, type CleanupDeps } from './vscode/cleanupCommand';
 import { CatalogService } from './vscode/catalogService';
@@ -51,7 +52,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
     usage.disposables.forEach(own);
     if (usage.store) {
       const store = own(usage.store);
-      recordDownloads(engine, store).forEach(own);
+      recordEngineEvents(engine, store).forEach(own);
+      own(new AutoPreload(engine, store, logs.management));
       flushOnDeactivate = () => store.close();
     }
     const requests = own(new ModelRequests(engine, requestSettings, askFallback, usage.store ? usageRecorder(usage.store) : undefined));

@@ -20,6 +20,14 @@ export type { HealthReport, RepairResult } from './integrity/modelIntegrity';
 export type { CheckProgress, FileCheck, FileCheckStatus, VerifyOptions } from './integrity/modelVerifier';
 export { OperationRefusedError } from './integrity/operationRefused';
 
+export interface IntegrityEvent {
+  readonly id: string;
+  readonly kind: 'check' | 'repair';
+  /** The model ended green. */
+  readonly ok: boolean;
+  readonly durationMs: number;
+}
+
 export type ModelStateName = 'ready' | 'missing' | 'queued' | 'downloading' | 'paused' | 'failed';
 
 export interface ModelFileState {
@@ -93,6 +101,9 @@ export class AvailabilityEngine extends Disposable {
   readonly onDidFinish: Event<{ id: string }> = this._onDidFinish.event;
   private readonly _onDidFail = this._register(new Emitter<{ id: string; reason: string; kind: 'failed' | 'paused' }>());
   readonly onDidFail: Event<{ id: string; reason: string; kind: 'failed' | 'paused' }> = this._onDidFail.event;
+  private readonly _onDidCheck = this._register(new Emitter<IntegrityEvent>());
+  /** A full check or a repair ended (for usage analytics and logs). */
+  readonly onDidCheck: Event<IntegrityEvent> = this._onDidCheck.event;
 
   static async create(options: AvailabilityEngineOptions): Promise<AvailabilityEngine> {
     const engine = new AvailabilityEngine(options);
@@ -227,7 +238,7 @@ export class AvailabilityEngine extends Disposable {
    * Refused (OperationRefusedError) while the model downloads.
    */
   verify(id: string, opts: VerifyOptions = {}): Promise<HealthReport> {
-    return this.integrity.verify(id, opts);
+    return this.reportIntegrity(id, 'check', () => this.integrity.verify(id, opts));
   }
 
   /**
@@ -237,12 +248,19 @@ export class AvailabilityEngine extends Disposable {
    * interrupted repair resumes when run again.
    */
   repair(id: string, opts: VerifyOptions = {}): Promise<RepairResult> {
-    return this.integrity.repair(id, opts);
+    return this.reportIntegrity(id, 'repair', () => this.integrity.repair(id, opts));
   }
 
   /** Downloads every file again; each old copy stays until its replacement is verified. */
   redownload(id: string): Promise<RepairResult> {
-    return this.integrity.redownload(id);
+    return this.reportIntegrity(id, 'repair', () => this.integrity.redownload(id));
+  }
+
+  private async reportIntegrity<T extends { readonly health: Health | null }>(id: string, kind: IntegrityEvent['kind'], run: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    const result = await run();
+    this._onDidCheck.fire({ id, kind, ok: result.health === 'green', durationMs: Date.now() - started });
+    return result;
   }
 
   /**

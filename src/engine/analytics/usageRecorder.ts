@@ -23,9 +23,10 @@ export function usageRecorder(sink: AnalyticsSink): UsageRecorder {
   return { record: (e) => sink.record(toAnalyticsEvent(e)) };
 }
 
-/** Records each finished or failed download with its bytes and outcome. */
-export function recordDownloads(engine: AvailabilityEngine, sink: AnalyticsSink): IDisposable[] {
+/** Records each finished or failed download with its bytes and outcome, and each check and repair. */
+export function recordEngineEvents(engine: AvailabilityEngine, sink: AnalyticsSink): IDisposable[] {
   return [
+    engine.onDidCheck((e) => sink.record({ kind: e.kind, modelId: e.id, ok: e.ok, durationMs: e.durationMs })),
     engine.onDidFinish(({ id }) => sink.record({ kind: 'download', modelId: id, ok: true, bytes: engine.getModelState(id)?.bytesOnDisk })),
     engine.onDidFail(({ id, reason, kind }) => sink.record({ kind: 'download', modelId: id, ok: false, detail: { reason, kind } })),
   ];

@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import initSqlJs, { type Database, type SqlJsStatic } from 'sql.js';
 import { Emitter, type Event } from '../base/event';
 import { Disposable } from '../base/lifecycle';
-import { fileStamp, moveAside, readWithStamp, removeMovedAside, removeOrphanTemps, replaceFile, withFileLock, type FileStamp } from './databaseFile';
+import { writeFileAtomic } from '../store/atomicFile';
+import { fileStamp, moveAside, readWithStamp, removeMovedAside, removeOrphanTemps, withFileLock, type FileStamp } from './databaseFile';
 import { applyRetention, mergeEvents } from './eventMerge';
 import type { AnalyticsDatabase, AnalyticsEvent, PendingEvent } from './eventTypes';
 import { applyConnectionPragmas, migrate } from './schema';
@@ -306,7 +307,7 @@ export class AnalyticsStore extends Disposable {
     const data = this.db.export();
     // export() closed and reopened the connection, resetting its pragmas.
     applyConnectionPragmas(this.db);
-    await replaceFile(this.file, data, assertHeld);
+    await writeFileAtomic(this.file, data, { beforeRename: assertHeld });
     this.stamp = await fileStamp(this.file);
   }
 

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { promises as fs, type BigIntStats } from 'node:fs';
 import * as path from 'node:path';
 import lockfile from 'proper-lockfile';
@@ -13,43 +12,6 @@ export async function fileStamp(file: string): Promise<FileStamp | undefined> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
-  }
-}
-
-/**
- * Replaces `file` so that a reader, or a process killed at any instant, sees the old or the new bytes,
- * never a mix: temp file, fsync, rename, then fsync of the folder so the rename itself is durable.
- * `beforeRename` may veto the rename (the lock was lost meanwhile).
- */
-export async function replaceFile(file: string, data: Uint8Array, beforeRename: () => void): Promise<void> {
-  const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  const fh = await fs.open(temp, 'w');
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    beforeRename();
-    await fs.rename(temp, file);
-  } catch (err) {
-    await fs.rm(temp, { force: true });
-    throw err;
-  }
-  await syncFolder(path.dirname(file));
-}
-
-async function syncFolder(folder: string): Promise<void> {
-  try {
-    const fh = await fs.open(folder, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    // Windows cannot open or fsync a folder; its rename is durable enough on NTFS.
   }
 }
 

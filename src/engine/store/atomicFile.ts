@@ -3,8 +3,12 @@ import * as path from 'node:path';
 
 let tempCounter = 0;
 
-/** Writes a file so readers see either the old or the new content, never a torn one (temp + fsync + rename). */
-export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
+/**
+ * Writes a file so that a reader, or a process killed at any instant, sees the old or the new bytes, never
+ * a mix: temp file, fsync, rename, then fsync of the folder so the rename itself is durable.
+ * `beforeRename` may veto the rename by throwing (e.g. a lock was lost meanwhile); the temp file goes.
+ */
+export async function writeFileAtomic(target: string, data: string | Uint8Array, opts: { beforeRename?: () => void } = {}): Promise<void> {
   await fs.mkdir(path.dirname(target), { recursive: true });
   const temp = `${target}.${process.pid}.${++tempCounter}.tmp`;
   const fh = await fs.open(temp, 'w');
@@ -15,10 +19,25 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array)
     await fh.close();
   }
   try {
+    opts.beforeRename?.();
     await fs.rename(temp, target);
   } catch (err) {
     await fs.rm(temp, { force: true });
     throw err;
+  }
+  await syncFolder(path.dirname(target));
+}
+
+async function syncFolder(folder: string): Promise<void> {
+  try {
+    const fh = await fs.open(folder, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    // Windows cannot open or fsync a folder; its rename is durable enough on NTFS.
   }
 }
 

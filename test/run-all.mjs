@@ -36,6 +36,8 @@ if (!only || only === 'unit') {
   check('engine unit tests ran to the end', sh('npx', ['--no-install', 'mocha', '--config', 'test/unit/.mocharc.json'], { env: { MA_TEST_STAGE: 'unit' } }));
 }
 if (!only || only === 'workbench') {
+  // Screenshots of this run only: stale ones (e.g. of a test that failed before) would mislead.
+  rmSync(path.join(repo, 'test-results', 'workbench'), { recursive: true, force: true });
   const built = sh('npm', ['run', '--silent', 'package']);
   if (check('npm run package builds the .vsix', built)) {
     const vsix = path.join(repo, 'dist', 'model-availability.vsix');

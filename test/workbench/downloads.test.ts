@@ -66,11 +66,12 @@ describe('Downloads in a real VS Code: tree, status bar, commands, notifications
     const statusText = await wb.statusItem(/downloading/).innerText();
     assert.match(statusText, /1 downloading · \d+%/);
     await wb.screenshot('10-download-progress');
+    const readyToast = wb.notification(/Quick Model is downloaded and verified/).waitFor({ timeout: 60_000 });
     await wb.waitForTreeRow(pane, /Quick Model.*ready/, 60_000);
     const rows = await wb.treeRows(pane);
     assert.ok(rows.some((r) => /^Quick Model 1\.0\.0 · 3\.1 MB · ready$/.test(r)), rows.join('\n'));
     await wb.statusItem(/downloading/).waitFor({ state: 'hidden', timeout: 10_000 });
-    await wb.notification(/Quick Model is downloaded and verified/).waitFor({ timeout: 10_000 });
+    await readyToast;
     await wb.screenshot('11-download-ready');
   });
 
@@ -117,11 +118,13 @@ describe('Downloads in a real VS Code: tree, status bar, commands, notifications
     await wb.statusItem(/1 model needs repair/).waitFor({ timeout: 5000 });
     await wb.screenshot('15-verify-found-damage');
     await toast.locator('.monaco-button', { hasText: /^Repair$/ }).click();
+    // Watch for the result toast from now on: VS Code hides an information toast after a few seconds.
+    const repairedToast = wb.notification(/Quick Model is repaired and verified/).waitFor({ timeout: 60_000 });
     await wb.waitForTreeRow(pane, /^Quick Model\s*1\.0\.0 · 3\.1 MB · ready$/, 60_000);
+    await repairedToast;
     const repaired = files.bytesSent - sentBefore;
     // The default piece is 16 MiB, so this 3 MiB file is one piece: the repair fetches at most that file once.
     assert.ok(repaired > 0 && repaired <= 3 * MiB, `repair transferred ${repaired} bytes`);
-    await wb.notification(/Quick Model is repaired and verified/).waitFor({ timeout: 10_000 });
     await wb.screenshot('16-repaired');
   });
 

@@ -117,7 +117,11 @@ export class FileTransfer {
     if (this.map) await this.checkFreeSpace(this.map.size - this.map.bytesComplete());
     this.fh = await openForWrite(this.part);
     this.hasher = new FileHasher(this.part, this.pieceSize);
-    if (this.map) this.hasher.advance(this.map.contiguousEnd());
+    if (this.map) {
+      const contiguous = this.map.contiguousEnd();
+      this.hasher.advance(contiguous);
+      for (const i of this.map.completeIndices()) if (this.map.start(i) > contiguous) this.hasher.hashPiece(i, this.map.end(i));
+    }
 
     try {
       if (!this.map || !this.map.allComplete) await this.fetchMissing(signal);
@@ -395,7 +399,9 @@ export class FileTransfer {
   private completePiece(index: number): void {
     const map = this.requireMap();
     map.markComplete(index);
-    this.hasher?.advance(map.contiguousEnd());
+    const contiguous = map.contiguousEnd();
+    this.hasher?.advance(contiguous);
+    if (map.start(index) > contiguous) this.hasher?.hashPiece(index, map.end(index));
     void this.saveState(false);
   }
 

@@ -14,37 +14,52 @@ const crypto = require('node:crypto');
 const ps = workerData.pieceSize;
 const fd = fs.openSync(workerData.file, 'r');
 const whole = crypto.createHash('sha256');
-let piece = crypto.createHash('sha256');
-let pieceBytes = 0;
+// Digests by piece index: filled by the in-order pass, or earlier by 'piece' for pieces completed out of order.
 const pieces = [];
+let piece;
 let offset = 0;
 const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
+function read(at, length) {
+  const n = fs.readSync(fd, buf, 0, length, at);
+  if (n === 0) throw new Error('file is shorter than expected');
+  return buf.subarray(0, n);
+}
 function advance(upTo) {
   while (offset < upTo) {
-    const pieceEnd = (Math.floor(offset / ps) + 1) * ps;
-    const n = fs.readSync(fd, buf, 0, Math.min(buf.length, upTo - offset, pieceEnd - offset), offset);
-    if (n === 0) throw new Error('file is shorter than expected');
-    const view = buf.subarray(0, n);
+    const index = Math.floor(offset / ps);
+    const pieceEnd = (index + 1) * ps;
+    const view = read(offset, Math.min(buf.length, upTo - offset, pieceEnd - offset));
     whole.update(view);
-    piece.update(view);
-    pieceBytes += n;
-    offset += n;
-    if (offset === pieceEnd) {
-      pieces.push(piece.digest('hex'));
-      piece = crypto.createHash('sha256');
-      pieceBytes = 0;
-    }
+    if (pieces[index] === undefined) (piece ??= crypto.createHash('sha256')).update(view);
+    offset += view.length;
+    if (offset === pieceEnd) endPiece(index);
   }
+}
+function endPiece(index) {
+  if (piece) pieces[index] = piece.digest('hex');
+  piece = undefined;
+}
+function hashPiece(index, end) {
+  if (pieces[index] !== undefined || index * ps <= offset) return;
+  const h = crypto.createHash('sha256');
+  for (let at = index * ps; at < end;) {
+    const view = read(at, Math.min(buf.length, end - at));
+    h.update(view);
+    at += view.length;
+  }
+  pieces[index] = h.digest('hex');
 }
 parentPort.on('message', (m) => {
   try {
     if (m.type === 'advance') {
       advance(m.upTo);
+    } else if (m.type === 'piece') {
+      hashPiece(m.index, m.end);
     } else if (m.type === 'finish') {
       advance(m.size);
-      if (pieceBytes > 0) pieces.push(piece.digest('hex'));
+      if (offset % ps !== 0) endPiece(Math.floor(offset / ps));
       fs.closeSync(fd);
-      parentPort.postMessage({ type: 'done', sha256: whole.digest('hex'), pieces });
+      parentPort.postMessage({ type: 'done', sha256: whole.digest('hex'), pieces: pieces.slice(0, Math.ceil(m.size / ps)) });
     }
   } catch (e) {
     parentPort.postMessage({ type: 'error', message: String((e && e.message) || e) });
@@ -57,7 +72,8 @@ type WorkerReply = { type: 'done'; sha256: string; pieces: string[] } | { type: 
 /**
  * Hashes a file in a worker thread, following the download: the caller reports how far the file is
  * contiguous on disk and the worker reads up to there (from the page cache), so the whole-file sha256 is
- * ready moments after the last byte arrives and never blocks the event loop.
+ * ready moments after the last byte arrives and never blocks the event loop. Pieces that complete out of
+ * order (other connections) get their own sha256 as they complete, leaving only the whole-file pass for the end.
  */
 export class FileHasher {
   private readonly worker: Worker;
@@ -85,6 +101,14 @@ export class FileHasher {
       this.advanced = offset;
       this.worker.postMessage({ type: 'advance', upTo: offset });
     }
+  }
+
+  /**
+   * Piece `index` (ending at `end`) is complete on disk beyond the contiguous part: its own sha256 is taken
+   * now, while other connections still download, instead of in the sequential pass at the very end.
+   */
+  hashPiece(index: number, end: number): void {
+    this.worker.postMessage({ type: 'piece', index, end });
   }
 
   finish(size: number): Promise<FileHashResult> {

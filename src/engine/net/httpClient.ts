@@ -54,7 +54,8 @@ export async function openRequest(req: HttpRequest): Promise<HttpResponse> {
   let method = req.method ?? 'GET';
   let body = req.body;
   for (let hop = 0; ; hop++) {
-    const headers: Record<string, string> = { 'accept-encoding': 'identity', ...req.headers };
+    // Some servers refuse requests without a User-Agent (node:http sends none).
+    const headers: Record<string, string> = { 'user-agent': 'model-availability', 'accept-encoding': 'identity', ...req.headers };
     if (req.auth && url.origin === req.auth.origin) headers.authorization = `Bearer ${req.auth.token}`;
     const response = await send(url, method, headers, body, req.signal);
     const location = response.headers.location;
@@ -80,7 +81,9 @@ function send(url: URL, method: string, headers: Record<string, string>, body: s
       return;
     }
     const request = (url.protocol === 'https:' ? https.request : http.request)(url, { method, headers, signal }, resolve);
-    request.once('error', (err) => reject(signal?.aborted ? new DownloadError('aborted', 'aborted') : toDownloadError(err)));
+    // Kept for the request's life: a socket error after the response arrives is also emitted here (and
+    // reaches the body stream's reader as well); with no listener it would crash the process.
+    request.on('error', (err) => reject(signal?.aborted ? new DownloadError('aborted', 'aborted') : toDownloadError(err)));
     request.end(body);
   });
 }

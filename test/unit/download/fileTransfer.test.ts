@@ -1,6 +1,8 @@
 import * as assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { pumpBody } from '../../../src/engine/download/bodyPump';
 import { FileTransfer, NODE_IO, type FileTransferOptions, type TransferIo } from '../../../src/engine/download/fileTransfer';
 import { readPartState } from '../../../src/engine/download/partState';
 import type { DownloadSettings } from '../../../src/engine/download/settings';
@@ -189,6 +191,22 @@ describe('FileTransfer', function () {
     assert.equal(server.requestsFor('a.bin')[1].range, `bytes=${PIECE}-${4 * PIECE - 1}`);
   });
 
+  it('stops at once when aborted mid-body, keeping complete pieces for a resume', async () => {
+    const data = generateData(8 * PIECE);
+    server.addFile('a.bin', data);
+    server.inject('a.bin', { stallAfterBytes: 3 * PIECE + 100 });
+    const controller = new AbortController();
+    // Everything the server sends before stalling has been written once progress reaches it.
+    const onProgress = (done: number): void => { if (done >= 3 * PIECE + 100) controller.abort(new DownloadError('aborted', 'paused')); };
+    const { t, finalPath } = transfer('a.bin', { settings: { stallTimeoutSeconds: 60 }, onProgress });
+    await rejectsWith(t.run(controller.signal), 'aborted', /paused/);
+    assert.deepEqual((await readPartState(finalPath))?.completePieces, [0, 1, 2]);
+    server.resetCounters();
+    await run(transfer('a.bin').t);
+    assert.deepEqual(await fs.readFile(finalPath), data);
+    assert.equal(server.bytesSent, 5 * PIECE);
+  });
+
   it('retries when the server sends fewer bytes than its Content-Length', async () => {
     const data = generateData(4 * PIECE);
     server.addFile('a.bin', data);
@@ -261,6 +279,23 @@ describe('FileTransfer', function () {
     assert.equal(server.bytesSent, data.length);
   });
 
+  it('records every piece hash when pieces complete out of order over several connections, or after a gap on resume', async () => {
+    const data = generateData(16 * PIECE + 999);
+    const expected = Array.from({ length: 17 }, (_, i) => sha256Of(data.subarray(i * PIECE, (i + 1) * PIECE)));
+    server.addFile('a.bin', data);
+    server.bytesPerSecondPerConnection = 2 * 1024 * 1024;
+    const multi = await transfer('a.bin', { settings: { connections: 4 } }).t.run(new AbortController().signal);
+    assert.deepEqual(multi.pieces, expected);
+    assert.equal(multi.sha256, sha256Of(data));
+    // A resume with pieces 3..15 complete behind a damaged piece 2: those are hashed at the start.
+    server.addFile('b.bin', data);
+    server.inject('b.bin', { dropAfterBytes: 16 * PIECE });
+    await assert.rejects(run(transfer('b.bin', { settings: { maxRetries: 0 } }).t));
+    const repaired = await transfer('b.bin', { damagedPieces: [2] }).t.run(new AbortController().signal);
+    assert.deepEqual(repaired.pieces, expected);
+    assert.equal(repaired.sha256, sha256Of(data));
+  });
+
   it('pauses on ENOSPC, keeps what was written, and does not retry', async () => {
     // Large enough that the writes (batched up to 1 MiB) complete some pieces before the disk fills.
     const pieces = 64;
@@ -310,5 +345,28 @@ describe('FileTransfer', function () {
     await run(repair.t);
     assert.deepEqual(await fs.readFile(repair.finalPath), data);
     assert.equal(server.bytesSent, 2 * PIECE);
+  });
+});
+
+describe('pumpBody', function () {
+  it('gathers queued socket chunks into 1 MiB writes of the right bytes, reusing one buffer', async () => {
+    const data = generateData(3 * 1024 * 1024 + 17);
+    const body = new PassThrough();
+    for (let at = 0; at < data.length; at += 16 * 1024) body.write(data.subarray(at, at + 16 * 1024));
+    body.end();
+    const out = Buffer.alloc(data.length);
+    const buffers = new Set<ArrayBufferLike>();
+    let writes = 0;
+    const reached = await pumpBody(body, 0, data.length, 10_000, async (chunk, offset) => {
+      writes++;
+      if (chunk.length > 16 * 1024) buffers.add(chunk.buffer);
+      await new Promise((r) => setImmediate(r));
+      // Still ours until this promise settles.
+      chunk.copy(out, offset);
+    });
+    assert.equal(reached, data.length);
+    assert.deepEqual(out, data);
+    assert.equal(writes, 4);
+    assert.equal(buffers.size, 1);
   });
 });

@@ -1,4 +1,5 @@
-// Download-engine benchmark (issue 3): one run against a local server, printing ratios against targets.
+// `npm run bench`: downloads (issue 3), integrity (issue 4) and analytics (issue 7) in one run, against
+// local servers and real tools side by side, printing ratios and each target with PASS or MISS.
 // Run with `npm run bench` (builds dist/cli.js first).
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -6,6 +7,7 @@ import { createReadStream, createWriteStream, existsSync, promises as fs, readFi
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runIntegrityBench } from './integrity.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const cliPath = path.resolve(here, '..', 'dist', 'cli.js');
@@ -162,6 +164,14 @@ async function main() {
   } finally {
     await fs.rm(work, { recursive: true, force: true });
   }
+
+  // 4. Integrity: a full verify of 1 GiB vs openssl, and the bytes a one-byte repair transfers.
+  console.log('\nIntegrity:');
+  await runIntegrityBench();
+
+  // 5. Analytics with a million recorded events (its own script: it loads the TypeScript sources).
+  console.log('\nAnalytics:');
+  spawnSync(process.execPath, [path.join(here, 'analytics.mjs')], { stdio: 'inherit' });
 }
 
 main().catch((err) => {

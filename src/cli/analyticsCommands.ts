@@ -23,10 +23,10 @@ export function defaultAnalyticsDirs(env: NodeJS.ProcessEnv = process.env): stri
     .concat(path.join(home, '.local', 'share', 'code-server', EXTENSION_STORAGE));
 }
 
-/** sql.js's wasm sits next to dist/cli.js; from sources (tests), in the sql.js package. */
+/** sql.js's wasm sits next to dist/cli.js (esbuild copies it); run from sources (tests), it is in node_modules. */
 function wasmPath(): string {
   const beside = path.join(__dirname, 'sql-wasm.wasm');
-  return existsSync(beside) ? beside : path.join(path.dirname(require.resolve('sql.js')), 'sql-wasm.wasm');
+  return existsSync(beside) ? beside : path.join(__dirname, '..', '..', 'node_modules', 'sql.js', 'dist', 'sql-wasm.wasm');
 }
 
 /** Opens the extension's analytics database read-mostly; undefined (with the reason) when there is none. */

@@ -77,7 +77,7 @@ try {
 
   // A save as it happens in use: 100 new events, lock, merge, export, temp file + fsync + rename.
   const saveRuns = [];
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < +(process.env.SAVES ?? 5); i++) {
     for (let j = 0; j < 100; j++) store.record({ kind: 'grant', modelId: 'org/model-1' });
     const start = performance.now();
     await store.flush();

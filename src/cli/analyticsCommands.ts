@@ -8,7 +8,7 @@ import type { AnalyticsPeriod } from '../engine/analytics/period';
 import { describeReason, proposeCleanup } from '../engine/analytics/storageCleanup';
 import { usageSummary } from '../engine/analytics/usageQueries';
 import type { AvailabilityEngine } from '../engine/engine';
-import { formatBytes } from '../engine/download/fileTransfer';
+import { formatBytes } from '../engine/base/format';
 
 const EXTENSION_STORAGE = path.join('User', 'globalStorage', 'model-availability.model-availability');
 

@@ -1,4 +1,4 @@
-import { formatBytes } from '../engine/download/fileTransfer';
+import { formatBytes } from '../engine/base/format';
 import { OperationRefusedError, type AvailabilityEngine, type CheckProgress, type FileCheck, type HealthReport, type RepairResult } from '../engine/engine';
 import type { CliOptions } from './args';
 import type { ProgressPrinter } from './progressPrinter';

@@ -1,4 +1,4 @@
-import { formatBytes } from '../engine/download/fileTransfer';
+import { formatBytes } from '../engine/base/format';
 import type { ModelState } from '../engine/engine';
 
 const PLAIN_INTERVAL_MS = 2000;

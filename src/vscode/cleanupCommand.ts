@@ -4,7 +4,7 @@ import type { StoragePolicy } from '../engine/analytics/cleanupPolicy';
 import { describeReason, proposeCleanup } from '../engine/analytics/storageCleanup';
 import { usageSummary, type ModelUseSummary } from '../engine/analytics/usageQueries';
 import type { AvailabilityEngine } from '../engine/engine';
-import { formatBytes } from './format';
+import { formatBytes } from '../engine/base/format';
 import { config } from './settings';
 
 export interface CleanupDeps {

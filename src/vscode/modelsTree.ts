@@ -4,7 +4,7 @@ import { Disposable } from '../engine/base/lifecycle';
 import type { ModelUseSummary } from '../engine/analytics/usageQueries';
 import type { ModelEntry, ModelFile } from '../engine/catalog/catalogTypes';
 import type { AvailabilityEngine, ModelFileState, ModelState } from '../engine/engine';
-import { formatBytes } from './format';
+import { formatBytes } from '../engine/base/format';
 import { describeModel, modelIcon, stateText } from './modelPresentation';
 
 export type ModelNode = { readonly kind: 'model'; readonly model: ModelEntry } | { readonly kind: 'file'; readonly model: ModelEntry; readonly file: ModelFile };

@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import type { AvailabilityEngine } from '../engine/engine';
 import type { ModelRequests } from '../engine/requests/modelRequests';
 import { moveStore } from '../engine/store/moveStore';
-import { formatBytes } from './format';
+import { formatBytes } from '../engine/base/format';
 import type { ExtensionLog } from './logs';
 import { config } from './settings';
 

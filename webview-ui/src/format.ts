@@ -2,16 +2,8 @@
 
 const DAY_MS = 86_400_000;
 
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${value >= 100 || unit === 0 ? Math.round(value) : value.toFixed(1)} ${units[unit]}`;
-}
+export { formatBytes } from '../../src/engine/base/format';
+
 
 export function formatDuration(ms: number | null): string {
   if (ms === null) return '—';

@@ -1,5 +1,7 @@
-import { eventKeyAt, kindCode, type AnalyticsDatabase } from './eventTypes';
-import { localDay, localDayStart, periodFirstDay, periodStart, type AnalyticsPeriod } from './period';
+import { median, percentile, RATIO_ERROR } from './durationStats';
+import { EXACT_SAMPLES, exactDurations, windowDurations, type DayWindow } from './durationWindows';
+import { kindCode, type AnalyticsDatabase } from './eventTypes';
+import { localDay, periodFirstDay, type AnalyticsPeriod } from './period';
 import { num } from './usageQueries';
 
 const GENERATION = kindCode('generation');
@@ -7,7 +9,10 @@ const GENERATION = kindCode('generation');
 export interface ModelPerformance {
   readonly modelId: string;
   readonly generations: number;
-  /** Percentiles of generation duration over the raw events still kept (see retention). */
+  /**
+   * Percentiles of generation duration in the period: exact for a period of few generations, else from the
+   * daily histograms, within 1% (see `windowDurations`).
+   */
   readonly medianMs: number | undefined;
   readonly p95Ms: number | undefined;
   /** Caller's units (e.g. tokens) per second, over generations that reported units. */
@@ -16,20 +21,20 @@ export interface ModelPerformance {
 }
 
 /** Generation performance per model in `period`, slowest median first. */
-export function performanceByModel(db: AnalyticsDatabase, now: number, period: AnalyticsPeriod): ModelPerformance[] {
-  const durations = durationsByModel(db, periodStart(now, period), Number.MAX_SAFE_INTEGER);
+export function performanceByModel(db: AnalyticsDatabase, now: number, period: AnalyticsPeriod, exactUpTo = EXACT_SAMPLES): ModelPerformance[] {
+  const durations = windowDurations(db, { firstDay: periodFirstDay(now, period) }, exactUpTo);
   const rows = db.exec(`
     SELECT m.name, sum(d.count), sum(d.ok_count), sum(d.failed_count), sum(d.sum_units), sum(d.units_duration_ms)
     FROM daily d JOIN models m ON m.id = d.model_id
     WHERE d.kind = ${GENERATION} AND d.day >= :firstDay
     GROUP BY d.model_id`, { ':firstDay': periodFirstDay(now, period) })[0]?.values ?? [];
   return rows.map(([name, count, ok, failed, units, unitsMs]) => {
-    const sorted = durations.get(String(name));
+    const sample = durations.get(String(name));
     return {
       modelId: String(name),
       generations: num(count),
-      medianMs: sorted && median(sorted),
-      p95Ms: sorted && percentile(sorted, 0.95),
+      medianMs: sample && median(sample),
+      p95Ms: sample && percentile(sample, 0.95),
       unitsPerSecond: num(unitsMs) > 0 ? num(units) / (num(unitsMs) / 1000) : undefined,
       successRate: ratio(num(ok), num(ok) + num(failed)),
     };
@@ -83,14 +88,16 @@ export const ALERT_THRESHOLD = 0.25;
 /**
  * Models whose last 7 days are more than 25% slower (median generation duration) or less successful
  * (relative drop of the success rate) than the 30 days before. Each window needs `minSamples` generations,
- * so one slow call on a rarely used model does not raise an alert.
+ * so one slow call on a rarely used model does not raise an alert. Medians from histograms are only
+ * trusted when their error bound cannot cross the threshold; otherwise that model's raw events decide.
  */
-export function performanceAlerts(db: AnalyticsDatabase, now: number, minSamples = 5): PerformanceAlert[] {
+export function performanceAlerts(db: AnalyticsDatabase, now: number, minSamples = 5, exactUpTo = EXACT_SAMPLES): PerformanceAlert[] {
   const recentDay = localDay(now) - 6;
   const baselineDay = recentDay - 30;
-  const recentStart = localDayStart(recentDay);
-  const recentDurations = durationsByModel(db, recentStart, Number.MAX_SAFE_INTEGER);
-  const baselineDurations = durationsByModel(db, localDayStart(baselineDay), recentStart);
+  const recentWindow: DayWindow = { firstDay: recentDay };
+  const baselineWindow: DayWindow = { firstDay: baselineDay, endDay: recentDay };
+  const recentDurations = windowDurations(db, recentWindow, exactUpTo);
+  const baselineDurations = windowDurations(db, baselineWindow, exactUpTo);
   const outcomes = db.exec(`
     SELECT m.name, sum(CASE WHEN d.day >= :recent THEN d.ok_count END), sum(CASE WHEN d.day >= :recent THEN d.failed_count END),
       sum(CASE WHEN d.day < :recent THEN d.ok_count END), sum(CASE WHEN d.day < :recent THEN d.failed_count END)
@@ -102,8 +109,16 @@ export function performanceAlerts(db: AnalyticsDatabase, now: number, minSamples
     const modelId = String(name);
     const recent = recentDurations.get(modelId);
     const baseline = baselineDurations.get(modelId);
-    if (recent && baseline && recent.length >= minSamples && baseline.length >= minSamples) {
-      const [r, b] = [median(recent), median(baseline)];
+    if (recent && baseline && recent.count >= minSamples && baseline.count >= minSamples) {
+      let [r, b] = [median(recent), median(baseline)];
+      if (!(recent.exact && baseline.exact) && straddlesThreshold(r, b)) {
+        const exactRecent = exactDurations(db, recentWindow, modelId).get(modelId);
+        const exactBaseline = exactDurations(db, baselineWindow, modelId).get(modelId);
+        // Raw events past retention (a retention under 37 days) leave the estimate as the best there is.
+        if (exactRecent && exactBaseline && exactRecent.count >= recent.count && exactBaseline.count >= baseline.count) {
+          [r, b] = [median(exactRecent), median(exactBaseline)];
+        }
+      }
       if (b > 0 && (r - b) / b > ALERT_THRESHOLD) alerts.push({ modelId, kind: 'slower', recent: r, baseline: b, change: (r - b) / b });
     }
     const [rn, bn] = [num(recentOk) + num(recentFailed), num(baseOk) + num(baseFailed)];
@@ -116,28 +131,13 @@ export function performanceAlerts(db: AnalyticsDatabase, now: number, minSamples
 }
 
 /**
- * Sorted generation durations per model for events in [from, to). SQLite has no percentile function,
- * so the durations of one window come across as one string per model and are sorted here.
+ * Whether medians `r` and `b`, each within RELATIVE_ERROR of the truth, leave it open which side of the
+ * alert threshold the true change is on. A baseline estimated at 0 holds only durations ≤ 0: never an alert.
  */
-function durationsByModel(db: AnalyticsDatabase, from: number, to: number): Map<string, Float64Array> {
-  const rows = db.exec(`
-    SELECT m.name, e.durations FROM (
-      SELECT model_id, group_concat(duration_ms) AS durations FROM events
-      WHERE key >= :from AND key < :to AND kind = ${GENERATION} AND duration_ms IS NOT NULL
-      GROUP BY model_id) e JOIN models m ON m.id = e.model_id`,
-  { ':from': eventKeyAt(from), ':to': to >= Number.MAX_SAFE_INTEGER ? Number.MAX_SAFE_INTEGER : eventKeyAt(to) })[0]?.values ?? [];
-  return new Map(rows.map(([name, list]) => [String(name), Float64Array.from(String(list).split(','), Number).sort()]));
-}
-
-/** The middle value, or the mean of the two middle ones. */
-export function median(sorted: Float64Array): number {
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-/** Nearest-rank percentile: the smallest value with at least `p` of the values at or below it. */
-export function percentile(sorted: Float64Array, p: number): number {
-  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)];
+function straddlesThreshold(r: number, b: number): boolean {
+  if (b <= 0) return false;
+  const limit = 1 + ALERT_THRESHOLD;
+  return r / b / RATIO_ERROR <= limit && (r / b) * RATIO_ERROR > limit;
 }
 
 function ratio(part: number, whole: number): number | undefined {

@@ -1,3 +1,4 @@
+import { formatBytes } from '../base/format';
 import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
@@ -500,13 +501,3 @@ function abortReason(signal: AbortSignal): DownloadError {
   return reason instanceof DownloadError ? reason : new DownloadError('aborted', 'aborted');
 }
 
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${v.toFixed(u === 0 ? 0 : 1)} ${units[u]}`;
-}

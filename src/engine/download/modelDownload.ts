@@ -9,7 +9,8 @@ import { recordVerifiedFile } from '../store/manifestWriter';
 import { scanModel } from '../store/storeScanner';
 import type { StoreLayout } from '../store/storeLayout';
 import { withFileLock } from './fileLock';
-import { FileTransfer, formatBytes, type TransferIo } from './fileTransfer';
+import { formatBytes } from '../base/format';
+import { FileTransfer, type TransferIo } from './fileTransfer';
 import type { DownloadSettings, Logger } from './settings';
 
 export interface ModelDownloadContext {

@@ -4,7 +4,7 @@ import { MAX_PIECE_SIZE } from './pieceMap';
 export interface DownloadSettings {
   readonly concurrency: number;
   readonly connections: number;
-  /** MiB/s shared by all downloads; 0 = unlimited. */
+  /** MB/s (10^6 bytes) shared by all downloads; 0 = unlimited. */
   readonly speedLimitMBps: number;
   readonly maxRetries: number;
   readonly retryBaseDelayMs: number;

@@ -1,7 +1,7 @@
 import type { Event } from '../base/event';
 import type { ModelEntry } from '../catalog/catalogTypes';
 import type { DownloadPriority, QueueItem } from '../download/downloadQueue';
-import { formatBytes } from '../download/fileTransfer';
+import { formatBytes } from '../base/format';
 import type { Logger } from '../download/settings';
 import type { Health, HealthReason, ModelHealth } from '../health/health';
 import { isLockedByAnotherProcess, removeModelFiles } from '../store/modelRemoval';

@@ -60,7 +60,8 @@ export class SpeedLimiter {
 }
 
 function toBytes(mbps: number): number {
-  return mbps > 0 ? mbps * 1024 * 1024 : 0;
+  // MB as the setting says it: 10^6 bytes.
+  return mbps > 0 ? mbps * 1_000_000 : 0;
 }
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {

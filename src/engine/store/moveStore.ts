@@ -2,7 +2,7 @@ import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { formatBytes } from '../download/fileTransfer';
+import { formatBytes } from '../base/format';
 import { hashPieces } from '../integrity/pieceHasher';
 import { OperationRefusedError } from '../integrity/operationRefused';
 import { readJsonIfPresent, writeJsonAtomic } from './atomicFile';

@@ -194,7 +194,7 @@ describe('AvailabilityEngine downloads', function () {
     e.download(['a', 'b']);
     await e.whenIdle();
     const seconds = (Date.now() - started) / 1000;
-    // 768 KiB at 0.5 MiB/s shared is 1.5 s; separate limits would take 0.75 s. Only a lower bound: no flaky upper bound.
+    // 768 KiB at 0.5 MB/s shared is 1.57 s; separate limits would take 0.79 s. Only a lower bound: no flaky upper bound.
     assert.ok(seconds >= 1.2, `took ${seconds} s`);
 
     server.addFile('c.bin', generateData(64 * PIECE, 3));
@@ -203,7 +203,7 @@ describe('AvailabilityEngine downloads', function () {
     const done = finished(e, 'c');
     e.download(['c']);
     await waitFor(e.onDidChange, () => (e.getModelState('c')?.bytesOnDisk ?? 0) > PIECE);
-    // At 0.25 MiB/s, 4 MiB would take 16 s (past the test timeout): finishing proves the new limit applied.
+    // At 0.25 MB/s, 4 MiB would take 16.8 s (past the test timeout): finishing proves the new limit applied.
     e.updateSettings({ speedLimitMBps: 0 });
     await done;
   });

@@ -326,7 +326,7 @@ describe('FileTransfer', function () {
   it('checks free space before starting', async () => {
     server.addFile('a.bin', generateData(4 * PIECE));
     const { t } = transfer('a.bin', { io: { ...NODE_IO, freeBytes: async () => PIECE } });
-    await rejectsWith(run(t), 'diskFull', /disk full: 256\.0 KiB needed, 64\.0 KiB free/);
+    await rejectsWith(run(t), 'diskFull', /disk full: 262 KB needed, 65\.5 KB free/);
     assert.equal(server.requests.length, 0);
   });
 

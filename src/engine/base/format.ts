@@ -1,4 +1,4 @@
-/** Human-readable sizes and durations for every VS Code surface, so they all read the same. */
+/** Sizes and durations as people read them, the same in the engine's messages, the CLI, VS Code and the panel (MB = 10^6 bytes, as the settings say). */
 export function formatBytes(bytes: number | undefined): string {
   if (bytes === undefined) return 'size unknown';
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];

@@ -13,11 +13,16 @@ const workspace = await mkdtemp(path.join(os.tmpdir(), 'ma-electron-'));
 await cp(path.join(repo, 'test', 'workbench', 'fixtures', 'workspace'), workspace, { recursive: true });
 try {
   await runTests({
+    // An installed VS Code, where the download site cannot be reached.
+    ...(process.env.VSCODE_EXECUTABLE_PATH && { vscodeExecutablePath: process.env.VSCODE_EXECUTABLE_PATH }),
     extensionDevelopmentPath: repo,
     extensionTestsPath: suite,
     launchArgs: [workspace, '--disable-extensions', '--disable-workspace-trust'],
   });
 } catch (err) {
   console.error('Extension-host tests failed:', err);
+  if (/ENOTFOUND|ECONNREFUSED|EAI_AGAIN/.test(String(err))) {
+    console.error('VS Code could not be downloaded. Set VSCODE_EXECUTABLE_PATH to an installed VS Code, or run npm test, which runs the same suite inside code-server.');
+  }
   process.exit(1);
 }

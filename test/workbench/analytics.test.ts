@@ -153,15 +153,27 @@ describe('Analytics panel in a real VS Code: numbers, charts, recommendations, t
     assert.equal(await panel.locator('vscode-panel-tab#tab-recommendations vscode-badge').innerText(), '3');
   });
 
-  it('looks right in a dark and a light theme (screenshots of every tab)', async () => {
-    for (const theme of ['dark', 'light'] as const) {
+  it('looks right in a dark, a light and a high-contrast theme (screenshots of every tab)', async () => {
+    for (const theme of ['dark', 'light', 'high-contrast'] as const) {
       if (theme === 'light') await setColorTheme('Light Modern', 'vscode-light');
+      if (theme === 'high-contrast') await setColorTheme('Dark High Contrast', 'vscode-high-contrast');
       for (const [i, tab] of TABS.entries()) {
         await openTab(tab);
         await wb.screenshot(`30-analytics-${theme}-${i + 1}-${tab.toLowerCase()}`);
       }
     }
     await setColorTheme('Dark Modern', 'vscode-dark');
+  });
+
+  it('comes back after a window reload, on the tab it showed', async () => {
+    await openTab('Storage');
+    await wb.runCommand('Developer: Reload Window');
+    await wb.page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
+    panel = wb.webview();
+    await panel.locator('main[aria-busy="false"]').waitFor({ timeout: 60_000 });
+    await panel.locator('#view-storage:not([hidden]) .view').waitFor({ timeout: 30_000 });
+    assert.equal(await stat(panel, 'Models on disk'), '5.2 MB');
+    await wb.screenshot('32-analytics-after-reload');
   });
 
   it('removes the model a cleanup suggestion names when its Remove button is pressed', async () => {

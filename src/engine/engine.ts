@@ -11,6 +11,7 @@ import { ModelIntegrity, type HealthReport, type RepairResult } from './integrit
 import type { VerifyOptions } from './integrity/modelVerifier';
 import { SpeedLimiter } from './net/speedLimiter';
 import { scanModel, type StoredFileProblem, type StoredFileState, type StoredModel } from './store/storeScanner';
+import { installedVersions, removeInstalledVersion, type InstalledVersion } from './store/installedVersions';
 import { StoreLayout } from './store/storeLayout';
 
 export type { DownloadPriority } from './download/downloadQueue';
@@ -18,7 +19,9 @@ export type { DownloadSettings, Logger } from './download/settings';
 export type { Health, HealthReason, HealthReasonCode, HealthSettings } from './health/health';
 export type { HealthReport, RepairResult } from './integrity/modelIntegrity';
 export type { CheckProgress, FileCheck, FileCheckStatus, VerifyOptions } from './integrity/modelVerifier';
-export { OperationRefusedError } from './integrity/operationRefused';
+import { OperationRefusedError } from './integrity/operationRefused';
+export { OperationRefusedError };
+export type { InstalledVersion } from './store/installedVersions';
 
 export interface IntegrityEvent {
   readonly id: string;
@@ -270,6 +273,21 @@ export class AvailabilityEngine extends Disposable {
    */
   remove(id: string, opts: { isInUse?: (id: string) => boolean } = {}): Promise<number> {
     return this.integrity.remove(id, opts.isInUse);
+  }
+
+  /** The versions of a model on disk, the catalog's current one included when installed. */
+  installedVersions(id: string): Promise<InstalledVersion[]> {
+    return installedVersions(this.layout, this.requireModel(id).id);
+  }
+
+  /** Removes an older version; the catalog's current version goes through remove(), with its guards. */
+  async removeVersion(id: string, version: string): Promise<number> {
+    const model = this.requireModel(id);
+    if (version === model.version) throw new OperationRefusedError('busy', `${version} is the current version of ${id}; use Remove Model`);
+    const freed = await removeInstalledVersion(this.layout, id, version);
+    this.logger.info(`removed older version ${version}`, id);
+    this._onDidChange.fire();
+    return freed;
   }
 
   /** A check, repair or removal of this model is running. */

@@ -114,6 +114,19 @@ export function registerIntegrityCommands(register: Register, deps: IntegrityCom
   repairLike('repair', 'Repair Model');
   repairLike('redownload', 'Re-download Model');
 
+  register('removeVersion', async (arg) => {
+    if (!arg || typeof arg !== 'object' || !('version' in arg)) return;
+    const node = arg as { model: { id: string; name: string }; version: { version: string; bytes: number } };
+    const ok = await vscode.window.showWarningMessage(`Remove version ${node.version.version} of ${node.model.name} and free ${formatBytes(node.version.bytes)}?`, { modal: true }, 'Remove');
+    if (!ok) return;
+    try {
+      const freed = await engine.removeVersion(node.model.id, node.version.version);
+      void vscode.window.setStatusBarMessage(`$(trash) Removed ${node.model.name} ${node.version.version}: ${formatBytes(freed)} freed`, 5000);
+    } catch (err) {
+      void vscode.window.showErrorMessage(`Remove Version: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  });
+
   register('remove', async (arg) => {
     const m = await resolveModel(engine, arg, ON_DISK, 'Remove Model');
     if (!m) return;

@@ -3,11 +3,14 @@ import * as vscode from 'vscode';
 import { Disposable } from '../engine/base/lifecycle';
 import type { ModelUseSummary } from '../engine/analytics/usageQueries';
 import type { ModelEntry, ModelFile } from '../engine/catalog/catalogTypes';
-import type { AvailabilityEngine, ModelFileState, ModelState } from '../engine/engine';
+import type { AvailabilityEngine, InstalledVersion, ModelFileState, ModelState } from '../engine/engine';
 import { formatBytes } from '../engine/base/format';
 import { describeModel, modelIcon, stateText } from './modelPresentation';
 
-export type ModelNode = { readonly kind: 'model'; readonly model: ModelEntry } | { readonly kind: 'file'; readonly model: ModelEntry; readonly file: ModelFile };
+export type ModelNode =
+  | { readonly kind: 'model'; readonly model: ModelEntry }
+  | { readonly kind: 'file'; readonly model: ModelEntry; readonly file: ModelFile }
+  | { readonly kind: 'version'; readonly model: ModelEntry; readonly version: InstalledVersion };
 
 function sourceText(file: ModelFile): string {
   return file.source.kind === 'url' ? file.source.url : `huggingface.co/${file.source.repo} @ ${file.source.revision}: ${file.source.file}`;
@@ -31,10 +34,15 @@ export class ModelsTree extends Disposable implements vscode.TreeDataProvider<Mo
     this._register(engine.onDidChange(() => this.changed.fire(undefined)));
   }
 
-  getChildren(node?: ModelNode): ModelNode[] {
+  async getChildren(node?: ModelNode): Promise<ModelNode[]> {
     if (!node) return this.engine.getModels().map((model) => ({ kind: 'model', model }));
-    if (node.kind === 'model') return node.model.files.map((file) => ({ kind: 'file', model: node.model, file }));
-    return [];
+    if (node.kind !== 'model') return [];
+    const files: ModelNode[] = node.model.files.map((file) => ({ kind: 'file', model: node.model, file }));
+    // Other versions on disk (the catalog moved on, the old one stays until removed).
+    const others = (await this.engine.installedVersions(node.model.id).catch(() => []))
+      .filter((v) => v.version !== node.model.version)
+      .map((version): ModelNode => ({ kind: 'version', model: node.model, version }));
+    return [...files, ...others];
   }
 
   /** Redraws every item, e.g. after new usage was saved. */
@@ -48,7 +56,15 @@ export class ModelsTree extends Disposable implements vscode.TreeDataProvider<Mo
 
   getTreeItem(node: ModelNode): vscode.TreeItem {
     const state = this.engine.getModelState(node.model.id);
-    return node.kind === 'model' ? this.modelItem(node.model, state) : this.fileItem(node.model, node.file, state);
+    if (node.kind === 'model') return this.modelItem(node.model, state);
+    if (node.kind === 'file') return this.fileItem(node.model, node.file, state);
+    const item = new vscode.TreeItem(`Version ${node.version.version}`, vscode.TreeItemCollapsibleState.None);
+    item.id = `version:${node.model.id}@${node.version.version}`;
+    item.description = `${formatBytes(node.version.bytes)} · older version`;
+    item.iconPath = new vscode.ThemeIcon('history');
+    item.contextValue = 'modelVersion.old';
+    item.tooltip = `Version ${node.version.version} of ${node.model.name} is still on disk (${node.version.files} files, verified ${new Date(node.version.verifiedAt).toLocaleString()}). The catalog now asks for ${node.model.version}.`;
+    return item;
   }
 
   private modelItem(model: ModelEntry, s: ModelState | undefined): vscode.TreeItem {

@@ -1,0 +1,47 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { ModelEntry } from '../catalog/catalogTypes';
+import { readJsonIfPresent } from './atomicFile';
+import { removeModelFiles } from './modelRemoval';
+import { isModelManifest, type ModelManifest, type StoreLayout } from './storeLayout';
+
+export interface InstalledVersion {
+  readonly version: string;
+  readonly bytes: number;
+  readonly files: number;
+  readonly verifiedAt: string;
+}
+
+const MANIFEST_SUFFIX = '.manifest.json';
+
+async function manifestsOf(layout: StoreLayout, id: string): Promise<ModelManifest[]> {
+  const dir = path.dirname(layout.manifestPath(id, 'x'));
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  const manifests: ModelManifest[] = [];
+  for (const name of names.filter((n) => n.endsWith(MANIFEST_SUFFIX))) {
+    const m = await readJsonIfPresent(path.join(dir, name));
+    if (isModelManifest(m) && m.id === id && `${m.version}${MANIFEST_SUFFIX}` === name) manifests.push(m);
+  }
+  return manifests;
+}
+
+/**
+ * Every version of a model the store holds (a catalog that moved to a new version leaves the old one until
+ * it is removed), newest verification first. The store is the truth: this reads the manifests on disk.
+ */
+export async function installedVersions(layout: StoreLayout, id: string): Promise<InstalledVersion[]> {
+  return (await manifestsOf(layout, id))
+    .map((m) => ({ version: m.version, bytes: m.files.reduce((s, f) => s + f.size, 0), files: m.files.length, verifiedAt: m.verifiedAt }))
+    .sort((a, b) => b.verifiedAt.localeCompare(a.verifiedAt));
+}
+
+/** Deletes one installed version by its own manifest (its files may differ from the catalog's current ones). */
+export async function removeInstalledVersion(layout: StoreLayout, id: string, version: string): Promise<number> {
+  const manifest = (await manifestsOf(layout, id)).find((m) => m.version === version);
+  if (!manifest) throw new Error(`version ${version} of ${id} is not installed`);
+  const entry: ModelEntry = {
+    id, version, name: id, alternatives: [], origin: 'store',
+    files: manifest.files.map((f) => ({ path: f.path, source: f.source, sha256: f.sha256, size: f.size })),
+  };
+  return removeModelFiles(layout, entry);
+}

@@ -1,6 +1,7 @@
 // Analytics benchmark: one million recorded events, then the panel's queries, one save, the file size.
 // Run: `node bench/analytics.mjs` (loads the TypeScript sources through tsx; no build needed).
-// Prints one line per figure and exits non-zero if a target is missed. `--json` prints the figures as JSON.
+// Prints each figure with its target and PASS or MISS, and exits 0 either way (`npm run bench` reports a miss,
+// it does not stop on one); `--strict` exits 1 on a miss. `--json` prints the figures as JSON.
 import { promises as fs } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
@@ -17,8 +18,7 @@ const here = import.meta.url;
 const { AnalyticsStore } = await tsImport('../src/engine/analytics/analyticsStore.ts', here);
 const { mergeEvents } = await tsImport('../src/engine/analytics/eventMerge.ts', here);
 const { migrate } = await tsImport('../src/engine/analytics/schema.ts', here);
-const { usageByModel, successRates } = await tsImport('../src/engine/analytics/usageQueries.ts', here);
-const { performanceByModel, performanceAlerts } = await tsImport('../src/engine/analytics/performanceQueries.ts', here);
+const { buildAnalyticsSnapshot } = await tsImport('../src/engine/analytics/analyticsSnapshot.ts', here);
 const require = createRequire(here);
 const initSqlJs = require('sql.js');
 const wasmPath = path.join(path.dirname(require.resolve('sql.js')), 'sql-wasm.wasm');
@@ -66,18 +66,18 @@ try {
   const store = await AnalyticsStore.open({ folder, wasmPath, saveDelayMs: 60_000 });
   const openMs = performance.now() - open;
 
-  const panelQueries = () => store.read((db) => {
-    usageByModel(db, now, 30);
-    performanceByModel(db, now, 30);
-    successRates(db, now, 30);
-    performanceAlerts(db, now);
-  });
+  // Everything the panel computes from the database for one period (usage, rates, performance, daily
+  // durations, preload, alerts); no catalog models, so only the database's share is measured.
+  const noCleanup = { proposals: [], totalBytes: 0, freedBytes: 0, stillOverBytes: 0 };
+  const panelQueries = () => store.read((db) => buildAnalyticsSnapshot({
+    db, recordingEnabled: true, now, period: 30, models: [], freeBytes: undefined, cleanup: noCleanup,
+  }));
   const firstQueries = timed(panelQueries).ms;
   const queryRuns = Array.from({ length: 5 }, () => timed(panelQueries).ms);
 
   // A save as it happens in use: 100 new events, lock, merge, export, temp file + fsync + rename.
   const saveRuns = [];
-  for (let i = 0; i < +(process.env.SAVES ?? 5); i++) {
+  for (let i = 0; i < 5; i++) {
     for (let j = 0; j < 100; j++) store.record({ kind: 'grant', modelId: 'org/model-1' });
     const start = performance.now();
     await store.flush();
@@ -103,13 +103,13 @@ try {
   if (process.argv.includes('--json')) {
     console.log(JSON.stringify({ figures, targets: TARGETS, met }));
   } else {
-    const mark = (ok) => (ok ? 'met' : 'MISSED');
+    const verdict = (ok) => (ok ? 'PASS' : 'MISS');
     console.log(`analytics: ${EVENTS.toLocaleString('en')} events inserted in one transaction in ${figures.insertOneTransactionMs} ms; open with integrity_check ${figures.openWithIntegrityCheckMs} ms`);
-    console.log(`analytics: panel queries (30 days) ${figures.queriesMedianMs} ms (first run ${figures.queriesFirstMs} ms), target ≤ ${TARGETS.queriesMs} ms: ${mark(met.queries)}`);
-    console.log(`analytics: one save ${figures.saveMedianMs} ms, target ≤ ${TARGETS.saveMs} ms: ${mark(met.save)}`);
-    console.log(`analytics: database file ${figures.fileMB} MB, target ≤ ${TARGETS.fileMB} MB: ${mark(met.fileSize)}`);
+    console.log(`analytics: panel queries (30 days) ${figures.queriesMedianMs} ms (first run ${figures.queriesFirstMs} ms), target <= ${TARGETS.queriesMs} ms ${verdict(met.queries)}`);
+    console.log(`analytics: one save ${figures.saveMedianMs} ms (median of ${saveRuns.length}), target <= ${TARGETS.saveMs} ms ${verdict(met.save)}`);
+    console.log(`analytics: database file ${figures.fileMB} MB, target <= ${TARGETS.fileMB} MB ${verdict(met.fileSize)}`);
   }
-  if (!met.queries || !met.save || !met.fileSize) process.exitCode = 1;
+  if (process.argv.includes('--strict') && (!met.queries || !met.save || !met.fileSize)) process.exitCode = 1;
 } finally {
   await fs.rm(folder, { recursive: true, force: true });
 }

@@ -192,22 +192,14 @@ export class AnalyticsStore extends Disposable {
     const batch = this.pending;
     this.pending = [];
     try {
-      const T: number[] = [performance.now()];
       await this.withLock(async (assertHeld) => {
-        T.push(performance.now());
         await removeOrphanTemps(this.file);
-        T.push(performance.now());
         const db = await this.loadLatest(true);
-        T.push(performance.now());
         if (!db) return;
         mergeEvents(db, this.origin, batch);
-        T.push(performance.now());
         applyRetention(db, this.now(), this.retentionDays);
-        T.push(performance.now());
-        await this.write(assertHeld, T);
+        await this.write(assertHeld);
       });
-      T.push(performance.now());
-      if (process.env.SAVE_TRACE) console.log(T.slice(1).map((t, i) => (t - T[i]).toFixed(1)).join(' '));
       this.warned.delete('saveFailed');
       this._onDidSave.fire();
     } catch (err) {
@@ -310,16 +302,13 @@ export class AnalyticsStore extends Disposable {
     this.warnOnce('newerSchema', 'The analytics database was written by a newer version of the extension; this window will not record usage.');
   }
 
-  private async write(assertHeld: () => void, T: number[] = []): Promise<void> {
+  private async write(assertHeld: () => void): Promise<void> {
     if (!this.db) return;
     const data = this.db.export();
-    T.push(performance.now());
     // export() closed and reopened the connection, resetting its pragmas.
     applyConnectionPragmas(this.db);
     await writeFileAtomic(this.file, data, { beforeRename: assertHeld });
-    T.push(performance.now());
     this.stamp = await fileStamp(this.file);
-    T.push(performance.now());
   }
 
   private replaceDb(db: Database | undefined): void {

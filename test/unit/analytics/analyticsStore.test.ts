@@ -2,8 +2,10 @@ import * as assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { AnalyticsStore, AnalyticsWarning } from '../../../src/engine/analytics/analyticsStore';
+import { RELATIVE_ERROR } from '../../../src/engine/analytics/durationStats';
 import { mergeEvents } from '../../../src/engine/analytics/eventMerge';
 import type { PendingEvent } from '../../../src/engine/analytics/eventTypes';
+import { performanceByModel } from '../../../src/engine/analytics/performanceQueries';
 import { migrate, SCHEMA_VERSION } from '../../../src/engine/analytics/schema';
 import { DAY, checkedEventCount, localNoon, openFile, openStore, scalar, sql, tempFolder } from './analyticsFixtures';
 
@@ -168,6 +170,43 @@ describe('AnalyticsStore', function () {
     s.record({ kind: 'grant', modelId: 'a' });
     await s.flush();
     assert.equal(await checkedEventCount(file), 4);
+  });
+
+  it('upgrades a version 2 file: events keep every field, percentiles stay right exactly and from histograms', async () => {
+    const db = new (await sql()).Database();
+    migrate(db, 1);
+    const ts = localNoon(3);
+    const durations = Array.from({ length: 101 }, (_, i) => ((i * 37) % 1000) + 1);
+    const generations = durations.map((ms, i) => `(${(ts - (i % 3) * DAY) * 256 + i}, 3, 1, ${i % 4 === 0 ? 0 : 1}, ${ms}, ${i % 2 === 0 ? 10 : 'NULL'})`);
+    db.exec(`INSERT INTO models (id, name) VALUES (1, 'a'), (2, 'b');
+      INSERT INTO events (key, kind, model_id, ok, duration_ms, units) VALUES ${generations.join(', ')},
+        (${(ts + 1) * 256}, 5, 2, 1, 60000, NULL), (${(ts + 2) * 256}, 6, 2, 0, 500, NULL), (${(ts + 3) * 256}, 1, 2, NULL, NULL, NULL);
+      INSERT INTO event_details (key, bytes) VALUES (${(ts + 1) * 256}, 5000);`);
+    migrate(db, 2);
+    await fs.writeFile(file, db.export());
+    db.close();
+
+    const s = await store();
+    assert.deepEqual(s.startupWarnings, []);
+    assert.equal(s.read((d) => scalar(d, 'PRAGMA user_version')), SCHEMA_VERSION);
+    assert.deepEqual(s.read((d) => d.exec('SELECT e.kind, e.ok, e.duration_ms, e.units, d.bytes FROM events e LEFT JOIN event_details d ON d.key = e.key WHERE e.model_id = 2 ORDER BY e.key')[0].values),
+      [[5, 1, 60000, null, 5000], [6, 0, 500, null, null], [1, null, null, null, null]]);
+    assert.equal(s.read((d) => scalar(d, 'SELECT count(*) FROM generation_events')), 101);
+    const sorted = [...durations].sort((a, b) => a - b);
+    const [exact] = s.read((d) => performanceByModel(d, Date.now(), 30));
+    assert.deepEqual([exact.modelId, exact.generations, exact.medianMs, exact.p95Ms], ['a', 101, sorted[50], sorted[95]]);
+    const [estimated] = s.read((d) => performanceByModel(d, Date.now(), 30, 0));
+    assert.ok(Math.abs((estimated.medianMs ?? 0) - sorted[50]) <= RELATIVE_ERROR * sorted[50]);
+    assert.ok(Math.abs((estimated.p95Ms ?? 0) - sorted[95]) <= RELATIVE_ERROR * sorted[95]);
+    s.record({ kind: 'generation', modelId: 'a', ok: true, durationMs: 5 });
+    await s.flush();
+    assert.equal(await checkedEventCount(file), 105);
+    const saved = await openFile(file);
+    try {
+      assert.equal(scalar(saved, 'PRAGMA page_size'), 16_384);
+    } finally {
+      saved.close();
+    }
   });
 
   for (const [name, damage] of [

@@ -114,6 +114,16 @@ export class Workbench {
     return this.page.locator('.notification-toast', { hasText: text });
   }
 
+  /** Every notification of this session, also those VS Code has already hidden, from the notification center. */
+  async notificationHistory(): Promise<string[]> {
+    await this.runCommand('Notifications: Show Notifications');
+    const center = this.page.locator('.notifications-center');
+    await center.waitFor();
+    const items = await center.locator('.notification-list-item').evaluateAll((els) => els.map((e) => (e.textContent ?? '').replace(/\s+/g, ' ').trim()));
+    await this.page.keyboard.press('Escape');
+    return items;
+  }
+
   async problems(): Promise<string[]> {
     await this.runCommand('Problems: Focus on Problems View');
     const panel = this.page.locator('.markers-panel');

@@ -2,30 +2,20 @@
 // and the bytes a repair of one flipped byte transfers. Run directly (`node bench/integrity.mjs`, which
 // builds dist/cli.js first) or call runIntegrityBench() from bench/run.mjs after its build.
 import { spawn, spawnSync } from 'node:child_process';
-import { createReadStream, createWriteStream, promises as fs, statSync } from 'node:fs';
+import { createReadStream, promises as fs, statSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { fmt, GiB, makeFile, MiB, verdict } from './benchFiles.mjs';
+import { rangeResponse } from '../scripts/rangeResponse.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
 const cliPath = path.join(root, 'dist', 'cli.js');
-const GiB = 1024 * 1024 * 1024;
-const MiB = 1024 * 1024;
 const PIECE = 16 * MiB;
 const RUNS = 5;
 
-async function makeFile(file, size) {
-  const out = createWriteStream(file);
-  const block = randomBytes(4 * MiB);
-  for (let written = 0; written < size; written += block.length) {
-    block.writeUInt32LE(written / block.length, 0);
-    if (!out.write(block.subarray(0, Math.min(block.length, size - written)))) await new Promise((r) => out.once('drain', r));
-  }
-  await new Promise((r) => out.end(r));
-}
 
 /** A Range-capable server in this process that counts the body bytes it sends. */
 function countingServer(file) {
@@ -33,22 +23,12 @@ function countingServer(file) {
   const etag = `"${size}-${statSync(file).mtimeMs}"`;
   const state = { bytesSent: 0 };
   const server = http.createServer((req, res) => {
-    let start = 0;
-    let end = size - 1;
-    let status = 200;
-    const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
-    if (m && Number(m[1]) >= size) {
-      res.writeHead(416, { 'content-range': `bytes */${size}` }).end();
+    const { status, start, end, headers } = rangeResponse(req, size, etag);
+    res.writeHead(status, headers);
+    if (status === 416) {
+      res.end();
       return;
     }
-    if (m && (!req.headers['if-range'] || req.headers['if-range'] === etag)) {
-      start = Number(m[1]);
-      end = m[2] ? Math.min(size - 1, Number(m[2])) : size - 1;
-      status = 206;
-    }
-    const headers = { 'content-length': end - start + 1, 'accept-ranges': 'bytes', etag };
-    if (status === 206) headers['content-range'] = `bytes ${start}-${end}/${size}`;
-    res.writeHead(status, headers);
     const stream = createReadStream(file, { start, end, highWaterMark: 256 * 1024 });
     stream.on('data', (chunk) => { state.bytesSent += chunk.length; });
     stream.pipe(res);
@@ -87,8 +67,6 @@ async function bestOfEach(times, a, b) {
   return best;
 }
 
-const fmt = (n, d = 2) => n.toFixed(d);
-const verdict = (ok) => (ok ? 'PASS' : 'MISS');
 
 export async function runIntegrityBench({ build = false } = {}) {
   if (build) {

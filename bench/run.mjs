@@ -2,35 +2,16 @@
 // local servers and real tools side by side, printing ratios and each target with PASS or MISS.
 // Run with `npm run bench` (builds dist/cli.js first).
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, promises as fs, readFileSync } from 'node:fs';
+import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fmt, GiB, makeFile, MiB, sha256, verdict } from './benchFiles.mjs';
 import { runIntegrityBench } from './integrity.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const cliPath = path.resolve(here, '..', 'dist', 'cli.js');
-const GiB = 1024 * 1024 * 1024;
-const MiB = 1024 * 1024;
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS) || 3);
-
-async function makeFile(file, size) {
-  const out = createWriteStream(file);
-  const block = randomBytes(4 * MiB);
-  for (let written = 0; written < size; written += block.length) {
-    // Vary each block so nothing can be deduplicated or compressed.
-    block.writeUInt32LE(written / block.length, 0);
-    if (!out.write(block.subarray(0, Math.min(block.length, size - written)))) await new Promise((r) => out.once('drain', r));
-  }
-  await new Promise((r) => out.end(r));
-}
-
-async function sha256(file) {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: 4 * MiB })) h.update(chunk);
-  return h.digest('hex');
-}
 
 function startServer(file, cap) {
   return new Promise((resolve) => {
@@ -101,8 +82,6 @@ async function timeCurl(url, out) {
 }
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-const fmt = (n, d = 2) => n.toFixed(d);
-const verdict = (ok) => (ok ? 'PASS' : 'MISS');
 
 async function main() {
   if (!existsSync(cliPath)) throw new Error('dist/cli.js is missing: run `node esbuild.mjs --production` first');

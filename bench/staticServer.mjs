@@ -3,6 +3,7 @@
 import { createReadStream, statSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { rangeResponse } from '../scripts/rangeResponse.mjs';
 
 const [file, capArg] = process.argv.slice(2);
 const cap = Number(capArg) || 0;
@@ -15,18 +16,12 @@ const server = http.createServer((req, res) => {
     res.writeHead(404).end();
     return;
   }
-  let start = 0;
-  let end = size - 1;
-  let status = 200;
-  const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
-  if (m && (!req.headers['if-range'] || req.headers['if-range'] === etag)) {
-    start = Number(m[1]);
-    end = m[2] ? Math.min(size - 1, Number(m[2])) : size - 1;
-    status = 206;
-  }
-  const headers = { 'content-length': end - start + 1, 'accept-ranges': 'bytes', etag };
-  if (status === 206) headers['content-range'] = `bytes ${start}-${end}/${size}`;
+  const { status, start, end, headers } = rangeResponse(req, size, etag);
   res.writeHead(status, headers);
+  if (status === 416) {
+    res.end();
+    return;
+  }
   const stream = createReadStream(file, { start, end, highWaterMark: 256 * 1024 });
   if (!cap) {
     stream.pipe(res);

@@ -6,6 +6,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
+import { rangeResponse } from './rangeResponse.mjs';
 
 export const DEMO_TOKEN = 'hf_demo_token';
 
@@ -62,22 +63,9 @@ export function startDemoServer(dir, { port = 0, bytesPerSecond = 3 * 1024 * 102
     const file = path.join(dir, name);
     const { size, mtimeMs } = await stat(file);
     const etag = `"${size.toString(16)}-${Math.floor(mtimeMs).toString(16)}"`;
-    const headers = { 'accept-ranges': 'bytes', etag, 'content-type': 'application/octet-stream' };
-    let start = 0;
-    let end = size - 1;
-    const range = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? '');
-    const ifRange = req.headers['if-range'];
-    if (range && (!ifRange || ifRange === etag)) {
-      start = range[1] ? Number(range[1]) : size - Number(range[2]);
-      end = range[1] && range[2] ? Math.min(Number(range[2]), size - 1) : size - 1;
-      if (start > end || start >= size) {
-        res.writeHead(416, { 'content-range': `bytes */${size}` }).end();
-        return;
-      }
-      res.writeHead(206, { ...headers, 'content-length': end - start + 1, 'content-range': `bytes ${start}-${end}/${size}` });
-    } else {
-      res.writeHead(200, { ...headers, 'content-length': size });
-    }
+    const { status, start, end, headers } = rangeResponse(req, size, etag);
+    res.writeHead(status, headers);
+    if (status === 416) { res.end(); return; }
     if (req.method === 'HEAD') { res.end(); return; }
     const stream = createReadStream(file, { start, end, highWaterMark: 64 * 1024 });
     // Cap each connection, like a CDN does, so downloads take a visible few seconds.

@@ -1,4 +1,3 @@
-import { openCliAnalytics, runAnalytics, runCleanup } from './cli/analyticsCommands';
 import { parseArgs, UsageError, USAGE } from './cli/args';
 import { loadCliCatalog } from './cli/catalog';
 import { listModels, printList, runDownload, stderrLogger, unknownIds } from './cli/commands';
@@ -58,6 +57,8 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     if (opts.command === 'remove') return (await runRemove(engine, opts.ids, process.stdout)) ? 0 : 1;
     if (opts.command === 'analytics' || opts.command === 'cleanup') {
+      // Loaded only here: sql.js is a large module that the other commands never need.
+      const { openCliAnalytics, runAnalytics, runCleanup } = await import('./cli/analyticsCommands');
       const { store, reason } = await openCliAnalytics(opts.analyticsDir);
       if (!store) {
         process.stderr.write(`model-availability: ${reason}\n`);

@@ -8,7 +8,7 @@ import { openRequest, type HttpResponse, type ScopedToken } from '../net/httpCli
 import { sleep, type SpeedLimiter } from '../net/speedLimiter';
 import { partPath } from '../store/storeLayout';
 import { parseContentRange, pumpBody } from './bodyPump';
-import { pieceMapFromState, readPartState, removePartData, writePartState, type PartState } from './partState';
+import { clearRepairMarker, pieceMapFromState, readPartState, removePartData, writePartState, type PartState } from './partState';
 import { PieceMap } from './pieceMap';
 import type { DownloadSettings, Logger } from './settings';
 
@@ -450,6 +450,7 @@ export class FileTransfer {
     }
     await this.closeFile();
     await fs.rename(this.part, this.opts.finalPath);
+    await clearRepairMarker(this.opts.finalPath);
     await removePartData(this.opts.finalPath);
     return { url: this.opts.url, size: map.size, sha256, pieceSize: this.pieceSize, pieces };
   }

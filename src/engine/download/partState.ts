@@ -33,9 +33,31 @@ export async function writePartState(finalPath: string, state: PartState): Promi
   await writeJsonAtomic(partStatePath(finalPath), state);
 }
 
+/**
+ * An in-place repair turns the installed file into the `.part` it fetches damaged pieces into. This marker
+ * says so, so that discarding the partial data (cancel) gives the file back instead of deleting a whole model.
+ */
+function repairMarkerPath(finalPath: string): string {
+  return `${partPath(finalPath)}.repair`;
+}
+
+export async function markInPlaceRepair(finalPath: string): Promise<void> {
+  await fs.writeFile(repairMarkerPath(finalPath), '');
+}
+
+/** The `.part` became the installed file again (verified): it is no longer a repair in progress. */
+export async function clearRepairMarker(finalPath: string): Promise<void> {
+  await fs.rm(repairMarkerPath(finalPath), { force: true });
+}
+
+/** Drops partial data; for an in-place repair, puts the (still damaged) installed file back where it was. */
 export async function removePartData(finalPath: string): Promise<void> {
+  const marker = repairMarkerPath(finalPath);
+  const repairing = await fs.stat(marker).then(() => true, () => false);
+  if (repairing) await fs.rename(partPath(finalPath), finalPath).catch(() => undefined);
   await fs.rm(partPath(finalPath), { force: true });
   await fs.rm(partStatePath(finalPath), { force: true });
+  await fs.rm(marker, { force: true });
 }
 
 export function pieceMapFromState(state: PartState): PieceMap {

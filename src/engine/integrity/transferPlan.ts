@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { readPartState, writePartState } from '../download/partState';
+import { markInPlaceRepair, readPartState, writePartState } from '../download/partState';
 import type { FileTransferResult } from '../download/fileTransfer';
 import type { Logger } from '../download/settings';
 import { openRequest, type ScopedToken } from '../net/httpClient';
@@ -66,6 +66,7 @@ export async function planTransfer(input: TransferPlanInput): Promise<TransferPl
       formatVersion: 1, url: input.url, size: entry.size, pieceSize: entry.pieceSize, sha256: input.expectedSha256 ?? entry.sha256,
       rangeSupported: true, completePieces: good, updatedAt: new Date().toISOString(),
     });
+    await markInPlaceRepair(input.finalPath);
     await fs.rename(input.finalPath, partPath(input.finalPath));
     input.logger.info(`${name}: repairing ${bad} of ${entry.pieces.length} pieces in place`, input.modelId);
     return { kind: 'fetch', pieceSize: entry.pieceSize, expectedSha256: input.expectedSha256 ?? entry.sha256 };

@@ -34,6 +34,22 @@ describe('verify and repair', function () {
     return { e, file, data };
   }
 
+  it('cancelling an in-place repair gives the installed file back instead of deleting the model', async () => {
+    const { e, file } = await installed();
+    await flipByte(file, 3 * PIECE + 10);
+    await e.verify('m');
+    // The repair's one piece never arrives: it is stuck after the installed file became its .part.
+    server.inject('m.bin', { stallAfterBytes: 0, times: 10 });
+    const repair = e.repair('m');
+    while (!(await fs.stat(`${file}.part`).then(() => true, () => false))) await new Promise((r) => setTimeout(r, 20));
+    await e.cancel('m');
+    await repair.catch(() => undefined);
+    const stat = await fs.stat(file);
+    assert.equal(stat.size, SIZE, 'the installed file is back at its path');
+    assert.ok(!(await fs.stat(`${file}.part`).then(() => true, () => false)), 'no partial data left');
+    assert.equal(e.getModelState('m')?.health, 'red', 'still damaged, and still said so');
+  });
+
   it('names the changed piece, repairs about one piece, and is green again with the right sha256', async () => {
     const { e, file, data } = await installed();
     assert.equal(e.getModelState('m')?.health, 'green');

@@ -48,7 +48,13 @@ export async function ensureDemoFiles(dir) {
 export function startDemoServer(dir, { port = 0, bytesPerSecond = 3 * 1024 * 1024 } = {}) {
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    let name = decodeURIComponent(url.pathname.slice(1));
+    let name;
+    try {
+      name = decodeURIComponent(url.pathname.slice(1));
+    } catch {
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('Bad path');
+      return;
+    }
     if (name.startsWith('gated/')) {
       if (req.headers.authorization !== `Bearer ${DEMO_TOKEN}`) {
         res.writeHead(401, { 'content-type': 'text/plain' }).end('This demo model is gated: set a token.');

@@ -13,7 +13,7 @@ import { CatalogService } from './vscode/catalogService';
 import { registerDownloadCommands } from './vscode/downloadCommands';
 import { DownloadNotifications } from './vscode/downloadNotifications';
 import { DownloadStatus } from './vscode/downloadStatus';
-import { downloadSettings, healthSettings, storeRoot } from './vscode/engineSettings';
+import { configuredStoreRoot, downloadSettings, healthSettings, storeRoot } from './vscode/engineSettings';
 import { HuggingFaceToken } from './vscode/huggingFaceToken';
 import { registerIntegrityCommands } from './vscode/integrityCommands';
 import { ExtensionLogs } from './vscode/logs';
@@ -89,8 +89,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
       remove: (id) => engine.remove(id, { isInUse: (x) => requests.isInUse(x) }),
     };
     command('cleanup', () => cleanUpStorage(cleanup));
-    own(engine.onDidFinish(() => void autoCleanup(cleanup)));
-    void autoCleanup(cleanup);
+    const runAutoCleanup = () => autoCleanup(cleanup).catch((err: unknown) => logs.management.error(`automatic cleanup failed: ${err instanceof Error ? err.message : String(err)}`));
+    own(engine.onDidFinish(() => void runAutoCleanup()));
+    void runAutoCleanup();
+    own(onDidChangeSetting(['storagePath'], () => {
+      if (configuredStoreRoot() === root || (!configuredStoreRoot() && root === context.globalStorageUri.fsPath)) return;
+      void vscode.window.showInformationMessage('The model storage folder changed: reload the window to use it. (Move Model Storage… moves existing models there.)', 'Reload Window')
+        .then((pick) => { if (pick) void vscode.commands.executeCommand('workbench.action.reloadWindow'); });
+    }));
 
     logs.management.info(`Activated Model Availability ${String(context.extension.packageJSON.version)} in VS Code ${vscode.version}; store: ${root}`);
     return createPublicApi(engine, requests);

@@ -180,6 +180,8 @@ export class AvailabilityEngine extends Disposable {
   updateSettings(changes: Partial<DownloadSettings>): void {
     this.settings = { ...this.settings, ...changes };
     this.limiter.setLimit(this.settings.speedLimitMBps);
+    // A higher concurrency starts queued downloads now, not at the next state change.
+    this.queue.kick();
     this._onDidChange.fire();
   }
 

@@ -150,6 +150,11 @@ export class AnalyticsPanel extends Disposable implements vscode.WebviewPanelSer
   }
 
   private async post(): Promise<void> {
+    // Called from events and timers: a failed query must not become an unhandled rejection.
+    await this.postSnapshot().catch((err: unknown) => console.error('Model Availability: analytics panel update failed', err));
+  }
+
+  private async postSnapshot(): Promise<void> {
     const period = this.period;
     if (!this.panel || period === undefined) return;
     this.lastPostAt = Date.now();

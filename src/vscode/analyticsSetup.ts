@@ -28,6 +28,7 @@ export async function openAnalytics(context: vscode.ExtensionContext, log: Exten
       disposables: [
         store.onDidWarn(warn),
         onDidChangeSetting(['analytics.enabled'], () => { store.enabled = config().get<boolean>('analytics.enabled', true); }),
+        onDidChangeSetting(['analytics.retentionDays'], () => { store.retentionDays = config().get<number>('analytics.retentionDays', 90); }),
       ],
     };
   } catch (err) {

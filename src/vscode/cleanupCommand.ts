@@ -40,6 +40,12 @@ interface ProposalItem extends vscode.QuickPickItem { readonly modelId: string; 
 
 /** "Clean Up Storage…": what the policies propose, with size, last use and use count; untick, confirm, remove, report. */
 export async function cleanUpStorage(deps: CleanupDeps): Promise<void> {
+  if (!deps.store?.enabled) {
+    // Without recorded use every model would look unused: refuse rather than guess.
+    const pick = await vscode.window.showInformationMessage('Clean Up Storage needs recorded usage, and usage analytics is off or unavailable. Remove models one by one from the Models view, or turn analytics on.', 'Analytics Settings');
+    if (pick) await vscode.commands.executeCommand('workbench.action.openSettings', 'modelAvailability.analytics');
+    return;
+  }
   const now = Date.now();
   const plan = proposeCleanup(deps.engine, usage(deps.store, now), storagePolicy(deps.inUse()), now);
   if (plan.proposals.length === 0) {
@@ -73,7 +79,8 @@ export async function cleanUpStorage(deps: CleanupDeps): Promise<void> {
 
 /** `cleanup.auto`: removes what the policies propose without asking, and says what it did. */
 export async function autoCleanup(deps: CleanupDeps): Promise<void> {
-  if (!config().get<boolean>('cleanup.auto', false)) return;
+  // Never without recorded use: every model would look unused.
+  if (!config().get<boolean>('cleanup.auto', false) || !deps.store?.enabled) return;
   const now = Date.now();
   const plan = proposeCleanup(deps.engine, usage(deps.store, now), storagePolicy(deps.inUse()), now);
   if (plan.proposals.length === 0) return;

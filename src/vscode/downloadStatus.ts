@@ -32,7 +32,9 @@ export class DownloadStatus extends Disposable {
     const active = states.filter((s) => s.state === 'downloading');
     const queued = states.filter((s) => s.state === 'queued');
     const paused = states.filter((s) => s.state === 'paused');
-    const needRepair = states.filter((s) => s.health === 'red');
+    // Red with files on disk needs a repair; a first download that failed has nothing to repair.
+    const needRepair = states.filter((s) => s.health === 'red' && s.bytesOnDisk > 0);
+    const failed = states.filter((s) => s.health === 'red' && s.bytesOnDisk === 0);
     void vscode.commands.executeCommand('setContext', 'modelAvailability.hasActiveDownloads', active.length + queued.length > 0);
     void vscode.commands.executeCommand('setContext', 'modelAvailability.hasPausedDownloads', paused.length > 0);
 
@@ -57,6 +59,13 @@ export class DownloadStatus extends Disposable {
       this.item.command = needRepair.length === 1
         ? { command: 'modelAvailability.repair', title: 'Repair Model', arguments: [needRepair[0].id] }
         : { command: 'modelAvailability.focusModel', title: 'Show Model', arguments: [needRepair[0].id] };
+      this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
+      this.item.accessibilityInformation = undefined;
+      this.item.show();
+    } else if (failed.length > 0) {
+      this.item.text = `$(warning) ${failed.length} ${failed.length === 1 ? 'download' : 'downloads'} failed`;
+      this.item.tooltip = this.tooltip(failed);
+      this.item.command = { command: 'modelAvailability.focusModel', title: 'Show Model', arguments: [failed[0].id] };
       this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
       this.item.accessibilityInformation = undefined;
       this.item.show();

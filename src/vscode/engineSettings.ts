@@ -28,15 +28,19 @@ export function healthSettings(): HealthSettings {
   };
 }
 
+/** `modelAvailability.storagePath` as an absolute folder, or undefined when it is empty (global storage). */
+export function configuredStoreRoot(): string | undefined {
+  const configured = config().get<string>('storagePath', '').trim();
+  if (!configured) return undefined;
+  return path.resolve(configured.startsWith('~') ? path.join(os.homedir(), configured.slice(1)) : configured);
+}
+
 /**
  * The store's root folder: `modelAvailability.storagePath`, or the extension's global storage.
  * Throws an error that names the folder and the fix when it cannot be written.
  */
 export async function storeRoot(context: vscode.ExtensionContext): Promise<string> {
-  const configured = config().get<string>('storagePath', '').trim();
-  const root = configured
-    ? path.resolve(configured.startsWith('~') ? path.join(os.homedir(), configured.slice(1)) : configured)
-    : context.globalStorageUri.fsPath;
+  const root = configuredStoreRoot() ?? context.globalStorageUri.fsPath;
   try {
     await mkdir(root, { recursive: true });
     await access(root, constants.W_OK);

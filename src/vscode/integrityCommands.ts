@@ -15,8 +15,8 @@ export interface IntegrityCommandDeps {
   readonly log: ExtensionLog;
 }
 
-/** Models with something on disk to check, repair or remove (a damaged model's state is "missing"). */
-const ON_DISK = (s: ModelState) => (s.bytesOnDisk > 0 && s.state !== 'downloading' && s.state !== 'queued') || s.health === 'red';
+/** Models with something on disk to check, repair or remove (a damaged model's state is "missing", its bytes are there). */
+const ON_DISK = (s: ModelState) => s.bytesOnDisk > 0 && s.state !== 'downloading' && s.state !== 'queued';
 
 function reasonsText(reasons: readonly HealthReason[]): string {
   return reasons.map((r) => r.message).join('; ');
@@ -117,6 +117,11 @@ export function registerIntegrityCommands(register: Register, deps: IntegrityCom
   register('removeVersion', async (arg) => {
     if (!arg || typeof arg !== 'object' || !('version' in arg)) return;
     const node = arg as { model: { id: string; name: string }; version: { version: string; bytes: number } };
+    // A lease granted before the catalog moved on may still point into the older version.
+    if (deps.requests.isInUse(node.model.id)) {
+      void vscode.window.showWarningMessage(`${node.model.name} is in use by an extension right now; remove the older version once it is released.`);
+      return;
+    }
     const ok = await vscode.window.showWarningMessage(`Remove version ${node.version.version} of ${node.model.name} and free ${formatBytes(node.version.bytes)}?`, { modal: true }, 'Remove');
     if (!ok) return;
     try {

@@ -1,9 +1,11 @@
+import path from 'node:path';
 import * as vscode from 'vscode';
 import type { AvailabilityEngine } from '../engine/engine';
 import type { ModelRequests } from '../engine/requests/modelRequests';
 import { moveStore } from '../engine/store/moveStore';
 import { formatBytes } from '../engine/base/format';
 import type { ExtensionLog } from './logs';
+import { configuredStoreRoot } from './engineSettings';
 import { config } from './settings';
 
 /**
@@ -12,6 +14,13 @@ import { config } from './settings';
  * again with the same target continues an interrupted move.
  */
 export async function moveStorage(engine: AvailabilityEngine, requests: ModelRequests, currentRoot: string, log: ExtensionLog, moving: { active: boolean }): Promise<void> {
+  const configured = configuredStoreRoot();
+  if (configured && configured !== path.resolve(currentRoot)) {
+    // A previous move switched the setting; this window still runs on the old folder until it reloads.
+    const pick = await vscode.window.showWarningMessage(`The models were moved to ${configured}; reload the window before moving them again.`, 'Reload Window');
+    if (pick) await vscode.commands.executeCommand('workbench.action.reloadWindow');
+    return;
+  }
   if (requests.leaseCount > 0) {
     void vscode.window.showWarningMessage('Models are in use by an extension right now; move the storage once they are released.');
     return;
@@ -42,8 +51,9 @@ export async function moveStorage(engine: AvailabilityEngine, requests: ModelReq
       });
     });
     log.info(`moved the store from ${currentRoot} to ${target}: ${result.files} files, ${formatBytes(result.bytes)} (${formatBytes(result.bytesCopied)} copied now)`);
-    const pick = await vscode.window.showInformationMessage(`Moved ${result.files} files (${formatBytes(result.bytes)}) to ${target}. Reload the window to use the new location.`, 'Reload Window');
-    if (pick) await vscode.commands.executeCommand('workbench.action.reloadWindow');
+    // Everything in this window still points at the old folder: reload now rather than let it write there.
+    void vscode.window.showInformationMessage(`Moved ${result.files} files (${formatBytes(result.bytes)}) to ${target}. Reloading the window to use the new location.`);
+    await vscode.commands.executeCommand('workbench.action.reloadWindow');
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     log.error(`moving the store to ${target} failed: ${message}`);

@@ -64,18 +64,15 @@ export async function requestModelCommand(engine: AvailabilityEngine, requests: 
     return undefined;
   });
   if (!lease) return;
-  try {
-    const granted = engine.getModels().find((m) => m.id === lease.modelId)?.name ?? lease.modelId;
-    let message: string;
-    if (lease.mode === 'ready') message = `${granted} is ready.`;
-    else if (lease.mode === 'alternative') message = `Using ${granted} instead of ${model.name}: compatibility ${lease.compatibility ?? '?'}${lease.qualityDelta !== undefined ? `, ${qualityText(lease.qualityDelta)}` : ''}.`;
-    else message = `${model.name} is not ready: continuing with a mock.`;
-    if (lease.upgrade) message += ` ${model.name} is downloading${lease.upgrade.etaSeconds !== undefined ? ` (about ${formatDuration(lease.upgrade.etaSeconds)} left)` : ''}.`;
-    const path = lease.paths.length === 1 ? lease.paths[0] : lease.paths.length > 1 ? lease.paths.join('\n') : undefined;
-    const pick = await vscode.window.showInformationMessage(message, ...(path ? ['Copy Path'] : []));
-    if (pick === 'Copy Path' && path) await vscode.env.clipboard.writeText(path);
-  } finally {
-    // A person's request is a question, not a hold on the model.
-    lease.release();
-  }
+  const granted = engine.getModels().find((m) => m.id === lease.modelId)?.name ?? lease.modelId;
+  let message: string;
+  if (lease.mode === 'ready') message = `${granted} is ready.`;
+  else if (lease.mode === 'alternative') message = `Using ${granted} instead of ${model.name}: compatibility ${lease.compatibility ?? '?'}${lease.qualityDelta !== undefined ? `, ${qualityText(lease.qualityDelta)}` : ''}.`;
+  else message = `${model.name} is not ready: continuing with a mock.`;
+  if (lease.upgrade) message += ` ${model.name} is downloading${lease.upgrade.etaSeconds !== undefined ? ` (about ${formatDuration(lease.upgrade.etaSeconds)} left)` : ''}.`;
+  const paths = lease.paths.join('\n');
+  // A person's request is a question, not a hold on the model: release before the message, which may sit unanswered.
+  lease.release();
+  const pick = await vscode.window.showInformationMessage(message, ...(paths ? ['Copy Path'] : []));
+  if (pick === 'Copy Path') await vscode.env.clipboard.writeText(paths);
 }

@@ -20,6 +20,8 @@ export interface Fault {
   redirectTo?: string;
   /** Serve a range starting this many bytes away from the requested start (Content-Range tells the truth). */
   rangeStartShift?: number;
+  /** Accept the request and never answer it (no status line, no headers). */
+  noResponse?: boolean;
 }
 
 export interface ServedFile {
@@ -157,6 +159,10 @@ export class FaultServer {
       return;
     }
     const fault = this.nextFault(file);
+    if (fault.noResponse) {
+      record(0);
+      return;
+    }
     if (fault.redirectTo) {
       record(302);
       res.writeHead(302, { location: fault.redirectTo }).end();

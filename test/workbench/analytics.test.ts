@@ -69,13 +69,16 @@ describe('Analytics panel in a real VS Code: numbers, charts, recommendations, t
     ] }, null, 2));
     await writeFile(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({
       'modelAvailability.builtinCatalog': false,
-      // A model downloaded minutes ago counts as recent under the default (30 days); the test downloads it now.
-      'modelAvailability.cleanup.keepRecentDays': 0,
     }));
     server = new CodeServer({
       vsixes: [VSIX],
       folder: workspace,
-      userSettings: { 'workbench.colorTheme': 'Default Dark Modern' },
+      userSettings: {
+        'workbench.colorTheme': 'Default Dark Modern',
+        // A model downloaded minutes ago counts as recent under the default (30 days); the test downloads it now.
+        // (A user setting: cleanup settings are machine-scoped, so a workspace cannot make them delete models.)
+        'modelAvailability.cleanup.keepRecentDays': 0,
+      },
       prepareUserData: async (userDataDir) => {
         const store = await AnalyticsStore.open({ folder: path.join(userDataDir, 'User', 'globalStorage', 'model-availability.model-availability'), wasmPath: WASM });
         seededEvents().forEach((e) => store.record(e));

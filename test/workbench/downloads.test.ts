@@ -143,7 +143,7 @@ describe('Downloads in a real VS Code: tree, status bar, commands, notifications
     assert.match(text, /not found at URL http:\/\/127\.0\.0\.1:\d+\/files\/gone\.gguf/i);
     assert.match(text, /Retry/);
     await wb.waitForTreeRow(pane, /Gone Model.*failed/);
-    await wb.statusItem(/1 model needs repair/).waitFor({ timeout: 5000 });
+    await wb.statusItem(/1 download failed/).waitFor({ timeout: 5000 });
     await wb.screenshot('14-not-found');
   });
 });

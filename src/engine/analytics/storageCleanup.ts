@@ -5,7 +5,8 @@ import type { ModelUseSummary } from './usageQueries';
 /** The models on disk with their size and use, as the storage policy sees them. */
 export function installedModels(engine: AvailabilityEngine, usage: ReadonlyMap<string, ModelUseSummary>): InstalledModel[] {
   return engine.getModelStates()
-    .filter((s) => s.bytesOnDisk > 0 && s.state !== 'downloading' && s.state !== 'queued')
+    // Only installed models: partial downloads and repairs in progress are never cleanup material.
+    .filter((s) => s.state === 'ready' && s.bytesOnDisk > 0)
     .map((s) => {
       const verified = s.files.map((f) => (f.verifiedAt ? Date.parse(f.verifiedAt) : NaN)).filter((t) => !Number.isNaN(t));
       const u = usage.get(s.id);

@@ -251,6 +251,11 @@ export class DownloadQueue extends Disposable {
     return [...this.items.values()].sort((a, b) => RANK[a.priority] - RANK[b.priority] || a.order - b.order);
   }
 
+  /** Starts what may start now, e.g. after `concurrency` went up. */
+  kick(): void {
+    this.pump();
+  }
+
   private pump(): void {
     if (this.isDisposed) return;
     let running = [...this.items.values()].filter((i) => i.running).length;
@@ -331,7 +336,8 @@ export class DownloadQueue extends Disposable {
     if (!file || this.isDisposed) return;
     const items = this.ordered()
       .filter((i) => i.state !== 'failed')
-      .map((i) => ({ id: i.id, priority: i.priority, state: i.state === 'paused' ? 'paused' as const : 'queued' as const, pausedReason: i.pausedReason }));
+      // Held by a generation is not a person's pause: after a restart it goes on.
+      .map((i) => ({ id: i.id, priority: i.priority, state: i.state === 'paused' && !i.heldByGeneration ? 'paused' as const : 'queued' as const, pausedReason: i.heldByGeneration ? undefined : i.pausedReason }));
     const data: PersistedQueue = { formatVersion: 1, items };
     this.persisting = this.persisting.then(() => writeJsonAtomic(file, data)).catch((err: unknown) => {
       this.opts.logger.warn(`cannot save the download queue: ${toDownloadError(err).message}`);

@@ -297,7 +297,7 @@ export class FileTransfer {
     const headers: Record<string, string> = { range: `bytes=${start}-${end - 1}` };
     const validator = this.etag ?? this.lastModified;
     if (validator) headers['if-range'] = validator;
-    const res = await openRequest({ url: this.opts.url, headers, auth: this.opts.auth, signal });
+    const res = await openRequest({ url: this.opts.url, headers, auth: this.opts.auth, signal, headersTimeoutMs: this.stallMs() });
     if (res.status === 200) return res;
     if (res.status !== 206) throw this.statusError(res);
     const range = parseContentRange(res.headers['content-range'] as string | undefined);
@@ -373,7 +373,7 @@ export class FileTransfer {
   }
 
   private async openWhole(signal: AbortSignal): Promise<HttpResponse> {
-    const res = await openRequest({ url: this.opts.url, auth: this.opts.auth, signal });
+    const res = await openRequest({ url: this.opts.url, auth: this.opts.auth, signal, headersTimeoutMs: this.stallMs() });
     if (res.status !== 200) throw this.statusError(res);
     return res;
   }

@@ -19,6 +19,8 @@ export interface HttpRequest {
   readonly body?: string;
   readonly auth?: ScopedToken;
   readonly signal?: AbortSignal;
+  /** How long to wait for the response headers (the body has its own stall watchdog); default 30 s. */
+  readonly headersTimeoutMs?: number;
 }
 
 export interface HttpResponse {
@@ -57,7 +59,7 @@ export async function openRequest(req: HttpRequest): Promise<HttpResponse> {
     // Some servers refuse requests without a User-Agent (node:http sends none).
     const headers: Record<string, string> = { 'user-agent': 'model-availability', 'accept-encoding': 'identity', ...req.headers };
     if (req.auth && url.origin === req.auth.origin) headers.authorization = `Bearer ${req.auth.token}`;
-    const response = await send(url, method, headers, body, req.signal);
+    const response = await send(url, method, headers, body, req.signal, req.headersTimeoutMs ?? 30_000);
     const location = response.headers.location;
     const status = response.statusCode ?? 0;
     if (status >= 300 && status < 400 && location) {
@@ -74,16 +76,24 @@ export async function openRequest(req: HttpRequest): Promise<HttpResponse> {
   }
 }
 
-function send(url: URL, method: string, headers: Record<string, string>, body: string | undefined, signal: AbortSignal | undefined): Promise<IncomingMessage> {
+function send(url: URL, method: string, headers: Record<string, string>, body: string | undefined, signal: AbortSignal | undefined, headersTimeoutMs: number): Promise<IncomingMessage> {
   return new Promise<IncomingMessage>((resolve, reject) => {
     if (signal?.aborted) {
       reject(new DownloadError('aborted', 'aborted'));
       return;
     }
-    const request = (url.protocol === 'https:' ? https.request : http.request)(url, { method, headers, signal }, resolve);
+    // A server that accepts the connection and never answers would otherwise hold a download slot forever.
+    const noAnswer = setTimeout(() => request.destroy(new DownloadError('retryable', `no response from ${url.host} within ${Math.round(headersTimeoutMs / 1000)} s`)), headersTimeoutMs);
+    const request = (url.protocol === 'https:' ? https.request : http.request)(url, { method, headers, signal }, (res) => {
+      clearTimeout(noAnswer);
+      resolve(res);
+    });
     // Kept for the request's life: a socket error after the response arrives is also emitted here (and
     // reaches the body stream's reader as well); with no listener it would crash the process.
-    request.on('error', (err) => reject(signal?.aborted ? new DownloadError('aborted', 'aborted') : toDownloadError(err)));
+    request.on('error', (err) => {
+      clearTimeout(noAnswer);
+      reject(signal?.aborted ? new DownloadError('aborted', 'aborted') : toDownloadError(err));
+    });
     request.end(body);
   });
 }

@@ -197,11 +197,16 @@ export class ModelRequests extends Disposable {
       if (options.signal?.aborted) return onAbort();
       options.signal?.addEventListener('abort', onAbort);
       let lastEta: number | undefined;
+      let underway = false;
       subs.push(this.engine.onDidChange(() => {
         const s = this.engine.getModelState(id);
+        // The model left every catalog, or its download was cancelled: nothing is coming any more.
+        if (!s) return done(new Error(`${id} is no longer in any catalog`));
+        if (s.state === 'queued' || s.state === 'downloading' || s.state === 'paused') underway = true;
+        else if (s.state === 'missing' && underway) return done(new RequestCancelledError(id));
         const eta = this.eta(s);
         if (eta !== undefined && eta !== lastEta) { lastEta = eta; options.onWaitEstimate?.(eta); }
-        if (s?.state === 'ready') done();
+        if (s.state === 'ready') done();
       }));
       subs.push(this.engine.onDidFinish((e) => { if (e.id === id) done(); }));
       subs.push(this.engine.onDidFail((e) => { if (e.id === id) done(new Error(`${id} could not be downloaded: ${e.reason}`)); }));

@@ -122,7 +122,12 @@ async function listFiles(root: string): Promise<SourceFile[]> {
       else if (entry.isFile()) out.push({ rel: path.relative(root, full), size: (await fs.stat(full)).size });
     }
   };
-  await walk(root);
+  // Only what the store owns: its root may be a folder with other things in it (the extension's global
+  // storage holds the analytics database and the catalog cache beside models/).
+  await walk(path.join(root, 'models'));
+  const queue = path.join(root, 'queue.json');
+  const queueSize = await fs.stat(queue).then((st) => (st.isFile() ? st.size : undefined), () => undefined);
+  if (queueSize !== undefined) out.push({ rel: 'queue.json', size: queueSize });
   return out.sort((a, b) => a.rel.localeCompare(b.rel));
 }
 

@@ -207,6 +207,17 @@ describe('FileTransfer', function () {
     assert.equal(server.bytesSent, 5 * PIECE);
   });
 
+  it('gives up on a request whose server never answers, and retries it', async () => {
+    const data = generateData(2 * PIECE);
+    server.addFile('a.bin', data);
+    server.inject('a.bin', { noResponse: true });
+    const { t, finalPath, logger } = transfer('a.bin');
+    await run(t);
+    assert.deepEqual(await fs.readFile(finalPath), data);
+    assert.equal(server.requestsFor('a.bin').length, 2);
+    assert.ok(logger.lines.some((l) => /no response from 127\.0\.0\.1:\d+ within 1 s/.test(l)), logger.lines.join('\n'));
+  });
+
   it('retries when the server sends fewer bytes than its Content-Length', async () => {
     const data = generateData(4 * PIECE);
     server.addFile('a.bin', data);

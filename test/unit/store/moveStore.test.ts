@@ -60,6 +60,18 @@ describe('moveStore', function () {
     assert.equal((await moved.verify('b')).health, 'green');
   });
 
+  it('moves only what the store owns, leaving other files in its folder (analytics, catalog cache) where they are', async () => {
+    await filledStore();
+    await fs.writeFile(path.join(harness.store, 'analytics.sqlite'), 'usage');
+    await fs.mkdir(path.join(harness.store, 'catalog-cache'));
+    await fs.writeFile(path.join(harness.store, 'catalog-cache', 'x.json'), '{}');
+    await moveStore(harness.store, target, { commit: async () => undefined });
+    assert.equal(await fs.readFile(path.join(harness.store, 'analytics.sqlite'), 'utf8'), 'usage');
+    assert.equal(await fs.readFile(path.join(harness.store, 'catalog-cache', 'x.json'), 'utf8'), '{}');
+    assert.ok(!(await fs.stat(path.join(target, 'analytics.sqlite')).then(() => true, () => false)));
+    assert.ok(await fs.stat(path.join(target, 'models', 'a', '1.0.0', 'weights', 'a.bin')));
+  });
+
   it('resumes after an interruption, copying only what was not done', async () => {
     await filledStore();
     const controller = new AbortController();

@@ -218,7 +218,11 @@ export class AvailabilityEngine extends Disposable {
 
   /** Queues models for download; a model already in the store verifies as ready without transferring. */
   download(ids: readonly string[], priority: DownloadPriority = 'normal'): void {
-    for (const id of ids) this.requireModel(id);
+    for (const id of ids) {
+      this.requireModel(id);
+      // A check or repair works on these very files; a download now would race it.
+      if (this.integrity.isBusy(id)) throw new OperationRefusedError('busy', `${id} is being checked or repaired; try again when that has finished`);
+    }
     for (const id of ids) this.queue.enqueue(id, priority);
   }
 

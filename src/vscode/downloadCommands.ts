@@ -30,8 +30,12 @@ export function registerDownloadCommands(register: Register, deps: DownloadComma
   register('download', async (arg) => {
     const m = await pick(arg, ['missing', 'failed', 'paused'], 'Download Model');
     if (!m) return;
-    startedByUser.add(m.id);
-    engine.download([m.id]);
+    try {
+      engine.download([m.id]);
+      startedByUser.add(m.id);
+    } catch (err) {
+      void vscode.window.showWarningMessage(`Download Model: ${err instanceof Error ? err.message : String(err)}`);
+    }
   });
   register('pause', async (arg) => {
     const m = await pick(arg, ['downloading', 'queued'], 'Pause Download');

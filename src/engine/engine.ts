@@ -94,6 +94,7 @@ export class AvailabilityEngine extends Disposable {
   private readonly limiter: SpeedLimiter;
   private readonly queue: DownloadQueue;
   private readonly logger: Logger;
+  private _storeGeneration = 0;
   /** Models whose download just finished and whose store entry is being rescanned. */
   private readonly settling = new Map<string, Promise<void>>();
 
@@ -196,7 +197,13 @@ export class AvailabilityEngine extends Disposable {
   }
 
   /** Re-reads the store from disk (the store is the truth): the quick check. It never throws for one model's sake. */
+  /** Changes whenever the store is rescanned or a version removed, so views can cache what they read from disk. */
+  get storeGeneration(): number {
+    return this._storeGeneration;
+  }
+
   async refresh(ids?: readonly string[]): Promise<void> {
+    this._storeGeneration++;
     for (const id of ids ?? [...this.models.keys()]) {
       const model = this.models.get(id);
       if (!model) continue;
@@ -291,6 +298,7 @@ export class AvailabilityEngine extends Disposable {
     const model = this.requireModel(id);
     if (version === model.version) throw new OperationRefusedError('busy', `${version} is the current version of ${id}; use Remove Model`);
     const freed = await removeInstalledVersion(this.layout, id, version);
+    this._storeGeneration++;
     this.logger.info(`removed older version ${version}`, id);
     this._onDidChange.fire();
     return freed;

@@ -38,11 +38,23 @@ export class ModelsTree extends Disposable implements vscode.TreeDataProvider<Mo
     if (!node) return this.engine.getModels().map((model) => ({ kind: 'model', model }));
     if (node.kind !== 'model') return [];
     const files: ModelNode[] = node.model.files.map((file) => ({ kind: 'file', model: node.model, file }));
-    // Other versions on disk (the catalog moved on, the old one stays until removed).
-    const others = (await this.engine.installedVersions(node.model.id).catch(() => []))
+    // Other versions on disk (the catalog moved on, the old one stays until removed). Read from disk only
+    // when the store changed: progress refreshes the tree several times a second.
+    const others = (await this.versionsOf(node.model.id))
       .filter((v) => v.version !== node.model.version)
       .map((version): ModelNode => ({ kind: 'version', model: node.model, version }));
     return [...files, ...others];
+  }
+
+  private readonly versions = new Map<string, { generation: number; read: Promise<InstalledVersion[]> }>();
+
+  private versionsOf(id: string): Promise<InstalledVersion[]> {
+    const generation = this.engine.storeGeneration;
+    const cached = this.versions.get(id);
+    if (cached?.generation === generation) return cached.read;
+    const read = this.engine.installedVersions(id).catch(() => []);
+    this.versions.set(id, { generation, read });
+    return read;
   }
 
   /** Redraws every item, e.g. after new usage was saved. */

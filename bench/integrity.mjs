@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fmt, GiB, makeFile, MiB, verdict } from './benchFiles.mjs';
-import { rangeResponse } from '../scripts/rangeResponse.mjs';
+import { writeRangeHead } from '../scripts/rangeResponse.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -23,12 +23,9 @@ function countingServer(file) {
   const etag = `"${size}-${statSync(file).mtimeMs}"`;
   const state = { bytesSent: 0 };
   const server = http.createServer((req, res) => {
-    const { status, start, end, headers } = rangeResponse(req, size, etag);
-    res.writeHead(status, headers);
-    if (status === 416) {
-      res.end();
-      return;
-    }
+    const range = writeRangeHead(req, res, size, etag);
+    if (!range) return;
+    const { start, end } = range;
     const stream = createReadStream(file, { start, end, highWaterMark: 256 * 1024 });
     stream.on('data', (chunk) => { state.bytesSent += chunk.length; });
     stream.pipe(res);

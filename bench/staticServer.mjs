@@ -3,7 +3,7 @@
 import { createReadStream, statSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { rangeResponse } from '../scripts/rangeResponse.mjs';
+import { writeRangeHead } from '../scripts/rangeResponse.mjs';
 
 const [file, capArg] = process.argv.slice(2);
 const cap = Number(capArg) || 0;
@@ -16,12 +16,9 @@ const server = http.createServer((req, res) => {
     res.writeHead(404).end();
     return;
   }
-  const { status, start, end, headers } = rangeResponse(req, size, etag);
-  res.writeHead(status, headers);
-  if (status === 416) {
-    res.end();
-    return;
-  }
+  const range = writeRangeHead(req, res, size, etag);
+  if (!range) return;
+  const { start, end } = range;
   const stream = createReadStream(file, { start, end, highWaterMark: 256 * 1024 });
   if (!cap) {
     stream.pipe(res);

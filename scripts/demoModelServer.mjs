@@ -6,7 +6,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
-import { rangeResponse } from './rangeResponse.mjs';
+import { writeRangeHead } from './rangeResponse.mjs';
 
 export const DEMO_TOKEN = 'hf_demo_token';
 
@@ -69,9 +69,9 @@ export function startDemoServer(dir, { port = 0, bytesPerSecond = 3 * 1024 * 102
     const file = path.join(dir, name);
     const { size, mtimeMs } = await stat(file);
     const etag = `"${size.toString(16)}-${Math.floor(mtimeMs).toString(16)}"`;
-    const { status, start, end, headers } = rangeResponse(req, size, etag);
-    res.writeHead(status, headers);
-    if (status === 416) { res.end(); return; }
+    const range = writeRangeHead(req, res, size, etag);
+    if (!range) return;
+    const { start, end } = range;
     if (req.method === 'HEAD') { res.end(); return; }
     const stream = createReadStream(file, { start, end, highWaterMark: 64 * 1024 });
     // Cap each connection, like a CDN does, so downloads take a visible few seconds.

@@ -15,3 +15,14 @@ export function rangeResponse(req, size, etag) {
   if (start > end || start >= size) return { status: 416, start: 0, end: -1, headers: { 'content-range': `bytes */${size}` } };
   return { status: 206, start, end, headers: { ...base, 'content-length': end - start + 1, 'content-range': `bytes ${start}-${end}/${size}` } };
 }
+
+/** Writes the status and headers; answers 416 completely. Returns the byte range to send, or undefined. */
+export function writeRangeHead(req, res, size, etag) {
+  const { status, start, end, headers } = rangeResponse(req, size, etag);
+  res.writeHead(status, headers);
+  if (status === 416) {
+    res.end();
+    return undefined;
+  }
+  return { start, end };
+}

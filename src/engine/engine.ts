@@ -1,7 +1,7 @@
 import type { ModelEntry } from './catalog/catalogTypes';
 import { Emitter, type Event } from './base/event';
 import { Disposable } from './base/lifecycle';
-import { DownloadQueue, type DownloadPriority, type QueueProgress } from './download/downloadQueue';
+import { DownloadQueue, type DownloadFailure, type DownloadPriority, type QueueProgress } from './download/downloadQueue';
 import type { TransferIo } from './download/fileTransfer';
 import { downloadModel } from './download/modelDownload';
 import { removePartData } from './download/partState';
@@ -10,7 +10,7 @@ import { DEFAULT_HEALTH_SETTINGS, healthOf, type Health, type HealthReason, type
 import { ModelIntegrity, type HealthReport, type RepairResult } from './integrity/modelIntegrity';
 import type { VerifyOptions } from './integrity/modelVerifier';
 import { SpeedLimiter } from './net/speedLimiter';
-import { scanModel, type StoredFileProblem, type StoredFileState, type StoredModel } from './store/storeScanner';
+import { scanModel, type StoredFile, type StoredModel } from './store/storeScanner';
 import { installedVersions, removeInstalledVersion, type InstalledVersion } from './store/installedVersions';
 import { StoreLayout } from './store/storeLayout';
 
@@ -33,19 +33,12 @@ export interface IntegrityEvent {
 
 export type ModelStateName = 'ready' | 'missing' | 'queued' | 'downloading' | 'paused' | 'failed';
 
-export interface ModelFileState {
-  readonly path: string;
-  readonly localPath: string;
-  readonly state: StoredFileState;
-  readonly bytesOnDisk: number;
-  readonly size?: number;
-  readonly sha256?: string;
+/** A file as the store holds it (without the manifest itself), plus what its manifest says about checks. */
+export type ModelFileState = Omit<StoredFile, 'manifest'> & {
   /** Whether the sha256 came from the catalog or hub (false = we only know what we downloaded). */
   readonly sha256Expected?: boolean;
   readonly verifiedAt?: string;
-  /** Set for a file that was installed and is no longer usable as it is. */
-  readonly problem?: StoredFileProblem;
-}
+};
 
 export interface ModelState {
   readonly id: string;
@@ -103,8 +96,8 @@ export class AvailabilityEngine extends Disposable {
   readonly onDidChange: Event<void> = this._onDidChange.event;
   private readonly _onDidFinish = this._register(new Emitter<{ id: string }>());
   readonly onDidFinish: Event<{ id: string }> = this._onDidFinish.event;
-  private readonly _onDidFail = this._register(new Emitter<{ id: string; reason: string; kind: 'failed' | 'paused' }>());
-  readonly onDidFail: Event<{ id: string; reason: string; kind: 'failed' | 'paused' }> = this._onDidFail.event;
+  private readonly _onDidFail = this._register(new Emitter<DownloadFailure>());
+  readonly onDidFail: Event<DownloadFailure> = this._onDidFail.event;
   private readonly _onDidCheck = this._register(new Emitter<IntegrityEvent>());
   /** A full check or a repair ended (for usage analytics and logs). */
   readonly onDidCheck: Event<IntegrityEvent> = this._onDidCheck.event;

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import type { Browser, FrameLocator } from 'playwright-core';
+import type { FrameLocator } from 'playwright-core';
 import { AnalyticsStore } from '../../src/engine/analytics/analyticsStore';
 import type { AnalyticsEvent } from '../../src/engine/analytics/eventTypes';
 import { FaultServer, generateData } from '../support/faultServer';
-import { CodeServer, REPO } from './codeServer';
-import { launchBrowser, Workbench } from './workbench';
+import { REPO } from './codeServer';
+import { catalogWorkspace, WorkbenchSession } from './session';
+import type { Workbench } from './workbench';
 
 const VSIX = process.env.MA_VSIX ?? path.join(REPO, 'dist', 'model-availability.vsix');
 const WASM = path.join(REPO, 'dist', 'sql-wasm.wasm');
@@ -48,8 +47,7 @@ function noon(daysAgo: number): number {
 describe('Analytics panel in a real VS Code: numbers, charts, recommendations, themes', function () {
   this.timeout(180_000);
   let files: FaultServer;
-  let server: CodeServer;
-  let browser: Browser;
+  let session: WorkbenchSession;
   let wb: Workbench;
   let panel: FrameLocator;
 
@@ -60,17 +58,12 @@ describe('Analytics panel in a real VS Code: numbers, charts, recommendations, t
       const f = files.addFile(file, generateData(size, seed));
       return { id, name, version: '1.0.0', task: 'text-generation', format: 'gguf', files: [{ path: file, url: files.url(file), sha256: f.sha256, size }] };
     };
-    const workspace = path.join(await mkdtemp(path.join(os.tmpdir(), 'ma-an-')), 'workspace');
-    await mkdir(path.join(workspace, '.vscode'), { recursive: true });
-    await writeFile(path.join(workspace, '.vscode', 'models.json'), JSON.stringify({ models: [
+    const workspace = await catalogWorkspace('ma-an-', [
       model('chat-model', 'Chat Model', 'chat.gguf', 2 * MiB, 21),
       model('old-model', 'Old Model', 'old.gguf', 3 * MiB, 22),
       model('wanted-model', 'Wanted Model', 'wanted.gguf', 1 * MiB, 23),
-    ] }, null, 2));
-    await writeFile(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({
-      'modelAvailability.builtinCatalog': false,
-    }));
-    server = new CodeServer({
+    ], { 'modelAvailability.builtinCatalog': false });
+    session = await WorkbenchSession.start({
       vsixes: [VSIX],
       folder: workspace,
       userSettings: {
@@ -85,20 +78,16 @@ describe('Analytics panel in a real VS Code: numbers, charts, recommendations, t
         await store.close();
       },
     });
-    await server.start();
-    browser = await launchBrowser();
-    wb = await Workbench.open(browser, server.url);
-    await wb.collapseView('workspace');
+    wb = session.wb;
   });
 
   after(async () => {
-    await browser?.close().catch(() => undefined);
-    await server?.stop();
+    await session?.close();
     await files?.close();
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && wb) await wb.screenshot(`failed-analytics-${this.currentTest.title.replace(/\W+/g, '-')}`);
+    await session?.screenshotIfFailed(this.currentTest, 'analytics');
   });
 
   it('downloads two models, then opens the panel from the palette with the recorded usage', async () => {

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, open, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
-import type { Browser } from 'playwright-core';
 import { FaultServer, generateData } from '../support/faultServer';
-import { CodeServer, REPO } from './codeServer';
-import { launchBrowser, Workbench } from './workbench';
+import { REPO, type CodeServer } from './codeServer';
+import { catalogWorkspace, WorkbenchSession } from './session';
+import type { Workbench } from './workbench';
 
 const VSIX = process.env.MA_VSIX ?? path.join(REPO, 'dist', 'model-availability.vsix');
 const MiB = 1024 * 1024;
@@ -14,8 +13,8 @@ const MiB = 1024 * 1024;
 describe('Downloads in a real VS Code: tree, status bar, commands, notifications', function () {
   this.timeout(180_000);
   let files: FaultServer;
+  let session: WorkbenchSession;
   let server: CodeServer;
-  let browser: Browser;
   let wb: Workbench;
 
   before(async () => {
@@ -29,32 +28,26 @@ describe('Downloads in a real VS Code: tree, status bar, commands, notifications
       id, name, version: '1.0.0', task: 'text-generation', format: 'gguf',
       files: [{ path: file, url: files.url(file), ...(f ? { sha256: f.sha256, size: f.data.length } : {}) }],
     });
-    const workspace = path.join(await mkdtemp(path.join(os.tmpdir(), 'ma-dl-')), 'workspace');
-    await mkdir(path.join(workspace, '.vscode'), { recursive: true });
-    await writeFile(path.join(workspace, '.vscode', 'models.json'), JSON.stringify({ models: [
+    const workspace = await catalogWorkspace('ma-dl-', [
       model('quick-model', 'Quick Model', 'quick.gguf', quick),
       model('slow-model', 'Slow Model', 'slow.gguf', slow),
       model('gone-model', 'Gone Model', 'gone.gguf'),
-    ] }, null, 2));
-    await writeFile(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({
+    ], {
       'modelAvailability.builtinCatalog': false,
       'modelAvailability.download.connections': 2,
-    }));
-    server = new CodeServer({ vsixes: [VSIX], folder: workspace });
-    await server.start();
-    browser = await launchBrowser();
-    wb = await Workbench.open(browser, server.url);
-    await wb.collapseView('workspace');
+    });
+    session = await WorkbenchSession.start({ vsixes: [VSIX], folder: workspace });
+    server = session.server;
+    wb = session.wb;
   });
 
   after(async () => {
-    await browser?.close().catch(() => undefined);
-    await server?.stop();
+    await session?.close();
     await files?.close();
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && wb) await wb.screenshot(`failed-downloads-${this.currentTest.title.replace(/\W+/g, '-')}`);
+    await session?.screenshotIfFailed(this.currentTest, 'downloads');
   });
 
   it('starts a download from the tree; the status bar shows progress; the item turns ready', async () => {

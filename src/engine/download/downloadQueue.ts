@@ -7,6 +7,13 @@ import type { Logger } from './settings';
 import { SpeedMeter } from './speedMeter';
 
 export type DownloadPriority = 'high' | 'normal' | 'low';
+
+/** A download failed (`failed`) or stopped needing attention, e.g. disk full (`paused`). */
+export interface DownloadFailure {
+  readonly id: string;
+  readonly reason: string;
+  readonly kind: 'failed' | 'paused';
+}
 export type QueueItemState = 'queued' | 'running' | 'paused' | 'failed';
 
 export interface QueueProgress {
@@ -86,9 +93,8 @@ export class DownloadQueue extends Disposable {
   readonly onDidChange: Event<void> = this._onDidChange.event;
   private readonly _onDidFinish = this._register(new Emitter<{ id: string }>());
   readonly onDidFinish: Event<{ id: string }> = this._onDidFinish.event;
-  private readonly _onDidFail = this._register(new Emitter<{ id: string; reason: string; kind: 'failed' | 'paused' }>());
-  /** A download failed (`failed`) or stopped needing attention, e.g. disk full (`paused`). */
-  readonly onDidFail: Event<{ id: string; reason: string; kind: 'failed' | 'paused' }> = this._onDidFail.event;
+  private readonly _onDidFail = this._register(new Emitter<DownloadFailure>());
+  readonly onDidFail: Event<DownloadFailure> = this._onDidFail.event;
 
   constructor(private readonly opts: DownloadQueueOptions) {
     super();

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type * as vscode from 'vscode';
 import type { DownloadSettings, HealthSettings } from '../engine/engine';
-import { config } from './settings';
+import { config, downloadTransport } from './settings';
 
 /** `modelAvailability.download.*` as the engine's DownloadSettings. */
 export function downloadSettings(): Partial<DownloadSettings> {
@@ -16,6 +16,7 @@ export function downloadSettings(): Partial<DownloadSettings> {
     retryBaseDelayMs: c.get<number>('download.retryBaseDelayMs', 1000),
     stallTimeoutSeconds: c.get<number>('download.stallTimeoutSeconds', 30),
     pauseDuringGeneration: c.get<boolean>('download.pauseDuringGeneration', true),
+    transport: downloadTransport(),
   };
 }
 

@@ -12,3 +12,11 @@ export function onDidChangeSetting(keys: readonly string[], listener: () => void
     if (keys.some((k) => e.affectsConfiguration(`${SECTION}.${k}`))) listener();
   });
 }
+
+/**
+ * VS Code routes node:http through its proxy and certificate settings (`http.proxySupport`); downloads keep
+ * that unless it is off, when our direct client (less CPU per byte) goes the same way VS Code would.
+ */
+export function downloadTransport(): 'platform' | 'direct' {
+  return vscode.workspace.getConfiguration('http').get<string>('proxySupport', 'override') === 'off' ? 'direct' : 'platform';
+}

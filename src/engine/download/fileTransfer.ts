@@ -7,10 +7,11 @@ import { DownloadError, httpStatusError, parseRetryAfter, retryDelayMs, toDownlo
 import { openRequest, type HttpResponse, type ScopedToken } from '../net/httpClient';
 import { sleep, type SpeedLimiter } from '../net/speedLimiter';
 import { partPath } from '../store/storeLayout';
-import { parseContentRange, pumpBody } from './bodyPump';
+import { parseContentRange, receiveBody, type ReceiveTarget } from './bodyReceiver';
 import { clearRepairMarker, pieceMapFromState, readPartState, removePartData, writePartState, type PartState } from './partState';
 import { PieceMap } from './pieceMap';
 import type { DownloadSettings, Logger } from './settings';
+import { SlotPool } from './slotPool';
 
 /** File-system seams, so tests can inject a full disk. */
 export interface TransferIo {
@@ -63,6 +64,9 @@ class RestartTransfer extends Error {}
 
 const MAX_RUN_BYTES = 64 * 1024 * 1024;
 const STATE_SAVE_INTERVAL_MS = 1000;
+/** 16 slots of 1 MiB: room for every connection to read while earlier slots are written and hashed. */
+const SLOT_COUNT = 16;
+const SLOT_SIZE = 1024 * 1024;
 
 /**
  * Downloads one file by fetching the missing pieces of its PieceMap — fresh, resumed, multi-connection
@@ -80,7 +84,11 @@ export class FileTransfer {
   private onRangeConfirmed: (() => void) | undefined;
   private readonly claimed = new Set<number>();
   private activeRuns = 0;
-  private readonly inflight = new Map<number, number>();
+  /** Bytes landed beyond the complete pieces, per response (progress only). */
+  private readonly inflight = new Map<number, () => number>();
+  private readonly pool = new SlotPool(SLOT_COUNT, SLOT_SIZE);
+  /** Writes run one at a time, in order: a piece counts as on disk only after every earlier write of it. */
+  private writes: Promise<void> = Promise.resolve();
   private fh: FileHandle | undefined;
   private hasher: FileHasher | undefined;
   private lastSave = 0;
@@ -117,11 +125,11 @@ export class FileTransfer {
     await fs.mkdir(path.dirname(this.part), { recursive: true });
     if (this.map) await this.checkFreeSpace(this.map.size - this.map.bytesComplete());
     this.fh = await openForWrite(this.part);
-    this.hasher = new FileHasher(this.part, this.pieceSize);
+    this.hasher = new FileHasher(this.part, this.pieceSize, this.pool);
     if (this.map) {
-      const contiguous = this.map.contiguousEnd();
-      this.hasher.advance(contiguous);
-      for (const i of this.map.completeIndices()) if (this.map.start(i) > contiguous) this.hasher.hashPiece(i, this.map.end(i));
+      // Pieces already on disk are hashed from the file while the missing ones download.
+      this.hasher.advance(this.map.contiguousEnd());
+      for (const i of this.map.completeIndices()) this.hasher.piece(i, this.map.end(i));
     }
 
     try {
@@ -297,10 +305,10 @@ export class FileTransfer {
     const headers: Record<string, string> = { range: `bytes=${start}-${end - 1}` };
     const validator = this.etag ?? this.lastModified;
     if (validator) headers['if-range'] = validator;
-    const res = await openRequest({ url: this.opts.url, headers, auth: this.opts.auth, signal, headersTimeoutMs: this.stallMs() });
+    const res = await openRequest({ url: this.opts.url, headers, auth: this.opts.auth, signal, headersTimeoutMs: this.stallMs(), transport: this.opts.settings().transport });
     if (res.status === 200) return res;
     if (res.status !== 206) throw this.statusError(res);
-    const range = parseContentRange(res.headers['content-range'] as string | undefined);
+    const range = parseContentRange(res.headers['content-range']);
     if (!range) {
       res.body.destroy();
       throw new DownloadError('retryable', '206 without a valid Content-Range');
@@ -318,18 +326,17 @@ export class FileTransfer {
     const stop = Math.min(range.end + 1, Math.max(end, range.start), map.size);
     const key = start;
     let piece = Math.floor(range.start / map.pieceSize);
-    const reached = await pumpBody(res.body, range.start, stop, this.stallMs(), async (chunk, offset) => {
-      await this.opts.limiter.take(chunk.length, signal);
-      await this.write(chunk, offset);
-      const pos = offset + chunk.length;
+    let landed = range.start;
+    this.inflight.set(key, () => (piece < map.count ? landed - Math.max(range.start, map.start(piece)) : 0));
+    const reached = await receiveBody(res.body, range.start, stop, this.receiveTarget(signal, (pos) => {
+      landed = pos;
+    }, (writtenEnd) => {
       // A piece counts only if this response covered it from its first byte.
-      while (piece < map.count && map.end(piece) <= pos) {
+      while (piece < map.count && map.end(piece) <= writtenEnd) {
         if (map.start(piece) >= range.start) this.completePiece(piece);
         piece++;
       }
-      this.inflight.set(key, piece < map.count ? pos - Math.max(range.start, map.start(piece)) : 0);
-      this.reportProgress();
-    }).finally(() => this.inflight.delete(key));
+    })).finally(() => this.inflight.delete(key));
     if (reached < stop) {
       throw new DownloadError('retryable', `connection closed after ${reached - range.start} of ${stop - range.start} bytes`);
     }
@@ -357,30 +364,30 @@ export class FileTransfer {
     const map = new PieceMap(size, this.pieceSize);
     this.map = map;
     this.hasher?.dispose();
-    this.hasher = new FileHasher(this.part, this.pieceSize);
+    this.hasher = new FileHasher(this.part, this.pieceSize, this.pool);
+    await this.writes;
     await this.requireFile().truncate(0);
     await this.checkFreeSpace(size);
     let piece = 0;
-    const reached = await pumpBody(res.body, 0, size, this.stallMs(), async (chunk, offset) => {
-      await this.opts.limiter.take(chunk.length, signal);
-      await this.write(chunk, offset);
-      const pos = offset + chunk.length;
-      while (piece < map.count && map.end(piece) <= pos) this.completePiece(piece++);
-      this.inflight.set(-1, piece < map.count ? pos - map.start(piece) : 0);
-      this.reportProgress();
-    }).finally(() => this.inflight.delete(-1));
+    let landed = 0;
+    this.inflight.set(-1, () => (piece < map.count ? landed - map.start(piece) : 0));
+    const reached = await receiveBody(res.body, 0, size, this.receiveTarget(signal, (pos) => {
+      landed = pos;
+    }, (writtenEnd) => {
+      while (piece < map.count && map.end(piece) <= writtenEnd) this.completePiece(piece++);
+    })).finally(() => this.inflight.delete(-1));
     if (reached < size) throw new DownloadError('retryable', `connection closed after ${reached} of ${size} bytes`);
   }
 
   private async openWhole(signal: AbortSignal): Promise<HttpResponse> {
-    const res = await openRequest({ url: this.opts.url, auth: this.opts.auth, signal, headersTimeoutMs: this.stallMs() });
+    const res = await openRequest({ url: this.opts.url, auth: this.opts.auth, signal, headersTimeoutMs: this.stallMs(), transport: this.opts.settings().transport });
     if (res.status !== 200) throw this.statusError(res);
     return res;
   }
 
   private statusError(res: HttpResponse): DownloadError {
     res.body.destroy();
-    return httpStatusError(res.status, this.opts.url, this.opts.isHub, parseRetryAfter(res.headers['retry-after'] as string | undefined));
+    return httpStatusError(res.status, this.opts.url, this.opts.isHub, parseRetryAfter(res.headers['retry-after']));
   }
 
   private rememberValidators(res: HttpResponse): void {
@@ -388,27 +395,44 @@ export class FileTransfer {
     this.lastModified ??= res.headers['last-modified'];
   }
 
-  private async write(chunk: Buffer, offset: number): Promise<void> {
-    try {
-      await this.io.write(this.requireFile(), chunk, offset);
-    } catch (err) {
+  private receiveTarget(signal: AbortSignal, landed: (pos: number) => void, written: (end: number) => void): ReceiveTarget {
+    return {
+      pool: this.pool,
+      pieceSize: this.pieceSize,
+      stallMs: this.stallMs(),
+      limiter: this.opts.limiter,
+      signal,
+      write: (data, offset) => this.write(data, offset),
+      hash: (slot, length, offset) => this.hasher?.data(slot, length, offset),
+      written: (offset, length) => written(offset + length),
+      landed: (pos) => {
+        landed(pos);
+        this.reportProgress();
+      },
+    };
+  }
+
+  private write(chunk: Buffer, offset: number): Promise<void> {
+    const fh = this.requireFile();
+    const done = this.writes.then(() => this.io.write(fh, chunk, offset)).catch((err: unknown) => {
       const e = toDownloadError(err);
       throw e.kind === 'retryable' ? new DownloadError('fatal', `cannot write ${this.part}: ${e.message}`) : e;
-    }
+    });
+    this.writes = done.catch(() => undefined);
+    return done;
   }
 
   private completePiece(index: number): void {
     const map = this.requireMap();
     map.markComplete(index);
-    const contiguous = map.contiguousEnd();
-    this.hasher?.advance(contiguous);
-    if (map.start(index) > contiguous) this.hasher?.hashPiece(index, map.end(index));
+    this.hasher?.piece(index, map.end(index));
+    this.hasher?.advance(map.contiguousEnd());
     void this.saveState(false);
   }
 
   private reportProgress(): void {
     let inflight = 0;
-    for (const v of this.inflight.values()) inflight += Math.max(0, v);
+    for (const v of this.inflight.values()) inflight += Math.max(0, v());
     const map = this.map;
     this.opts.onProgress?.(map ? Math.min(map.size, map.bytesComplete() + inflight) : inflight, map?.size);
   }
@@ -459,6 +483,7 @@ export class FileTransfer {
     this.hasher?.dispose();
     this.hasher = undefined;
     await this.saving;
+    await this.writes;
     const fh = this.fh;
     this.fh = undefined;
     await fh?.close().catch(() => undefined);

@@ -1,3 +1,4 @@
+import type { Transport } from '../net/httpClient';
 import { MAX_PIECE_SIZE } from './pieceMap';
 
 /** The knobs of the engine; the extension maps `modelAvailability.download.*` onto these, the CLI its flags. */
@@ -15,6 +16,8 @@ export interface DownloadSettings {
   readonly pieceSizeBytes: number;
   /** Free space required beyond the missing bytes before a download starts. */
   readonly diskMarginBytes: number;
+  /** How file bodies are fetched (API calls always use the platform's networking). */
+  readonly transport: Transport;
 }
 
 export const DEFAULT_DOWNLOAD_SETTINGS: DownloadSettings = {
@@ -27,6 +30,7 @@ export const DEFAULT_DOWNLOAD_SETTINGS: DownloadSettings = {
   pauseDuringGeneration: true,
   pieceSizeBytes: MAX_PIECE_SIZE,
   diskMarginBytes: 64 * 1024 * 1024,
+  transport: 'direct',
 };
 
 export function withDefaults(partial: Partial<DownloadSettings> | undefined): DownloadSettings {

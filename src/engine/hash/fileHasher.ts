@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import type { SlotPool } from '../download/slotPool';
 
 export interface FileHashResult {
   readonly sha256: string;
@@ -7,59 +8,94 @@ export interface FileHashResult {
 }
 
 // Kept as a source string (run with eval) so it works the same from tsx tests and from the esbuild bundle.
+// One worker per role: 'whole' keeps the file's sha256, 'pieces' one sha256 per piece. Both take the bytes
+// from the transfer's shared slots as they arrive; what they cannot get from memory (pieces on disk from
+// before a restart, pieces that arrived out of order on other connections) they read from the file.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const fs = require('node:fs');
 const crypto = require('node:crypto');
-const ps = workerData.pieceSize;
-const fd = fs.openSync(workerData.file, 'r');
-const whole = crypto.createHash('sha256');
-// Digests by piece index: filled by the in-order pass, or earlier by 'piece' for pieces completed out of order.
-const pieces = [];
-let piece;
-let offset = 0;
+const { file, pieceSize: ps, role, memory, slotSize } = workerData;
+const mem = memory ? Buffer.from(memory) : undefined;
+let fd;
 const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
-function read(at, length) {
-  const n = fs.readSync(fd, buf, 0, length, at);
-  if (n === 0) throw new Error('file is shorter than expected');
-  return buf.subarray(0, n);
+function hashFromDisk(hash, from, to) {
+  fd ??= fs.openSync(file, 'r');
+  for (let at = from; at < to;) {
+    const n = fs.readSync(fd, buf, 0, Math.min(buf.length, to - at), at);
+    if (n === 0) throw new Error('the file is shorter than expected');
+    hash.update(buf.subarray(0, n));
+    at += n;
+  }
+}
+// role 'whole': the file's hash covers [0, cursor).
+const whole = role === 'whole' ? crypto.createHash('sha256') : undefined;
+let cursor = 0;
+// role 'pieces': finished digests, and the piece being hashed from memory per piece index.
+const digests = [];
+const partial = new Map();
+function onData(slot, length, offset) {
+  const view = mem.subarray(slot * slotSize, slot * slotSize + length);
+  if (whole) {
+    // In order: hash it; already covered: skip; ahead of the cursor: read from disk once it is contiguous.
+    if (offset <= cursor && offset + length > cursor) {
+      whole.update(view.subarray(cursor - offset));
+      cursor = offset + length;
+    }
+    return;
+  }
+  const index = Math.floor(offset / ps);
+  if (offset === index * ps) {
+    partial.set(index, { hash: crypto.createHash('sha256').update(view), next: offset + length });
+    return;
+  }
+  const p = partial.get(index);
+  if (p && p.next === offset) {
+    p.hash.update(view);
+    p.next += length;
+  } else {
+    partial.delete(index);
+  }
+}
+function onPiece(index, end) {
+  if (digests[index] !== undefined) return;
+  const p = partial.get(index);
+  partial.delete(index);
+  if (p && p.next === end) {
+    digests[index] = p.hash.digest('hex');
+  } else {
+    const h = crypto.createHash('sha256');
+    hashFromDisk(h, index * ps, end);
+    digests[index] = h.digest('hex');
+  }
 }
 function advance(upTo) {
-  while (offset < upTo) {
-    const index = Math.floor(offset / ps);
-    const pieceEnd = (index + 1) * ps;
-    const view = read(offset, Math.min(buf.length, upTo - offset, pieceEnd - offset));
-    whole.update(view);
-    if (pieces[index] === undefined) (piece ??= crypto.createHash('sha256')).update(view);
-    offset += view.length;
-    if (offset === pieceEnd) endPiece(index);
+  if (cursor < upTo) {
+    hashFromDisk(whole, cursor, upTo);
+    cursor = upTo;
   }
-}
-function endPiece(index) {
-  if (piece) pieces[index] = piece.digest('hex');
-  piece = undefined;
-}
-function hashPiece(index, end) {
-  if (pieces[index] !== undefined || index * ps <= offset) return;
-  const h = crypto.createHash('sha256');
-  for (let at = index * ps; at < end;) {
-    const view = read(at, Math.min(buf.length, end - at));
-    h.update(view);
-    at += view.length;
-  }
-  pieces[index] = h.digest('hex');
 }
 parentPort.on('message', (m) => {
   try {
-    if (m.type === 'advance') {
-      advance(m.upTo);
+    if (m.type === 'data') {
+      onData(m.slot, m.length, m.offset);
+      parentPort.postMessage({ type: 'released', slot: m.slot });
     } else if (m.type === 'piece') {
-      hashPiece(m.index, m.end);
+      onPiece(m.index, m.end);
+    } else if (m.type === 'advance') {
+      advance(m.upTo);
     } else if (m.type === 'finish') {
-      advance(m.size);
-      if (offset % ps !== 0) endPiece(Math.floor(offset / ps));
-      fs.closeSync(fd);
-      parentPort.postMessage({ type: 'done', sha256: whole.digest('hex'), pieces: pieces.slice(0, Math.ceil(m.size / ps)) });
+      let reply;
+      if (whole) {
+        advance(m.size);
+        reply = { type: 'done', sha256: whole.digest('hex') };
+      } else {
+        const count = Math.ceil(m.size / ps);
+        for (let i = 0; i < count; i++) onPiece(i, Math.min(m.size, (i + 1) * ps));
+        reply = { type: 'done', pieces: digests.slice(0, count) };
+      }
+      if (fd !== undefined) fs.closeSync(fd);
+      parentPort.postMessage(reply);
     }
   } catch (e) {
     parentPort.postMessage({ type: 'error', message: String((e && e.message) || e) });
@@ -67,61 +103,91 @@ parentPort.on('message', (m) => {
 });
 `;
 
-type WorkerReply = { type: 'done'; sha256: string; pieces: string[] } | { type: 'error'; message: string };
+type WorkerReply =
+  | { type: 'released'; slot: number }
+  | { type: 'done'; sha256?: string; pieces?: string[] }
+  | { type: 'error'; message: string };
+
+type Role = 'whole' | 'pieces';
 
 /**
- * Hashes a file in a worker thread, following the download: the caller reports how far the file is
- * contiguous on disk and the worker reads up to there (from the page cache), so the whole-file sha256 is
- * ready moments after the last byte arrives and never blocks the event loop. Pieces that complete out of
- * order (other connections) get their own sha256 as they complete, leaving only the whole-file pass for the end.
+ * Hashes a file while it downloads, in two worker threads (the file's sha256 and the per-piece sha256s run
+ * side by side, so neither doubles the time after the last byte and neither blocks the event loop). Bytes
+ * come from the transfer's shared slots as they arrive; the file is read only for what memory did not cover.
  */
 export class FileHasher {
-  private readonly worker: Worker;
-  private readonly result: Promise<FileHashResult>;
+  private readonly workers: Record<Role, Worker>;
+  private readonly results: Record<Role, Promise<WorkerReply & { type: 'done' }>>;
   private advanced = 0;
+  /** Slot references the workers still hold: given back at once if the workers are stopped. */
+  private readonly held = new Map<number, number>();
+  private disposed = false;
 
-  constructor(file: string, pieceSize: number) {
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, pieceSize } });
-    this.result = new Promise<FileHashResult>((resolve, reject) => {
-      this.worker.on('message', (m: WorkerReply) => {
-        if (m.type === 'done') resolve({ sha256: m.sha256, pieces: m.pieces });
-        else reject(new Error(`hashing failed: ${m.message}`));
-        void this.worker.terminate();
-      });
-      this.worker.on('error', reject);
-      this.worker.on('exit', () => reject(new Error('hashing stopped')));
+  constructor(file: string, pieceSize: number, private readonly pool?: SlotPool) {
+    const start = (role: Role): Worker => new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { file, pieceSize, role, memory: pool?.memory, slotSize: pool?.slotSize ?? 0 },
     });
+    this.workers = { whole: start('whole'), pieces: start('pieces') };
+    const result = (worker: Worker): Promise<WorkerReply & { type: 'done' }> => new Promise((resolve, reject) => {
+      worker.on('message', (m: WorkerReply) => {
+        if (m.type === 'released') {
+          if (!this.disposed) this.unhold(m.slot);
+        } else if (m.type === 'done') {
+          resolve(m);
+          void worker.terminate();
+        } else {
+          reject(new Error(`hashing failed: ${m.message}`));
+          void worker.terminate();
+        }
+      });
+      worker.on('error', reject);
+      worker.on('exit', () => reject(new Error('hashing stopped')));
+    });
+    this.results = { whole: result(this.workers.whole), pieces: result(this.workers.pieces) };
     // Unhandled until finish() is awaited; a dispose() before then is expected.
-    this.result.catch(() => undefined);
+    for (const r of Object.values(this.results)) r.catch(() => undefined);
+  }
+
+  /** `length` bytes for file offset `offset` are in `slot` (all within one piece); each worker releases the slot once. */
+  data(slot: number, length: number, offset: number): void {
+    if (!this.pool) throw new Error('hashing from memory needs a slot pool');
+    this.pool.hold(slot, 2);
+    this.held.set(slot, (this.held.get(slot) ?? 0) + 2);
+    for (const worker of Object.values(this.workers)) worker.postMessage({ type: 'data', slot, length, offset });
   }
 
   /** The file is complete on disk up to `offset`. */
   advance(offset: number): void {
     if (offset > this.advanced) {
       this.advanced = offset;
-      this.worker.postMessage({ type: 'advance', upTo: offset });
+      this.workers.whole.postMessage({ type: 'advance', upTo: offset });
     }
   }
 
-  /**
-   * Piece `index` (ending at `end`) is complete on disk beyond the contiguous part: its own sha256 is taken
-   * now, while other connections still download, instead of in the sequential pass at the very end.
-   */
-  hashPiece(index: number, end: number): void {
-    this.worker.postMessage({ type: 'piece', index, end });
+  /** Piece `index` (ending at `end`) is complete on disk; its digest comes from memory when the slots covered it. */
+  piece(index: number, end: number): void {
+    this.workers.pieces.postMessage({ type: 'piece', index, end });
   }
 
-  finish(size: number): Promise<FileHashResult> {
-    this.worker.postMessage({ type: 'finish', size });
-    return this.result;
+  async finish(size: number): Promise<FileHashResult> {
+    for (const worker of Object.values(this.workers)) worker.postMessage({ type: 'finish', size });
+    const [whole, pieces] = await Promise.all([this.results.whole, this.results.pieces]);
+    return { sha256: whole.sha256 ?? '', pieces: pieces.pieces ?? [] };
   }
 
   dispose(): void {
-    void this.worker.terminate();
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const worker of Object.values(this.workers)) void worker.terminate();
+    for (const [slot, count] of this.held) for (let k = 0; k < count; k++) this.pool?.release(slot);
+    this.held.clear();
   }
-}
 
-/** sha256 of a whole file and its pieces, off the event loop. */
-export function hashFile(file: string, size: number, pieceSize: number): Promise<FileHashResult> {
-  return new FileHasher(file, pieceSize).finish(size);
+  private unhold(slot: number): void {
+    const left = (this.held.get(slot) ?? 0) - 1;
+    if (left > 0) this.held.set(slot, left);
+    else this.held.delete(slot);
+    this.pool?.release(slot);
+  }
 }

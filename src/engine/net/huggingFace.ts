@@ -1,6 +1,7 @@
 import type { HuggingFaceFileSource } from '../catalog/catalogTypes';
 import { DownloadError, httpStatusError } from './downloadError';
-import { openRequest, readSmallBody, type ScopedToken } from './httpClient';
+import { openRequest, type ScopedToken } from './httpClient';
+import { readText } from './responseBody';
 
 export const DEFAULT_HF_ENDPOINT = 'https://huggingface.co';
 
@@ -56,7 +57,7 @@ async function getJson(url: string, auth: ScopedToken | undefined, signal: Abort
     throw httpStatusError(res.status, url, true);
   }
   try {
-    return JSON.parse(await readSmallBody(res.body)) as unknown;
+    return JSON.parse(await readText(res.body)) as unknown;
   } catch (err) {
     if (err instanceof DownloadError) throw err;
     throw new DownloadError('retryable', `the hub sent invalid JSON for ${url}`);

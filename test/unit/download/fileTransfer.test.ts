@@ -2,18 +2,21 @@ import * as assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { pumpBody } from '../../../src/engine/download/bodyPump';
+import { receiveBody } from '../../../src/engine/download/bodyReceiver';
 import { FileTransfer, NODE_IO, type FileTransferOptions, type TransferIo } from '../../../src/engine/download/fileTransfer';
 import { readPartState } from '../../../src/engine/download/partState';
+import { SlotPool } from '../../../src/engine/download/slotPool';
 import type { DownloadSettings } from '../../../src/engine/download/settings';
 import { DownloadError } from '../../../src/engine/net/downloadError';
+import { StreamBody } from '../../../src/engine/net/responseBody';
 import { SpeedLimiter } from '../../../src/engine/net/speedLimiter';
 import { PIECE, MemoryLogger, tempDir, testSettings } from '../../support/downloadFixtures';
 import { FaultServer, generateData, sha256Of } from '../../support/faultServer';
 
 type TransferOverrides = Omit<Partial<FileTransferOptions>, 'settings'> & { settings?: Partial<DownloadSettings> };
 
-describe('FileTransfer', function () {
+// Every behaviour holds for both ways of fetching bodies: our direct client and node:http.
+for (const transport of ['direct', 'platform'] as const) describe(`FileTransfer (${transport} transport)`, function () {
   let server: FaultServer;
   let dir: string;
 
@@ -30,7 +33,7 @@ describe('FileTransfer', function () {
     const file = server.files.get(name);
     const finalPath = path.join(dir, name);
     const logger = new MemoryLogger();
-    const settings = testSettings(opts.settings);
+    const settings = testSettings({ transport, ...opts.settings });
     const t = new FileTransfer({
       modelId: 'm', finalPath, url: server.url(name), isHub: false, expectedSha256: file?.sha256, expectedSize: file?.data.length,
       limiter: new SpeedLimiter(0), logger, ...opts, settings: () => settings,
@@ -359,25 +362,41 @@ describe('FileTransfer', function () {
   });
 });
 
-describe('pumpBody', function () {
-  it('gathers queued socket chunks into 1 MiB writes of the right bytes, reusing one buffer', async () => {
-    const data = generateData(3 * 1024 * 1024 + 17);
-    const body = new PassThrough();
-    for (let at = 0; at < data.length; at += 16 * 1024) body.write(data.subarray(at, at + 16 * 1024));
-    body.end();
+describe('receiveBody', function () {
+  it('passes a body through the slots into piece-aligned writes of the right bytes, and gives every slot back', async () => {
+    const piece = 3 * 1024 * 1024 + 5;
+    const data = generateData(2 * piece + 1000);
+    const stream = new PassThrough();
+    for (let at = 0; at < data.length; at += 16 * 1024) stream.write(data.subarray(at, at + 16 * 1024));
+    stream.end();
+    const pool = new SlotPool(4, 1024 * 1024);
     const out = Buffer.alloc(data.length);
-    const buffers = new Set<ArrayBufferLike>();
-    let writes = 0;
-    const reached = await pumpBody(body, 0, data.length, 10_000, async (chunk, offset) => {
-      writes++;
-      if (chunk.length > 16 * 1024) buffers.add(chunk.buffer);
-      await new Promise((r) => setImmediate(r));
-      // Still ours until this promise settles.
-      chunk.copy(out, offset);
+    const writes: [number, number][] = [];
+    const hashed: number[] = [];
+    const reached = await receiveBody(new StreamBody(stream), 0, data.length, {
+      pool, pieceSize: piece, stallMs: 10_000, limiter: new SpeedLimiter(0), signal: new AbortController().signal,
+      async write(chunk, offset) {
+        await new Promise((r) => setImmediate(r));
+        // Still ours until this promise settles.
+        chunk.copy(out, offset);
+        writes.push([offset, chunk.length]);
+      },
+      hash(slot, length) {
+        // As the hashers do: hold the slot while hashing, give it back after.
+        hashed.push(length);
+        pool.hold(slot, 1);
+        setImmediate(() => pool.release(slot));
+      },
+      written: () => undefined,
+      landed: () => undefined,
     });
     assert.equal(reached, data.length);
     assert.deepEqual(out, data);
-    assert.equal(writes, 4);
-    assert.equal(buffers.size, 1);
+    // 1 MiB slots, cut at the piece boundaries: 1+1+1+(5 bytes) per piece, then the tail.
+    assert.deepEqual(writes.map(([, n]) => n), [1048576, 1048576, 1048576, 5, 1048576, 1048576, 1048576, 5, 1000]);
+    assert.ok(writes.every(([offset, n]) => Math.floor(offset / piece) === Math.floor((offset + n - 1) / piece)));
+    assert.deepEqual(hashed, writes.map(([, n]) => n));
+    const slots = [pool.acquire(), pool.acquire(), pool.acquire(), pool.acquire()];
+    assert.ok(slots.every((slot) => slot !== undefined), 'every slot is free again');
   });
 });

@@ -1,7 +1,7 @@
 // Builds everything the extension ships into dist/: the extension host bundle, the CLI,
 // the webview script and sql.js's wasm. `--production` minifies; `--watch` rebuilds on change.
 import * as esbuild from 'esbuild';
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
@@ -18,6 +18,24 @@ const common = {
   legalComments: 'none',
 };
 
+/**
+ * Replaces src/engine/catalog/catalogSchema.ts with the same validator compiled ahead of time (ajv's
+ * standalone code, same options), so the bundles neither ship ajv's compiler nor run it at start-up.
+ */
+const precompiledCatalogSchema = {
+  name: 'precompiled-catalog-schema',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]catalog[\\/]catalogSchema\.ts$/ }, async () => {
+      const { default: Ajv } = await import('ajv');
+      const { default: standaloneCode } = await import('ajv/dist/standalone/index.js');
+      const schema = JSON.parse(await readFile('schemas/models.schema.json', 'utf8'));
+      const ajv = new Ajv({ allErrors: true, strict: false, code: { source: true, esm: true } });
+      const code = standaloneCode(ajv, ajv.compile(schema));
+      return { contents: `${code}\nexport { validate as validateCatalogSchema };`, loader: 'js', resolveDir: process.cwd() };
+    });
+  },
+};
+
 const nodeBuild = {
   ...common,
   platform: 'node',
@@ -29,6 +47,7 @@ const nodeBuild = {
   // got and its dependencies are ESM; import.meta.url is the only ESM-only construct they use.
   define: { 'import.meta.url': 'importMetaUrl' },
   banner: { js: "const importMetaUrl = require('url').pathToFileURL(__filename).href;" },
+  plugins: [precompiledCatalogSchema],
 };
 
 const builds = [

@@ -1,5 +1,5 @@
-import Ajv, { type ErrorObject } from 'ajv';
-import schema from '../../../schemas/models.schema.json';
+import type { ErrorObject } from 'ajv';
+import { validateCatalogSchema } from './catalogSchema';
 import { modelFilePathProblem } from './modelFilePath';
 
 /** A location inside a catalog document, as JSON path segments: ['models', 0, 'files', 0, 'path']. */
@@ -12,19 +12,7 @@ export interface SchemaIssue {
   readonly onKey?: boolean;
 }
 
-const ajv = new Ajv({ allErrors: true, strict: false });
-// The path rule lives in code (modelFilePath.ts) so the loader and the store share one definition.
-ajv.addKeyword({
-  keyword: 'modelFilePath',
-  type: 'string',
-  errors: true,
-  validate: function check(_schema: unknown, data: string): boolean {
-    const problem = modelFilePathProblem(data);
-    (check as { errors?: Partial<ErrorObject>[] }).errors = problem ? [{ keyword: 'modelFilePath', message: problem, params: {} }] : [];
-    return problem === undefined;
-  },
-});
-const validateCatalog = ajv.compile(schema);
+const validateCatalog = validateCatalogSchema;
 
 /** Human names for the patterns of the schema, keyed by the property they check. */
 const PATTERN_REASONS: Record<string, string> = {
@@ -73,7 +61,7 @@ function describe(err: ErrorObject, path: (string | number)[]): SchemaIssue {
 
 /** Validates a parsed catalog against the shipped JSON Schema and names each problem's JSON path. */
 export function schemaIssues(value: unknown): SchemaIssue[] {
-  if (validateCatalog(value)) return [];
+  if (validateCatalog(value)) return filePathIssues(value);
   const errors = validateCatalog.errors ?? [];
   // A failed oneOf already says "exactly one of url or hf"; the required-errors under it only repeat that.
   const oneOfPaths = errors.filter((e) => e.keyword === 'oneOf').map((e) => e.schemaPath);
@@ -88,7 +76,29 @@ export function schemaIssues(value: unknown): SchemaIssue[] {
       issues.push(issue);
     }
   }
+  return [...issues, ...filePathIssues(value)];
+}
+
+/**
+ * The path rule of `files[].path` lives in code (modelFilePath.ts), so the loader and the store share one
+ * definition; the schema's `modelFilePath` keyword only documents it (and keeps the schema compilable ahead of time).
+ */
+function filePathIssues(value: unknown): SchemaIssue[] {
+  const issues: SchemaIssue[] = [];
+  const models = isRecord(value) && Array.isArray(value.models) ? value.models : [];
+  models.forEach((model, m) => {
+    const files = isRecord(model) && Array.isArray(model.files) ? model.files : [];
+    files.forEach((file, f) => {
+      const p = isRecord(file) ? file.path : undefined;
+      const problem = typeof p === 'string' && p.length > 0 ? modelFilePathProblem(p) : undefined;
+      if (problem) issues.push({ path: ['models', m, 'files', f, 'path'], message: problem });
+    });
+  });
   return issues;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** `models[0].files[1].path` */

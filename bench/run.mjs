@@ -8,18 +8,29 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fmt, GiB, makeFile, MiB, sha256, verdict } from './benchFiles.mjs';
 import { runIntegrityBench } from './integrity.mjs';
+import { startNginx } from './nginxServer.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const cliPath = path.resolve(here, '..', 'dist', 'cli.js');
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS) || 3);
+// BENCH_ONLY=download|integrity|analytics runs one part (all by default).
+const ONLY = process.env.BENCH_ONLY;
+const runs = (part) => !ONLY || ONLY === part;
 
-function startServer(file, cap) {
+const HAS_NGINX = spawnSync('which', ['nginx']).status === 0;
+
+/** nginx when installed (as the issue asks), else our Node static server; `cap` bytes/s per connection. */
+async function startServer(file, cap) {
+  if (HAS_NGINX) {
+    const ngx = await startNginx(file, cap);
+    return { url: ngx.url, cpu: () => cpuSeconds(ngx.pid) ?? 0, stop: ngx.stop };
+  }
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [path.join(here, 'staticServer.mjs'), file, String(cap)], { stdio: ['ignore', 'pipe', 'inherit'] });
     child.stdout.once('data', (d) => resolve({
       url: `http://127.0.0.1:${String(d).trim()}/${path.basename(file)}`,
       cpu: () => cpuSeconds(child.pid) ?? 0,
-      stop: () => child.kill(),
+      stop: async () => { child.kill(); },
     }));
   });
 }
@@ -86,10 +97,9 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
 async function main() {
   if (!existsSync(cliPath)) throw new Error('dist/cli.js is missing: run `node esbuild.mjs --production` first');
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'ma-bench-'));
-  const nginx = spawnSync('which', ['nginx']).status === 0;
   console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${fmt(os.totalmem() / GiB, 1)} GiB RAM, node ${process.version}`);
-  console.log(`server: Node static server${nginx ? ' (nginx is installed but the per-connection cap needs the Node server)' : ' (nginx not installed)'}`);
-  try {
+  console.log(`server: ${HAS_NGINX ? 'nginx (sendfile; limit_rate for the per-connection cap)' : 'Node static server (nginx is not installed: `apt-get install nginx-light` to use it)'}`);
+  if (runs('download')) try {
     const big = path.join(work, 'big.bin');
     await makeFile(big, GiB);
     const bigSha = await sha256(big);
@@ -110,7 +120,7 @@ async function main() {
       console.log(`  round ${i + 1}: curl ${fmt(curl.seconds)} s, engine ${fmt(engine.seconds)} s, ratio ${fmt(engine.seconds / curl.seconds)}; ` +
         `CPU s (user+sys): curl ${fmt(curl.cpu)} + server ${fmt(server1 - server0)}, engine ${fmt(engine.cpu)} + server ${fmt(server2 - server1)}`);
     }
-    plain.stop();
+    await plain.stop();
     const curlSeconds = median(rounds.map((r) => r.curl.seconds));
     const engineSeconds = median(rounds.map((r) => r.engine.seconds));
     const ratio = median(rounds.map((r) => r.ratio));
@@ -126,7 +136,7 @@ async function main() {
     const cappedServer = await startServer(capped, cap);
     const one = await engineDownload(work, 'one', cappedServer.url, cappedSha, 256 * MiB, ['--connections', '1']);
     const four = await engineDownload(work, 'four', cappedServer.url, cappedSha, 256 * MiB, ['--connections', '4']);
-    cappedServer.stop();
+    await cappedServer.stop();
     const speedup = one.seconds / four.seconds;
     console.log(`\n256 MiB, server capped at ${cap / MiB} MiB/s per connection: 1 connection ${fmt(one.seconds)} s, 4 connections ${fmt(four.seconds)} s -> ${fmt(speedup)}x (target >= 3.5) ${verdict(speedup >= 3.5)}`);
 
@@ -135,7 +145,7 @@ async function main() {
     await makeFile(limited, 50 * MiB);
     const limitedServer = await startServer(limited, 0);
     const lim = await engineDownload(work, 'limited', limitedServer.url, await sha256(limited), 50 * MiB, ['--speed-limit', '5']);
-    limitedServer.stop();
+    await limitedServer.stop();
     const measured = (50 * MiB) / 1e6 / lim.seconds;
     const off = (measured - 5) / 5;
     console.log(`\nspeed limit 5 MB/s on 50 MiB: ${fmt(lim.seconds)} s -> ${fmt(measured)} MB/s average (${off >= 0 ? '+' : ''}${fmt(off * 100, 1)}%, target within 5%) ${verdict(Math.abs(off) <= 0.05)}`);
@@ -145,12 +155,16 @@ async function main() {
   }
 
   // 4. Integrity: a full verify of 1 GiB vs openssl, and the bytes a one-byte repair transfers.
-  console.log('\nIntegrity:');
-  await runIntegrityBench();
+  if (runs('integrity')) {
+    console.log('\nIntegrity:');
+    await runIntegrityBench();
+  }
 
   // 5. Analytics with a million recorded events (its own script: it loads the TypeScript sources).
-  console.log('\nAnalytics:');
-  spawnSync(process.execPath, [path.join(here, 'analytics.mjs')], { stdio: 'inherit' });
+  if (runs('analytics')) {
+    console.log('\nAnalytics:');
+    spawnSync(process.execPath, [path.join(here, 'analytics.mjs')], { stdio: 'inherit' });
+  }
 }
 
 main().catch((err) => {

@@ -38,6 +38,7 @@ export type ModelFileState = Omit<StoredFile, 'manifest'> & {
   /** Whether the sha256 came from the catalog or hub (false = we only know what we downloaded). */
   readonly sha256Expected?: boolean;
   readonly verifiedAt?: string;
+  readonly installedAt?: string;
 };
 
 export interface ModelState {
@@ -340,7 +341,7 @@ export class AvailabilityEngine extends Disposable {
     const item = this.queue.get(id);
     const files: ModelFileState[] = (stored?.files ?? []).map((f) => ({
       path: f.path, localPath: f.localPath, state: f.state, bytesOnDisk: f.bytesOnDisk, size: f.size, sha256: f.sha256,
-      sha256Expected: f.manifest?.sha256Expected, verifiedAt: f.manifest?.verifiedAt, problem: f.problem,
+      sha256Expected: f.manifest?.sha256Expected, verifiedAt: f.manifest?.verifiedAt, installedAt: f.manifest?.installedAt, problem: f.problem,
     }));
     const model = this.requireModel(id);
     const catalogTotal = this.catalogTotal(model);

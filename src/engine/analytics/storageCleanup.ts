@@ -8,14 +8,15 @@ export function installedModels(engine: AvailabilityEngine, usage: ReadonlyMap<s
     // Only installed models: partial downloads and repairs in progress are never cleanup material.
     .filter((s) => s.state === 'ready' && s.bytesOnDisk > 0)
     .map((s) => {
-      const verified = s.files.map((f) => (f.verifiedAt ? Date.parse(f.verifiedAt) : NaN)).filter((t) => !Number.isNaN(t));
+      // Stores from before installedAt was recorded fall back to the last check (which makes a model look newer: the safe side).
+      const installed = s.files.map((f) => Date.parse(f.installedAt ?? f.verifiedAt ?? '')).filter((t) => !Number.isNaN(t));
       const u = usage.get(s.id);
       return {
         modelId: s.id,
         sizeBytes: s.bytesOnDisk,
         lastUsed: u?.lastUsed,
         useCount: u?.useCount ?? 0,
-        installedAt: verified.length ? Math.min(...verified) : undefined,
+        installedAt: installed.length ? Math.min(...installed) : undefined,
       };
     });
 }

@@ -93,7 +93,7 @@ export async function downloadModel(ctx: ModelDownloadContext, model: ModelEntry
     await recordVerifiedFile(ctx.layout, model.id, model.version, {
       path: file.path, source: file.source, url: result.url, size: result.size, sha256: result.sha256,
       sha256Expected: resolved.sha256 !== undefined, pieceSize: result.pieceSize, pieces: result.pieces,
-      verifiedAt: new Date().toISOString(),
+      verifiedAt: new Date().toISOString(), installedAt: new Date().toISOString(),
     });
     finishedBytes += result.size;
     if (outcome.value.transferred) transferred += result.size;

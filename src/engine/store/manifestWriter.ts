@@ -7,10 +7,13 @@ import type { ManifestFile, ModelManifest, StoreLayout } from './storeLayout';
 
 /**
  * Records one verified file in its model's manifest (atomically), replacing an older entry for the same
- * path (and with it any damage a check had recorded).
+ * path (and with it any damage a check had recorded). A repair keeps the first install time: it is not a new model.
  */
 export async function recordVerifiedFile(layout: StoreLayout, id: string, version: string, file: ManifestFile): Promise<void> {
-  await updateManifestFiles(layout, id, version, (files) => [...files.filter((f) => f.path !== file.path), file]);
+  await updateManifestFiles(layout, id, version, (files) => {
+    const old = files.find((f) => f.path === file.path);
+    return [...files.filter((f) => f !== old), { ...file, installedAt: old?.installedAt ?? file.installedAt }];
+  });
 }
 
 /**

@@ -60,6 +60,8 @@ export interface ManifestFile {
   readonly pieceSize: number;
   readonly pieces: readonly string[];
   readonly verifiedAt: string;
+  /** When the file was first installed (kept across checks and repairs); absent in stores from before 0.x. */
+  readonly installedAt?: string;
   /** Pieces a full check found changed; present until a repair installs the file verified again. */
   readonly damagedPieces?: readonly number[];
 }

@@ -126,6 +126,15 @@ async function main() {
     const ratio = median(rounds.map((r) => r.ratio));
     const peakMb = Math.max(...rounds.map((r) => r.engine.peakMb));
     console.log(`\n1 GiB: curl -o ${fmt(curlSeconds)} s, engine with sha256 ${fmt(engineSeconds)} s -> ratio ${fmt(ratio)} (median of ${ROUNDS} rounds; target <= 1.15) ${verdict(ratio <= 1.15)}`);
+    // Why the ratio is what it is: the engine does curl's work (receive, write) plus two sha256 passes
+    // (whole file, and each piece for later repairs). Spread perfectly over every core, it still needs
+    // its CPU time divided by the cores; on a machine with few cores that bound is what the ratio meets.
+    const best = Math.min(...rounds.map((r) => r.engine.seconds)) / Math.min(...rounds.map((r) => r.curl.seconds));
+    const engineCpu = median(rounds.map((r) => r.engine.cpu));
+    const curlCpu = median(rounds.map((r) => r.curl.cpu));
+    const cores = os.cpus().length;
+    console.log(`  best round of each: ratio ${fmt(best)}; CPU s (median): curl ${fmt(curlCpu)}, engine ${fmt(engineCpu)} -> ` +
+      `on ${cores} cores the engine cannot take less than ${fmt(engineCpu / cores)} s = ${fmt(engineCpu / cores / curlSeconds)}x curl`);
     console.log(`peak RSS of the CLI during the 1 GiB download: ${fmt(peakMb, 1)} MB (highest of ${ROUNDS} rounds; target <= 150) ${verdict(peakMb <= 150)}`);
 
     // 2. 4 connections vs 1 against a server capping each connection.

@@ -4,6 +4,7 @@ import { Disposable } from './base/lifecycle';
 import { DownloadQueue, type DownloadFailure, type DownloadPriority, type QueueProgress } from './download/downloadQueue';
 import type { TransferIo } from './download/fileTransfer';
 import { downloadModel } from './download/modelDownload';
+import { whenLockFree } from './download/fileLock';
 import { removePartData } from './download/partState';
 import { NULL_LOGGER, withDefaults, type DownloadSettings, type Logger } from './download/settings';
 import { DEFAULT_HEALTH_SETTINGS, healthOf, type Health, type HealthReason, type HealthSettings, type ModelHealth } from './health/health';
@@ -88,6 +89,8 @@ export class AvailabilityEngine extends Disposable {
   private readonly limiter: SpeedLimiter;
   private readonly queue: DownloadQueue;
   private readonly logger: Logger;
+  /** A download lock not refreshed for this long belongs to a dead process. */
+  private readonly lockStaleMs: number;
   private _storeGeneration = 0;
   /** Models whose download just finished and whose store entry is being rescanned. */
   private readonly settling = new Map<string, Promise<void>>();
@@ -114,6 +117,7 @@ export class AvailabilityEngine extends Disposable {
     super();
     this.layout = new StoreLayout(options.storeRoot);
     this.logger = options.logger ?? NULL_LOGGER;
+    this.lockStaleMs = options.lockStaleMs ?? 10_000;
     this.settings = withDefaults(options.settings);
     this.healthSettings = { ...DEFAULT_HEALTH_SETTINGS, ...options.health };
     this.limiter = new SpeedLimiter(this.settings.speedLimitMBps);
@@ -122,7 +126,7 @@ export class AvailabilityEngine extends Disposable {
       runner: {
         run: (id, signal, onProgress) => downloadModel({
           layout: this.layout, settings: () => this.settings, limiter: this.limiter, logger: this.logger,
-          hfToken: options.hfToken, hfEndpoint: options.hfEndpoint, io: options.io, lockStaleMs: options.lockStaleMs,
+          hfToken: options.hfToken, hfEndpoint: options.hfEndpoint, io: options.io, lockStaleMs: this.lockStaleMs,
           mode: this.integrity.modeFor(id),
         }, this.requireModel(id), signal, onProgress),
         discard: (id) => this.discardPartial(id),
@@ -134,7 +138,7 @@ export class AvailabilityEngine extends Disposable {
       logger: this.logger,
     }));
     this.integrity = new ModelIntegrity({
-      layout: this.layout, lockStaleMs: options.lockStaleMs ?? 10_000, logger: this.logger,
+      layout: this.layout, lockStaleMs: this.lockStaleMs, logger: this.logger,
       requireModel: (id) => this.requireModel(id),
       queueItem: (id) => this.queue.get(id),
       enqueue: (id, priority) => this.queue.enqueue(id, priority),
@@ -383,8 +387,14 @@ export class AvailabilityEngine extends Disposable {
   private async discardPartial(id: string): Promise<void> {
     const model = this.models.get(id);
     if (!model) return;
-    for (const f of model.files) await removePartData(this.layout.filePath(model.id, model.version, f.path));
-    this.logger.info('download cancelled; partial data removed', id);
+    let kept = 0;
+    for (const f of model.files) {
+      const finalPath = this.layout.filePath(model.id, model.version, f.path);
+      if (!(await whenLockFree(finalPath, this.lockStaleMs, () => removePartData(finalPath)))) kept++;
+    }
+    // Another window downloads it: its data is its own; cancelling here only stops following it.
+    if (kept) this.logger.info(`download cancelled here; ${kept} file(s) are downloading in another window, which keeps them (cancel there)`, id);
+    else this.logger.info('download cancelled; partial data removed', id);
   }
 
   private requireModel(id: string): ModelEntry {

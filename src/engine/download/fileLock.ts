@@ -62,6 +62,28 @@ export async function withFileLock<T>(finalPath: string, opts: FileLockOptions, 
   }
 }
 
+/**
+ * Runs `body` only if no process holds the file's download lock (returns false when one does): what must
+ * not happen under another window's running download, like deleting its partial data on cancel.
+ */
+export async function whenLockFree(finalPath: string, staleMs: number, body: () => Promise<void>): Promise<boolean> {
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(finalPath, { realpath: false, lockfilePath: `${finalPath}.part.lock`, stale: staleMs });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOCKED') return false;
+    // No folder yet: nothing to protect and nothing to delete.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
+    throw err;
+  }
+  try {
+    await body();
+    return true;
+  } finally {
+    await release().catch(() => undefined);
+  }
+}
+
 async function isFile(p: string): Promise<boolean> {
   return fs.stat(p).then((s) => s.isFile(), () => false);
 }

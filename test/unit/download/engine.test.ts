@@ -119,6 +119,26 @@ describe('AvailabilityEngine downloads', function () {
     assert.equal(other.getModelState('n')?.state, 'missing');
   });
 
+  it('cancelling a download that another window is running stops following it and leaves that window its data', async () => {
+    const data = generateData(16 * PIECE);
+    server.addFile('a.bin', data);
+    server.bytesPerSecondPerConnection = 512 * 1024;
+    const holder = await engine({ models: [urlModel(server, 'm', ['a.bin'])] });
+    const finalPath = path.join(store, 'models', 'm', '1.0.0', 'weights', 'a.bin');
+    const done = finished(holder, 'm');
+    holder.download(['m']);
+    await waitFor(holder.onDidChange, () => (holder.getModelState('m')?.bytesOnDisk ?? 0) >= 2 * PIECE);
+    const follower = await engine({ models: [urlModel(server, 'm', ['a.bin'])] });
+    follower.download(['m']);
+    await waitFor(follower.onDidChange, () => follower.getModelState('m')?.state === 'downloading');
+    await follower.cancel('m');
+    await fs.stat(`${finalPath}.part`);
+    await fs.stat(`${finalPath}.part.json`);
+    server.bytesPerSecondPerConnection = 0;
+    await done;
+    assert.deepEqual(await fs.readFile(finalPath), data);
+  });
+
   it('brings queued and paused downloads back after a restart', async () => {
     server.addFile('a.bin', generateData(4 * PIECE, 1));
     server.addFile('b.bin', generateData(4 * PIECE, 2));

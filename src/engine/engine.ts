@@ -355,7 +355,8 @@ export class AvailabilityEngine extends Disposable {
     else if (this.settling.has(id)) state = 'ready';
     const bytesOnDisk = item?.progress && item.state === 'running' ? item.progress.bytesDone : (stored?.bytesOnDisk ?? 0);
     const partial = {
-      id, state, bytesOnDisk, totalBytes: item?.progress?.total ?? catalogTotal, priority: item?.priority, progress: item?.progress,
+      // Hugging Face files give no size in the catalog: once installed, what is on disk is the size.
+      id, state, bytesOnDisk, totalBytes: item?.progress?.total ?? catalogTotal ?? (stored?.ready ? stored.bytesOnDisk : undefined), priority: item?.priority, progress: item?.progress,
       queuePosition: item?.queuePosition, waitEstimateSeconds: item?.waitEstimateSeconds, pausedReason: item?.pausedReason,
       error: item?.error, files,
     };

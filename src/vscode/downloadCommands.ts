@@ -77,8 +77,11 @@ export function registerDownloadCommands(register: Register, deps: DownloadComma
     const p = await localPath(engine, arg);
     if (p) await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(p));
   });
+  // Returns whether a token was saved, so a "Set Token" action can retry the download it was offered for.
   register('setHuggingFaceToken', async () => {
-    if (await token.promptAndStore()) void vscode.window.showInformationMessage('Hugging Face token saved in VS Code\'s secret storage. It is sent only to the Hugging Face hub.');
+    const saved = await token.promptAndStore();
+    if (saved) void vscode.window.showInformationMessage('Hugging Face token saved in VS Code\'s secret storage. It is sent only to the Hugging Face hub.');
+    return saved;
   });
   register('clearHuggingFaceToken', async () => {
     await token.clear();

@@ -20,7 +20,13 @@ export class DownloadNotifications extends Disposable {
       startedByUser.delete(id);
       const retry: NotificationAction = { title: kind === 'paused' ? 'Resume' : 'Retry', run: () => vscode.commands.executeCommand(kind === 'paused' ? 'modelAvailability.resume' : 'modelAvailability.download', id) };
       if (/gated|token/i.test(reason)) {
-        notifier.notify('gated', 'error', `${name(id)} could not be downloaded: ${reason}`, { title: 'Set Token', run: () => vscode.commands.executeCommand('modelAvailability.setHuggingFaceToken') }, retry);
+        const setTokenAndRetry: NotificationAction = {
+          title: 'Set Token',
+          run: async () => {
+            if (await vscode.commands.executeCommand<boolean>('modelAvailability.setHuggingFaceToken')) await retry.run();
+          },
+        };
+        notifier.notify('gated', 'error', `${name(id)} could not be downloaded: ${reason}`, setTokenAndRetry, retry);
       } else if (/disk full|ENOSPC|free space/i.test(reason)) {
         notifier.notify('diskFull', 'error', `${name(id)} is paused: ${reason}. What was downloaded is kept.`, { title: 'Open Storage Folder', run: () => vscode.commands.executeCommand('modelAvailability.openStorageFolder') }, retry);
       } else {

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { FaultServer, generateData } from '../support/faultServer';
+import { startHub, TOKEN } from '../support/mockHub';
 import { REPO, type CodeServer } from './codeServer';
 import { catalogWorkspace, WorkbenchSession } from './session';
 import type { Workbench } from './workbench';
@@ -16,6 +17,7 @@ describe('Downloads in a real VS Code: tree, status bar, commands, notifications
   let session: WorkbenchSession;
   let server: CodeServer;
   let wb: Workbench;
+  let hub: Awaited<ReturnType<typeof startHub>>;
 
   before(async () => {
     assert.ok(existsSync(VSIX), `${VSIX} is built (run the tests through npm test)`);
@@ -24,6 +26,9 @@ describe('Downloads in a real VS Code: tree, status bar, commands, notifications
     files.bytesPerSecondPerConnection = 1 * MiB;
     const quick = files.addFile('quick.gguf', generateData(3 * MiB, 11));
     const slow = files.addFile('slow.gguf', generateData(24 * MiB, 12));
+    // A gated Hugging Face repository: the mock hub wants the token and redirects downloads to another host.
+    const gated = files.addFile('gated.gguf', generateData(MiB / 2, 13));
+    hub = await startHub(files, { name: 'gated.gguf', sha256: gated.sha256, size: gated.data.length }, true);
     const model = (id: string, name: string, file: string, f?: { sha256: string; data: Buffer }) => ({
       id, name, version: '1.0.0', task: 'text-generation', format: 'gguf',
       files: [{ path: file, url: files.url(file), ...(f ? { sha256: f.sha256, size: f.data.length } : {}) }],
@@ -32,17 +37,20 @@ describe('Downloads in a real VS Code: tree, status bar, commands, notifications
       model('quick-model', 'Quick Model', 'quick.gguf', quick),
       model('slow-model', 'Slow Model', 'slow.gguf', slow),
       model('gone-model', 'Gone Model', 'gone.gguf'),
+      { id: 'gated-model', name: 'Gated Model', version: '1.0.0', task: 'text-generation', format: 'gguf', files: [{ path: 'gated.gguf', hf: { repo: 'org/tiny-GGUF', file: 'gated.gguf' } }] },
     ], {
       'modelAvailability.builtinCatalog': false,
       'modelAvailability.download.connections': 2,
     });
-    session = await WorkbenchSession.start({ vsixes: [VSIX], folder: workspace });
+    // HF_TOKEN empty: the token must come from the prompt, not from the machine running the tests.
+    session = await WorkbenchSession.start({ vsixes: [VSIX], folder: workspace, env: { HF_ENDPOINT: hub.endpoint, HF_TOKEN: '' } });
     server = session.server;
     wb = session.wb;
   });
 
   after(async () => {
     await session?.close();
+    await hub?.close();
     await files?.close();
   });
 
@@ -138,5 +146,27 @@ describe('Downloads in a real VS Code: tree, status bar, commands, notifications
     await wb.waitForTreeRow(pane, /Gone Model.*failed/);
     await wb.statusItem(/1 download failed/).waitFor({ timeout: 5000 });
     await wb.screenshot('14-not-found');
+  });
+
+  it('a gated Hugging Face model: Set Token asks for the token, keeps it secret, sends it to the hub only, and retries', async () => {
+    const pane = await wb.expandView('Models');
+    const row = await wb.waitForTreeRow(pane, 'Gated Model');
+    await wb.clickInlineAction(row, 'Download Model…');
+    const toast = wb.notification(/Gated Model could not be downloaded/);
+    await toast.waitFor({ timeout: 30_000 });
+    assert.match(await toast.innerText(), /gated: set a Hugging Face token/i);
+    await wb.screenshot('17-gated-needs-token');
+    await toast.locator('.monaco-button', { hasText: /^Set Token$/ }).click();
+    const input = wb.page.locator('.quick-input-widget input');
+    await input.waitFor();
+    assert.equal(await input.getAttribute('type'), 'password', 'the token is typed into a password box');
+    await input.fill(TOKEN);
+    await wb.screenshot('18-token-prompt');
+    await input.press('Enter');
+    await wb.waitForTreeRow(pane, /^Gated Model\s*1\.0\.0 · 524 KB · ready$/, 60_000);
+    assert.ok(hub.requests.some((r) => r.authorization === `Bearer ${TOKEN}`), 'the hub got the token');
+    const cdn = files.requestsFor('gated.gguf');
+    assert.ok(cdn.length > 0 && cdn.every((r) => r.authorization === undefined), 'the download host never saw the token');
+    await wb.screenshot('19-gated-ready');
   });
 });

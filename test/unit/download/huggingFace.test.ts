@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { ModelEntry } from '../../../src/engine/catalog/catalogTypes';
@@ -9,43 +7,8 @@ import { AvailabilityEngine } from '../../../src/engine/engine';
 import { resolveHubFile } from '../../../src/engine/net/huggingFace';
 import { waitFor } from '../../support/engineFixtures';
 import { FaultServer, generateData } from '../../support/faultServer';
+import { COMMIT, startHub, TOKEN } from '../../support/mockHub';
 
-const COMMIT = 'c0ffee'.padEnd(40, '0');
-const TOKEN = 'hf_test_token';
-
-interface HubRequest { method: string; url: string; authorization: string | undefined; body: string }
-
-/**
- * A mock hub on 127.0.0.1: resolves `main` to a commit, answers paths-info with lfs oid and size, and
- * redirects /resolve/ to a "CDN" on another host (the fault server on localhost), as the real hub does.
- */
-async function startHub(cdn: FaultServer, file: { name: string; sha256: string; size: number }, gated: boolean) {
-  const requests: HubRequest[] = [];
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => { body += c.toString(); });
-    req.on('end', () => {
-      requests.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization, body });
-      if (gated && req.headers.authorization !== `Bearer ${TOKEN}`) { res.writeHead(401).end(); return; }
-      const url = req.url ?? '';
-      if (url === '/api/models/org/tiny-GGUF/revision/main') {
-        res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ id: 'org/tiny-GGUF', sha: COMMIT }));
-      } else if (url === `/api/models/org/tiny-GGUF/paths-info/${COMMIT}` && req.method === 'POST') {
-        const form = new URLSearchParams(body);
-        const asked = form.getAll('paths');
-        res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify(asked.filter((p) => p === file.name).map((p) => ({ type: 'file', path: p, size: file.size, lfs: { oid: file.sha256, size: file.size } }))));
-      } else if (url === `/org/tiny-GGUF/resolve/${COMMIT}/${file.name}`) {
-        res.writeHead(302, { location: cdn.url(file.name, 'localhost') }).end();
-      } else {
-        res.writeHead(404).end();
-      }
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, close: () => new Promise<void>((r) => server.close(() => r())) };
-}
 
 describe('Hugging Face files', () => {
   let cdn: FaultServer;

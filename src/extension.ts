@@ -82,7 +82,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
     command('requestModel', (arg) => requestModelCommand(engine, requests, arg));
     command('clearAnalytics', () => clearAnalytics(usage.store));
     registerIntegrityCommands(command, { engine, requests, notifier, log: logs.health });
-    command('moveStorage', () => moveStorage(engine, requests, root, logs.management, moving));
+    command('moveStorage', (target?: unknown) => moveStorage(engine, requests, root, logs.management, moving, target));
     const cleanup: CleanupDeps = {
       engine, store: usage.store,
       inUse: () => engine.getModels().map((m) => m.id).filter((id) => requests.isInUse(id)),

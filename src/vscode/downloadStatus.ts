@@ -10,11 +10,16 @@ export class DownloadStatus extends Disposable {
   private readonly item = this._register(vscode.window.createStatusBarItem('modelAvailability.status', vscode.StatusBarAlignment.Left, 10));
   private lastUpdate = 0;
   private timer: NodeJS.Timeout | undefined;
+  private readonly contextKeys = new Map<string, boolean>();
 
   constructor(private readonly engine: AvailabilityEngine) {
     super();
     this.item.name = 'Model Availability';
-    this._register(engine.onDidChange(() => this.schedule()));
+    this._register(engine.onDidChange(() => {
+      // The palette's Pause / Resume / Cancel follow these keys: they must not lag behind the Models view.
+      this.updateContextKeys(this.engine.getModelStates());
+      this.schedule();
+    }));
     this._register({ dispose: () => clearTimeout(this.timer) });
     this.update();
   }
@@ -35,8 +40,7 @@ export class DownloadStatus extends Disposable {
     // Red with files on disk needs a repair; a first download that failed has nothing to repair.
     const needRepair = states.filter((s) => s.health === 'red' && s.bytesOnDisk > 0);
     const failed = states.filter((s) => s.health === 'red' && s.bytesOnDisk === 0);
-    void vscode.commands.executeCommand('setContext', 'modelAvailability.hasActiveDownloads', active.length + queued.length > 0);
-    void vscode.commands.executeCommand('setContext', 'modelAvailability.hasPausedDownloads', paused.length > 0);
+    this.updateContextKeys(states);
 
     if (active.length + queued.length > 0) {
       const done = active.reduce((a, s) => a + (s.progress?.bytesDone ?? 0), 0);
@@ -72,6 +76,17 @@ export class DownloadStatus extends Disposable {
     } else {
       this.item.hide();
     }
+  }
+
+  private updateContextKeys(states: readonly ModelState[]): void {
+    this.setContext('modelAvailability.hasActiveDownloads', states.some((s) => s.state === 'downloading' || s.state === 'queued'));
+    this.setContext('modelAvailability.hasPausedDownloads', states.some((s) => s.state === 'paused'));
+  }
+
+  private setContext(key: string, value: boolean): void {
+    if (this.contextKeys.get(key) === value) return;
+    this.contextKeys.set(key, value);
+    void vscode.commands.executeCommand('setContext', key, value);
   }
 
   private tooltip(states: readonly ModelState[]): vscode.MarkdownString {

@@ -11,9 +11,10 @@ import { config } from './settings';
 /**
  * "Move Model Storage…": copy the store to another folder or disk, verify every file, switch the setting,
  * delete the old copy, then reload the window so everything uses the new place. Resumable: running it
- * again with the same target continues an interrupted move.
+ * again with the same target continues an interrupted move. A keybinding or task may give the target
+ * folder as the argument (a path or a file URI); otherwise the person picks one. Either way they confirm.
  */
-export async function moveStorage(engine: AvailabilityEngine, requests: ModelRequests, currentRoot: string, log: ExtensionLog, moving: { active: boolean }): Promise<void> {
+export async function moveStorage(engine: AvailabilityEngine, requests: ModelRequests, currentRoot: string, log: ExtensionLog, moving: { active: boolean }, targetArg?: unknown): Promise<void> {
   const configured = configuredStoreRoot();
   if (configured && configured !== path.resolve(currentRoot)) {
     // A previous move switched the setting; this window still runs on the old folder until it reloads.
@@ -25,8 +26,7 @@ export async function moveStorage(engine: AvailabilityEngine, requests: ModelReq
     void vscode.window.showWarningMessage('Models are in use by an extension right now; move the storage once they are released.');
     return;
   }
-  const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: 'Move Models Here', title: 'Move Model Storage' });
-  const target = picked?.[0]?.fsPath;
+  const target = targetFolder(targetArg) ?? (await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: 'Move Models Here', title: 'Move Model Storage' }))?.[0]?.fsPath;
   if (!target) return;
   const ok = await vscode.window.showWarningMessage(`Move all models from ${currentRoot} to ${target}?`, { modal: true, detail: 'Downloads pause meanwhile. Every file is verified at the new place before the old copy is deleted; the window reloads at the end.' }, 'Move');
   if (!ok) return;
@@ -62,4 +62,9 @@ export async function moveStorage(engine: AvailabilityEngine, requests: ModelReq
   } finally {
     moving.active = false;
   }
+}
+
+function targetFolder(arg: unknown): string | undefined {
+  if (arg instanceof vscode.Uri) return arg.scheme === 'file' ? arg.fsPath : undefined;
+  return typeof arg === 'string' && path.isAbsolute(arg) ? path.resolve(arg) : undefined;
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { FaultServer, generateData } from '../support/faultServer';
 import { startHub, TOKEN } from '../support/mockHub';
@@ -18,6 +19,7 @@ describe('Downloads in a real VS Code: tree, status bar, commands, notifications
   let server: CodeServer;
   let wb: Workbench;
   let hub: Awaited<ReturnType<typeof startHub>>;
+  let moveTarget: string;
 
   before(async () => {
     assert.ok(existsSync(VSIX), `${VSIX} is built (run the tests through npm test)`);
@@ -43,7 +45,16 @@ describe('Downloads in a real VS Code: tree, status bar, commands, notifications
       'modelAvailability.download.connections': 2,
     });
     // HF_TOKEN empty: the token must come from the prompt, not from the machine running the tests.
-    session = await WorkbenchSession.start({ vsixes: [VSIX], folder: workspace, env: { HF_ENDPOINT: hub.endpoint, HF_TOKEN: '' } });
+    // Move Model Storage takes its folder from a keybinding's argument here: code-server's folder picker
+    // (VS Code's simple dialog) cannot be driven reliably from a test.
+    moveTarget = await mkdtemp(path.join(os.tmpdir(), 'ma-moved-'));
+    session = await WorkbenchSession.start({
+      vsixes: [VSIX], folder: workspace, env: { HF_ENDPOINT: hub.endpoint, HF_TOKEN: '' },
+      prepareUserData: async (dir) => {
+        await mkdir(path.join(dir, 'User'), { recursive: true });
+        await writeFile(path.join(dir, 'User', 'keybindings.json'), JSON.stringify([{ key: 'ctrl+alt+shift+f9', command: 'modelAvailability.moveStorage', args: moveTarget }]));
+      },
+    });
     server = session.server;
     wb = session.wb;
   });
@@ -168,5 +179,32 @@ describe('Downloads in a real VS Code: tree, status bar, commands, notifications
     const cdn = files.requestsFor('gated.gguf');
     assert.ok(cdn.length > 0 && cdn.every((r) => r.authorization === undefined), 'the download host never saw the token');
     await wb.screenshot('19-gated-ready');
+  });
+
+  it('Move Model Storage… copies, verifies, switches the setting, deletes the old copy and reloads on the new folder', async () => {
+    let pane = await wb.expandView('Models');
+    if (!(await wb.treeRows(pane)).some((r) => /^Quick Model.*ready$/.test(r))) {
+      await wb.clickInlineAction(await wb.waitForTreeRow(pane, 'Quick Model'), 'Download Model…');
+      await wb.waitForTreeRow(pane, /Quick Model.*ready/, 60_000);
+    }
+    const oldRoot = path.join(server.userDataDir, 'User', 'globalStorage', 'model-availability.model-availability');
+    const target = moveTarget;
+    await wb.page.keyboard.press('Escape');
+    await wb.page.keyboard.press('Control+Alt+Shift+F9');
+    const confirm = wb.page.locator('.monaco-dialog-box');
+    await confirm.waitFor({ timeout: 15_000 });
+    assert.match(await confirm.innerText(), new RegExp(`Move all models from .* to ${target.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\?`));
+    await wb.screenshot('20-move-confirm');
+    await wb.confirmDialog('Move');
+    // The window reloads on the new folder: the Models view comes back with the model ready from there.
+    await wb.page.waitForEvent('load', { timeout: 60_000 });
+    pane = await wb.expandView('Models');
+    await wb.waitForTreeRow(pane, /^Quick Model\s*1\.0\.0 · 3\.1 MB · ready$/, 60_000);
+    await wb.screenshot('21-moved');
+    assert.ok(existsSync(path.join(target, 'models', 'quick-model', '1.0.0', 'quick.gguf')), 'the model is in the new folder');
+    assert.ok(!existsSync(path.join(oldRoot, 'models', 'quick-model')), 'the old copy is deleted');
+    // storagePath is machine-scoped: code-server (a remote VS Code) keeps it in the machine's settings.
+    const settings = JSON.parse(await readFile(path.join(server.userDataDir, 'Machine', 'settings.json'), 'utf8')) as Record<string, unknown>;
+    assert.equal(settings['modelAvailability.storagePath'], target);
   });
 });

@@ -22,20 +22,26 @@ function escapeMd(text: string): string {
 
 /** The Explorer's Models view: one item per catalog model, its files as children, live from the engine's events. */
 export class ModelsTree extends Disposable implements vscode.TreeDataProvider<ModelNode> {
-  private readonly changed = this._register(new vscode.EventEmitter<ModelNode | undefined>());
+  private readonly changed = this._register(new vscode.EventEmitter<ModelNode | ModelNode[] | undefined>());
   readonly onDidChangeTreeData = this.changed.event;
   readonly view: vscode.TreeView<ModelNode>;
+  /**
+   * One node object per model, kept while its catalog entry is the same, and what each showed last. Refreshing
+   * only the models that changed keeps VS Code's handles of the others valid: a click on an inline action
+   * during a whole-tree refresh could otherwise reach the command without its model.
+   */
+  private readonly nodes = new Map<string, { node: ModelNode & { kind: 'model' }; shown: string }>();
 
   /** `lastUse` reads recorded usage (analytics); it may know nothing. */
   constructor(private readonly engine: AvailabilityEngine, private readonly lastUse: (id: string) => ModelUseSummary | undefined = () => undefined) {
     super();
     this.view = this._register(vscode.window.createTreeView('modelAvailability.models', { treeDataProvider: this, showCollapseAll: true }));
-    // The engine throttles its change events to a few per second; stable item ids keep refreshes flicker-free.
-    this._register(engine.onDidChange(() => this.changed.fire(undefined)));
+    // The engine throttles its change events to a few per second.
+    this._register(engine.onDidChange(() => this.refreshChanged()));
   }
 
   async getChildren(node?: ModelNode): Promise<ModelNode[]> {
-    if (!node) return this.engine.getModels().map((model) => ({ kind: 'model', model }));
+    if (!node) return this.engine.getModels().map((model) => this.modelNode(model));
     if (node.kind !== 'model') return [];
     const files: ModelNode[] = node.model.files.map((file) => ({ kind: 'file', model: node.model, file }));
     // Other versions on disk (the catalog moved on, the old one stays until removed). Read from disk only
@@ -57,13 +63,48 @@ export class ModelsTree extends Disposable implements vscode.TreeDataProvider<Mo
     return read;
   }
 
-  /** Redraws every item, e.g. after new usage was saved. */
+  /** Redraws every model's item, e.g. after new usage was saved (item by item, keeping the handles valid). */
   refresh(): void {
-    this.changed.fire(undefined);
+    const all = [...this.nodes.values()].map((n) => n.node);
+    this.changed.fire(all.length > 0 ? all : undefined);
+  }
+
+  private modelNode(model: ModelEntry): ModelNode & { kind: 'model' } {
+    const known = this.nodes.get(model.id);
+    if (known?.node.model === model) return known.node;
+    const node = { kind: 'model', model } as const;
+    this.nodes.set(model.id, { node, shown: this.fingerprint(model.id) });
+    return node;
+  }
+
+  /** What a model's item and its children show, as one string to compare. */
+  private fingerprint(id: string): string {
+    const s = this.engine.getModelState(id);
+    return s ? JSON.stringify([s.state, s.health, s.bytesOnDisk, s.totalBytes, s.progress, s.queuePosition, s.waitEstimateSeconds, s.pausedReason, s.error, s.healthReasons, s.files, this.engine.storeGeneration]) : '';
+  }
+
+  private refreshChanged(): void {
+    const models = this.engine.getModels();
+    // Another catalog: the list itself changed.
+    if (models.length !== this.nodes.size || models.some((m) => this.nodes.get(m.id)?.node.model !== m)) {
+      this.nodes.clear();
+      this.changed.fire(undefined);
+      return;
+    }
+    const changed: ModelNode[] = [];
+    for (const m of models) {
+      const known = this.nodes.get(m.id);
+      const now = this.fingerprint(m.id);
+      if (known && known.shown !== now) {
+        known.shown = now;
+        changed.push(known.node);
+      }
+    }
+    if (changed.length > 0) this.changed.fire(changed);
   }
 
   getParent(node: ModelNode): ModelNode | undefined {
-    return node.kind === 'file' ? { kind: 'model', model: node.model } : undefined;
+    return node.kind === 'model' ? undefined : this.modelNode(node.model);
   }
 
   getTreeItem(node: ModelNode): vscode.TreeItem {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the real-VS-Code tests need, idempotently: Debian's Chromium and the
+# Installs what the tests need, idempotently: Debian's Chromium, openssl and the
 # build headers code-server's native modules want (when run as root), and code-server
 # 4.100.3 (the last release that runs on Node 20) into the ignored .vscode-test/ folder.
 set -euo pipefail
@@ -11,6 +11,8 @@ CS_DIR="$PWD/.vscode-test/code-server-$CS_VERSION"
 need_apt=()
 [ "${1:-}" = --code-server-only ] || [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 command -v rg >/dev/null || need_apt+=(ripgrep)
+# The direct HTTP client's TLS test makes a throwaway certificate with the openssl command.
+[ "${1:-}" = --code-server-only ] || command -v openssl >/dev/null || need_apt+=(openssl)
 dpkg -s libkrb5-dev >/dev/null 2>&1 || need_apt+=(libkrb5-dev)
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -19,11 +19,18 @@ export interface TransferIo {
   freeBytes(dir: string): Promise<number>;
 }
 
+/**
+ * The largest single write. Bigger writes make the kernel take large page-cache folios, which here cost up
+ * to five times the CPU when memory is fragmented: 1 GiB written in 1 MiB writes took 0.9-1.7 s of kernel
+ * time in 6 runs of 10, in 256 KiB writes 0.23-0.27 s every time (this machine, ext4, kernel 6.18).
+ */
+const MAX_WRITE = 256 * 1024;
+
 export const NODE_IO: TransferIo = {
   async write(fh, chunk, position) {
     let done = 0;
     while (done < chunk.length) {
-      const { bytesWritten } = await fh.write(chunk, done, chunk.length - done, position + done);
+      const { bytesWritten } = await fh.write(chunk, done, Math.min(MAX_WRITE, chunk.length - done), position + done);
       done += bytesWritten;
     }
   },
@@ -64,8 +71,12 @@ class RestartTransfer extends Error {}
 
 const MAX_RUN_BYTES = 64 * 1024 * 1024;
 const STATE_SAVE_INTERVAL_MS = 1000;
-/** 16 slots of 1 MiB: room for every connection to read while earlier slots are written and hashed. */
-const SLOT_COUNT = 16;
+/**
+ * 32 slots of 1 MiB: room for every connection to read while earlier slots are written and hashed. With 16
+ * the socket often waited for a free slot (1 GiB from localhost: 2.1-2.35 s with 16, 1.7-1.95 s with 32,
+ * no better with 64 or 96).
+ */
+const SLOT_COUNT = 32;
 const SLOT_SIZE = 1024 * 1024;
 
 /**

@@ -20,6 +20,14 @@ export class DownloadStatus extends Disposable {
       this.updateContextKeys(this.engine.getModelStates());
       this.schedule();
     }));
+    // An end is shown at once, with its notification, not up to half a second later.
+    const now = (): void => {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.update();
+    };
+    this._register(engine.onDidFinish(now));
+    this._register(engine.onDidFail(now));
     this._register({ dispose: () => clearTimeout(this.timer) });
     this.update();
   }

@@ -159,6 +159,10 @@ export class FileTransfer {
     if (state && usable) {
       this.map = pieceMapFromState(state);
       if (this.opts.damagedPieces) this.map.markMissing(this.opts.damagedPieces);
+      // A partial file cut short since (a full disk, a copy, a crash of the file system) lost its tail pieces.
+      const onDisk = (await fs.stat(this.part)).size;
+      const map = this.map;
+      map.markMissing(map.completeIndices().filter((i) => map.end(i) > onDisk));
       this.etag = state.etag;
       this.lastModified = state.lastModified;
       this.rangeSupported = state.rangeSupported;

@@ -119,9 +119,10 @@ export class FileHasher {
   private readonly workers: Record<Role, Worker>;
   private readonly results: Record<Role, Promise<WorkerReply & { type: 'done' }>>;
   private advanced = 0;
-  /** Slot references the workers still hold: given back at once if the workers are stopped. */
-  private readonly held = new Map<number, number>();
-  private disposed = false;
+  /** Slot references each worker still holds: given back at once when it stops, so a failed hash cannot starve the download of slots. */
+  private readonly held: Record<Role, Map<number, number>> = { whole: new Map(), pieces: new Map() };
+  /** Workers that failed, finished or were disposed: they get no more slots. */
+  private readonly stopped = new Set<Role>();
 
   constructor(file: string, pieceSize: number, private readonly pool?: SlotPool) {
     const start = (role: Role): Worker => new Worker(WORKER_SOURCE, {
@@ -129,32 +130,43 @@ export class FileHasher {
       workerData: { file, pieceSize, role, memory: pool?.memory, slotSize: pool?.slotSize ?? 0 },
     });
     this.workers = { whole: start('whole'), pieces: start('pieces') };
-    const result = (worker: Worker): Promise<WorkerReply & { type: 'done' }> => new Promise((resolve, reject) => {
+    const result = (role: Role): Promise<WorkerReply & { type: 'done' }> => new Promise((resolve, reject) => {
+      const worker = this.workers[role];
+      const fail = (err: Error): void => {
+        this.stop(role);
+        reject(err);
+        void worker.terminate();
+      };
       worker.on('message', (m: WorkerReply) => {
         if (m.type === 'released') {
-          if (!this.disposed) this.unhold(m.slot);
+          if (!this.stopped.has(role)) this.unhold(role, m.slot);
         } else if (m.type === 'done') {
+          // Every slot was released before this reply.
+          this.stop(role);
           resolve(m);
           void worker.terminate();
         } else {
-          reject(new Error(`hashing failed: ${m.message}`));
-          void worker.terminate();
+          fail(new Error(`hashing failed: ${m.message}`));
         }
       });
-      worker.on('error', reject);
-      worker.on('exit', () => reject(new Error('hashing stopped')));
+      worker.on('error', fail);
+      worker.on('exit', () => fail(new Error('hashing stopped')));
     });
-    this.results = { whole: result(this.workers.whole), pieces: result(this.workers.pieces) };
+    this.results = { whole: result('whole'), pieces: result('pieces') };
     // Unhandled until finish() is awaited; a dispose() before then is expected.
     for (const r of Object.values(this.results)) r.catch(() => undefined);
   }
 
   /** `length` bytes for file offset `offset` are in `slot` (all within one piece); each worker releases the slot once. */
   data(slot: number, length: number, offset: number): void {
-    if (!this.pool) throw new Error('hashing from memory needs a slot pool');
-    this.pool.hold(slot, 2);
-    this.held.set(slot, (this.held.get(slot) ?? 0) + 2);
-    for (const worker of Object.values(this.workers)) worker.postMessage({ type: 'data', slot, length, offset });
+    const pool = this.pool;
+    if (!pool) throw new Error('hashing from memory needs a slot pool');
+    for (const role of ['whole', 'pieces'] as const) {
+      if (this.stopped.has(role)) continue;
+      pool.hold(slot, 1);
+      this.held[role].set(slot, (this.held[role].get(slot) ?? 0) + 1);
+      this.workers[role].postMessage({ type: 'data', slot, length, offset });
+    }
   }
 
   /** The file is complete on disk up to `offset`. */
@@ -177,17 +189,23 @@ export class FileHasher {
   }
 
   dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    for (const worker of Object.values(this.workers)) void worker.terminate();
-    for (const [slot, count] of this.held) for (let k = 0; k < count; k++) this.pool?.release(slot);
-    this.held.clear();
+    for (const role of ['whole', 'pieces'] as const) {
+      this.stop(role);
+      void this.workers[role].terminate();
+    }
   }
 
-  private unhold(slot: number): void {
-    const left = (this.held.get(slot) ?? 0) - 1;
-    if (left > 0) this.held.set(slot, left);
-    else this.held.delete(slot);
+  private stop(role: Role): void {
+    if (this.stopped.has(role)) return;
+    this.stopped.add(role);
+    for (const [slot, count] of this.held[role]) for (let k = 0; k < count; k++) this.pool?.release(slot);
+    this.held[role].clear();
+  }
+
+  private unhold(role: Role, slot: number): void {
+    const left = (this.held[role].get(slot) ?? 0) - 1;
+    if (left > 0) this.held[role].set(slot, left);
+    else this.held[role].delete(slot);
     this.pool?.release(slot);
   }
 }

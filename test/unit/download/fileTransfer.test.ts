@@ -344,6 +344,21 @@ for (const transport of ['direct', 'platform'] as const) describe(`FileTransfer 
     assert.equal(server.requests.length, 0);
   });
 
+  it('resumes a partial file that was cut short, fetching again the pieces it lost', async () => {
+    const data = generateData(8 * PIECE);
+    server.addFile('a.bin', data);
+    server.inject('a.bin', { dropAfterBytes: 6 * PIECE + 10 });
+    const partial = transfer('a.bin', { settings: { maxRetries: 0 } });
+    await assert.rejects(run(partial.t));
+    assert.equal((await readPartState(partial.finalPath))?.completePieces.length, 6);
+    await fs.truncate(`${partial.finalPath}.part`, 3 * PIECE + 7);
+    server.resetCounters();
+    const resumed = transfer('a.bin');
+    await run(resumed.t);
+    assert.deepEqual(await fs.readFile(resumed.finalPath), data);
+    assert.equal(server.bytesSent, 5 * PIECE, 'pieces 3-7: the three cut off and the two never fetched');
+  });
+
   it('re-fetches only the pieces a repair marks damaged', async () => {
     const data = generateData(6 * PIECE);
     server.addFile('a.bin', data);

@@ -36,8 +36,14 @@ export class ModelsTree extends Disposable implements vscode.TreeDataProvider<Mo
   constructor(private readonly engine: AvailabilityEngine, private readonly lastUse: (id: string) => ModelUseSummary | undefined = () => undefined) {
     super();
     this.view = this._register(vscode.window.createTreeView('modelAvailability.models', { treeDataProvider: this, showCollapseAll: true }));
-    // The engine throttles its change events to a few per second.
-    this._register(engine.onDidChange(() => this.refreshChanged()));
+    // The engine throttles its change events to a few per second. A hidden view does no work for them: it
+    // catches up (only what changed meanwhile) when it is shown again.
+    this._register(engine.onDidChange(() => {
+      if (this.view.visible) this.refreshChanged();
+    }));
+    this._register(this.view.onDidChangeVisibility((e) => {
+      if (e.visible) this.refreshChanged();
+    }));
   }
 
   async getChildren(node?: ModelNode): Promise<ModelNode[]> {

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import lockfile from 'proper-lockfile';
 import { DownloadError } from '../net/downloadError';
 import { sleep } from '../net/speedLimiter';
+import { downloadLockPath } from '../store/storeLayout';
 import { readPartState } from './partState';
 
 export interface FileLockOptions {
@@ -27,7 +28,7 @@ const FOLLOW_INTERVAL_MS = 1000;
  */
 export async function withFileLock<T>(finalPath: string, opts: FileLockOptions, body: (signal: AbortSignal) => Promise<T>): Promise<LockedOutcome<T>> {
   await fs.mkdir(path.dirname(finalPath), { recursive: true });
-  const lockOptions = { realpath: false, lockfilePath: `${finalPath}.part.lock`, stale: opts.staleMs, update: Math.max(1000, Math.floor(opts.staleMs / 4)) };
+  const lockOptions = { realpath: false, lockfilePath: downloadLockPath(finalPath), stale: opts.staleMs, update: Math.max(1000, Math.floor(opts.staleMs / 4)) };
   let announced = false;
   for (;;) {
     opts.signal.throwIfAborted();
@@ -69,7 +70,7 @@ export async function withFileLock<T>(finalPath: string, opts: FileLockOptions, 
 export async function whenLockFree(finalPath: string, staleMs: number, body: () => Promise<void>): Promise<boolean> {
   let release: () => Promise<void>;
   try {
-    release = await lockfile.lock(finalPath, { realpath: false, lockfilePath: `${finalPath}.part.lock`, stale: staleMs });
+    release = await lockfile.lock(finalPath, { realpath: false, lockfilePath: downloadLockPath(finalPath), stale: staleMs });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ELOCKED') return false;
     // No folder yet: nothing to protect and nothing to delete.

@@ -2,13 +2,13 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import lockfile from 'proper-lockfile';
 import type { ModelEntry } from '../catalog/catalogTypes';
-import { partPath, partStatePath, type StoreLayout } from './storeLayout';
+import { downloadLockPath, partPath, partStatePath, type StoreLayout } from './storeLayout';
 
 /** True when another process holds the download lock of one of the model's files. */
 export async function isLockedByAnotherProcess(layout: StoreLayout, model: ModelEntry, staleMs: number): Promise<boolean> {
   for (const f of model.files) {
     const finalPath = layout.filePath(model.id, model.version, f.path);
-    const locked = await lockfile.check(finalPath, { realpath: false, lockfilePath: `${finalPath}.part.lock`, stale: staleMs }).catch(() => false);
+    const locked = await lockfile.check(finalPath, { realpath: false, lockfilePath: downloadLockPath(finalPath), stale: staleMs }).catch(() => false);
     if (locked) return true;
   }
   return false;

@@ -40,6 +40,11 @@ export function partStatePath(finalPath: string): string {
   return `${finalPath}.part.json`;
 }
 
+/** The cross-process lock of one file's download (a folder, held by proper-lockfile). */
+export function downloadLockPath(finalPath: string): string {
+  return `${finalPath}.part.lock`;
+}
+
 export function assertInside(dir: string, candidate: string): void {
   const rel = path.relative(path.resolve(dir), path.resolve(candidate));
   if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {

@@ -2,6 +2,8 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const ENGINE_LAYERS = ['core', 'catalog', 'store', 'transfer', 'availability', 'usage'];
+
 export default tseslint.config(
   { ignores: ['dist/**', 'out/**', 'node_modules/**', '.vscode-test/**', 'test-results/**', '.demo/**'] },
   js.configs.recommended,
@@ -14,12 +16,30 @@ export default tseslint.config(
       eqeqeq: ['error', 'smart'],
     },
   },
-  {
-    // The engine is plain Node: everything it does must run in the CLI and in tests without VS Code.
-    files: ['src/engine/**/*.ts'],
+  // The engine is plain Node (everything it does runs in the CLI and in tests without VS Code), laid in
+  // layers that depend one way only: each folder may import the ones before it in ENGINE_LAYERS, never after.
+  ...ENGINE_LAYERS.map((layer, i) => ({
+    files: [`src/engine/${layer}/**/*.ts`],
     rules: {
       'no-restricted-imports': ['error', {
         paths: [{ name: 'vscode', message: 'src/engine must not depend on VS Code: put VS Code surfaces in src/vscode/.' }],
+        patterns: [
+          ...(i + 1 < ENGINE_LAYERS.length ? [{
+            regex: `^(\\.\\./)+(${ENGINE_LAYERS.slice(i + 1).join('|')})(/|$)`,
+            message: `src/engine/${layer} is below ${ENGINE_LAYERS.slice(i + 1).join(', ')}: it may import only ${ENGINE_LAYERS.slice(0, i).join(', ') || 'node modules'} (see docs/architecture.md).`,
+          }] : []),
+          { regex: '^\\.\\.(/\\.\\.)*(/index)?$', message: 'Inside the engine, import the module itself, not the engine index.' },
+          { regex: '^(\\.\\./)+(vscode|cli|api)(/|$)', message: 'The engine must not depend on its surfaces.' },
+        ],
+      }],
+    },
+  })),
+  {
+    // Surfaces translate; they reach the engine only through its index.
+    files: ['src/vscode/**/*.ts', 'src/cli/**/*.ts', 'src/api/**/*.ts', 'src/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ regex: '(^|/)engine/.+', message: 'Import the engine through its index (src/engine/index.ts), not its folders.' }],
       }],
     },
   },

@@ -15,10 +15,10 @@ const DAYS = 90;
 const TARGETS = { queriesMs: 200, saveMs: 50, fileMB: 20 };
 
 const here = import.meta.url;
-const { AnalyticsStore } = await tsImport('../src/engine/analytics/analyticsStore.ts', here);
-const { mergeEvents } = await tsImport('../src/engine/analytics/eventMerge.ts', here);
-const { migrate } = await tsImport('../src/engine/analytics/schema.ts', here);
-const { buildAnalyticsSnapshot } = await tsImport('../src/engine/analytics/analyticsSnapshot.ts', here);
+const { AnalyticsStore } = await tsImport('../src/engine/usage/analytics/analyticsStore.ts', here);
+const { mergeEvents } = await tsImport('../src/engine/usage/analytics/eventMerge.ts', here);
+const { migrate } = await tsImport('../src/engine/usage/analytics/schema.ts', here);
+const { buildAnalyticsSnapshot } = await tsImport('../src/engine/usage/analytics/analyticsSnapshot.ts', here);
 const require = createRequire(here);
 const initSqlJs = require('sql.js');
 const wasmPath = path.join(path.dirname(require.resolve('sql.js')), 'sql-wasm.wasm');

@@ -3,7 +3,7 @@ import { loadCliCatalog } from './cli/catalog';
 import { listModels, printList, runDownload, stderrLogger, unknownIds } from './cli/commands';
 import { runRemove, runRepair, runVerify } from './cli/integrityCommands';
 import { ProgressPrinter } from './cli/progressPrinter';
-import { AvailabilityEngine } from './engine/engine';
+import { AvailabilityEngine } from './engine';
 
 /**
  * Exit codes: 0 every requested model ended verified (download, repair), green (verify) or removed;

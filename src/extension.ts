@@ -1,9 +1,9 @@
 import * as vscode from 'vscode';
 import type { ModelAvailabilityApi } from './api';
-import { AvailabilityEngine } from './engine/engine';
-import { HealthMonitor } from './engine/health/healthMonitor';
-import { ModelRequests } from './engine/requests/modelRequests';
-import { recordEngineEvents, usageRecorder } from './engine/analytics/usageRecorder';
+import { AvailabilityEngine } from './engine';
+import { HealthMonitor } from './engine';
+import { ModelRequests } from './engine';
+import { recordEngineEvents, usageRecorder } from './engine';
 import { AnalyticsPanel } from './vscode/analyticsPanel';
 import { clearAnalytics, openAnalytics } from './vscode/analyticsSetup';
 import { AutoPreload } from './vscode/autoPreload';

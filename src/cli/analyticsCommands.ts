@@ -2,13 +2,13 @@ import { existsSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { buildAnalyticsSnapshot } from '../engine/analytics/analyticsSnapshot';
-import { AnalyticsStore } from '../engine/analytics/analyticsStore';
-import type { AnalyticsPeriod } from '../engine/analytics/period';
-import { describeReason, proposeCleanup } from '../engine/analytics/storageCleanup';
-import { usageSummary } from '../engine/analytics/usageQueries';
-import type { AvailabilityEngine } from '../engine/engine';
-import { formatBytes } from '../engine/base/format';
+import { buildAnalyticsSnapshot } from '../engine';
+import { AnalyticsStore } from '../engine';
+import type { AnalyticsPeriod } from '../engine';
+import { describeReason, proposeCleanup } from '../engine';
+import { usageSummary } from '../engine';
+import type { AvailabilityEngine } from '../engine';
+import { formatBytes } from '../engine';
 
 const EXTENSION_STORAGE = path.join('User', 'globalStorage', 'model-availability.model-availability');
 

@@ -1,6 +1,6 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { AnalyticsPeriod } from '../engine/analytics/period';
+import type { AnalyticsPeriod } from '../engine';
 
 export interface CliOptions {
   readonly store: string;

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
-import { formatProblem, loadCatalogs, type CatalogSource } from '../engine/catalog/catalogLoader';
-import type { ModelEntry } from '../engine/catalog/catalogTypes';
+import { formatProblem, loadCatalogs, type CatalogSource } from '../engine';
+import type { ModelEntry } from '../engine';
 
 export interface CliCatalog {
   readonly models: ModelEntry[];

@@ -1,5 +1,5 @@
-import type { ModelEntry } from '../engine/catalog/catalogTypes';
-import type { AvailabilityEngine, Health, HealthReason, Logger, ModelState } from '../engine/engine';
+import type { ModelEntry } from '../engine';
+import type { AvailabilityEngine, Health, HealthReason, Logger, ModelState } from '../engine';
 import type { CliOptions } from './args';
 import { closeIds } from './catalog';
 import { ProgressPrinter } from './progressPrinter';

@@ -1,5 +1,5 @@
-import { formatBytes } from '../engine/base/format';
-import { OperationRefusedError, type AvailabilityEngine, type CheckProgress, type FileCheck, type HealthReport, type RepairResult } from '../engine/engine';
+import { formatBytes } from '../engine';
+import { OperationRefusedError, type AvailabilityEngine, type CheckProgress, type FileCheck, type HealthReport, type RepairResult } from '../engine';
 import type { CliOptions } from './args';
 import type { ProgressPrinter } from './progressPrinter';
 

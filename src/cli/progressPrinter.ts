@@ -1,5 +1,5 @@
-import { formatBytes } from '../engine/base/format';
-import type { ModelState } from '../engine/engine';
+import { formatBytes } from '../engine';
+import type { ModelState } from '../engine';
 
 const PLAIN_INTERVAL_MS = 2000;
 

@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as vscode from 'vscode';
-import type { AnalyticsStore } from '../engine/analytics/analyticsStore';
-import { buildAnalyticsSnapshot, type ModelFacts } from '../engine/analytics/analyticsSnapshot';
-import type { StoragePolicy } from '../engine/analytics/cleanupPolicy';
-import type { AnalyticsDatabase } from '../engine/analytics/eventTypes';
-import { proposeCleanup } from '../engine/analytics/storageCleanup';
-import { usageSummary } from '../engine/analytics/usageQueries';
-import { Disposable, type IDisposable } from '../engine/base/lifecycle';
-import type { AvailabilityEngine } from '../engine/engine';
+import type { AnalyticsStore } from '../engine';
+import { buildAnalyticsSnapshot, type ModelFacts } from '../engine';
+import type { StoragePolicy } from '../engine';
+import type { AnalyticsDatabase } from '../engine';
+import { proposeCleanup } from '../engine';
+import { usageSummary } from '../engine';
+import { Disposable, type IDisposable } from '../engine';
+import type { AvailabilityEngine } from '../engine';
 import {
   isWebviewToHost, type AnalyticsSnapshot, type HostToWebview, type Period, type RecommendationAction, type RunActionMessage,
 } from '../protocol/analyticsProtocol';

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
-import type { IDisposable } from '../engine/base/lifecycle';
-import { AnalyticsStore, type AnalyticsWarning } from '../engine/analytics/analyticsStore';
+import type { IDisposable } from '../engine';
+import { AnalyticsStore, type AnalyticsWarning } from '../engine';
 import type { ExtensionLog } from './logs';
 import type { Notifier } from './notifier';
 import { config, onDidChangeSetting } from './settings';

@@ -1,9 +1,9 @@
-import { Disposable, toDisposable } from '../engine/base/lifecycle';
-import type { AnalyticsStore } from '../engine/analytics/analyticsStore';
-import { availabilityOf, PRELOAD_MIN_USES } from '../engine/analytics/analyticsSnapshot';
-import { preloadSuggestions, type ModelAvailabilityState } from '../engine/analytics/preloadSuggestions';
-import { usageSummary } from '../engine/analytics/usageQueries';
-import type { AvailabilityEngine } from '../engine/engine';
+import { Disposable, toDisposable } from '../engine';
+import type { AnalyticsStore } from '../engine';
+import { availabilityOf, PRELOAD_MIN_USES } from '../engine';
+import { preloadSuggestions, type ModelAvailabilityState } from '../engine';
+import { usageSummary } from '../engine';
+import type { AvailabilityEngine } from '../engine';
 import type { ExtensionLog } from './logs';
 import { config, onDidChangeSetting } from './settings';
 

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import builtinCatalog from '../engine/catalog/builtinCatalog.json';
+import { builtinCatalog } from '../engine';
 import type { CatalogService } from './catalogService';
 
 const SAMPLE_CATALOG = {

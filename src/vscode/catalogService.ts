@@ -2,10 +2,10 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { Emitter } from '../engine/base/event';
-import { Disposable } from '../engine/base/lifecycle';
-import { formatProblem, loadCatalogs, type CatalogLoadResult, type CatalogSource } from '../engine/catalog/catalogLoader';
-import type { ModelEntry } from '../engine/catalog/catalogTypes';
+import { Emitter } from '../engine';
+import { Disposable } from '../engine';
+import { formatProblem, loadCatalogs, type CatalogLoadResult, type CatalogSource } from '../engine';
+import type { ModelEntry } from '../engine';
 import type { ExtensionLog } from './logs';
 import { config, onDidChangeSetting } from './settings';
 

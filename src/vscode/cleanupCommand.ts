@@ -1,10 +1,10 @@
 import * as vscode from 'vscode';
-import type { AnalyticsStore } from '../engine/analytics/analyticsStore';
-import type { StoragePolicy } from '../engine/analytics/cleanupPolicy';
-import { describeReason, proposeCleanup } from '../engine/analytics/storageCleanup';
-import { usageSummary, type ModelUseSummary } from '../engine/analytics/usageQueries';
-import type { AvailabilityEngine } from '../engine/engine';
-import { formatBytes } from '../engine/base/format';
+import type { AnalyticsStore } from '../engine';
+import type { StoragePolicy } from '../engine';
+import { describeReason, proposeCleanup } from '../engine';
+import { usageSummary, type ModelUseSummary } from '../engine';
+import type { AvailabilityEngine } from '../engine';
+import { formatBytes } from '../engine';
 import { config } from './settings';
 
 export interface CleanupDeps {

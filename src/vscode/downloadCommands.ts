@@ -1,6 +1,6 @@
 import path from 'node:path';
 import * as vscode from 'vscode';
-import type { AvailabilityEngine, DownloadPriority, ModelStateName } from '../engine/engine';
+import type { AvailabilityEngine, DownloadPriority, ModelStateName } from '../engine';
 import type { HuggingFaceToken } from './huggingFaceToken';
 import { describeModel } from './modelPresentation';
 import type { ModelsTree } from './modelsTree';

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
-import { Disposable } from '../engine/base/lifecycle';
-import type { AvailabilityEngine } from '../engine/engine';
+import { Disposable } from '../engine';
+import type { AvailabilityEngine } from '../engine';
 import type { ExtensionLog } from './logs';
 import type { Notifier, NotificationAction } from './notifier';
 

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
-import { Disposable } from '../engine/base/lifecycle';
-import type { AvailabilityEngine, ModelState } from '../engine/engine';
-import { formatBytes, formatDuration } from '../engine/base/format';
+import { Disposable } from '../engine';
+import type { AvailabilityEngine, ModelState } from '../engine';
+import { formatBytes, formatDuration } from '../engine';
 
 const MIN_UPDATE_MS = 500;
 

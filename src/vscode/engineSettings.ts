@@ -2,7 +2,7 @@ import { mkdir, access, constants } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type * as vscode from 'vscode';
-import type { DownloadSettings, HealthSettings } from '../engine/engine';
+import type { DownloadSettings, HealthSettings } from '../engine';
 import { config, downloadTransport } from './settings';
 
 /** `modelAvailability.download.*` as the engine's DownloadSettings. */

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
-import type { AvailabilityEngine, HealthReason, ModelState } from '../engine/engine';
-import type { ModelRequests } from '../engine/requests/modelRequests';
-import { formatBytes } from '../engine/base/format';
+import type { AvailabilityEngine, HealthReason, ModelState } from '../engine';
+import type { ModelRequests } from '../engine';
+import { formatBytes } from '../engine';
 import type { ExtensionLog } from './logs';
 import { resolveModel } from './modelPicker';
 import type { Notifier } from './notifier';

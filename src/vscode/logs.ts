@@ -1,8 +1,8 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { Disposable } from '../engine/base/lifecycle';
-import type { Logger } from '../engine/engine';
+import { Disposable } from '../engine';
+import type { Logger } from '../engine';
 
 export type LogName = 'model_management' | 'downloads' | 'health_monitor';
 

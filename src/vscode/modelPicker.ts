@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
-import type { ModelEntry } from '../engine/catalog/catalogTypes';
-import type { AvailabilityEngine, ModelState, ModelStateName } from '../engine/engine';
+import type { ModelEntry } from '../engine';
+import type { AvailabilityEngine, ModelState, ModelStateName } from '../engine';
 import { describeModel, modelIcon } from './modelPresentation';
 import type { ModelNode } from './modelsTree';
 

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
-import type { ModelEntry } from '../engine/catalog/catalogTypes';
-import type { ModelState } from '../engine/engine';
-import { formatBytes, formatDuration } from '../engine/base/format';
+import type { ModelEntry } from '../engine';
+import type { ModelState } from '../engine';
+import { formatBytes, formatDuration } from '../engine';
 
 /** Short words for the yellow health reasons, for the tree's description. */
 const YELLOW_WORDS: Record<string, string> = {

@@ -1,10 +1,10 @@
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { Disposable } from '../engine/base/lifecycle';
-import type { ModelUseSummary } from '../engine/analytics/usageQueries';
-import type { ModelEntry, ModelFile } from '../engine/catalog/catalogTypes';
-import type { AvailabilityEngine, InstalledVersion, ModelFileState, ModelState } from '../engine/engine';
-import { formatBytes } from '../engine/base/format';
+import { Disposable } from '../engine';
+import type { ModelUseSummary } from '../engine';
+import type { ModelEntry, ModelFile } from '../engine';
+import type { AvailabilityEngine, InstalledVersion, ModelFileState, ModelState } from '../engine';
+import { formatBytes } from '../engine';
 import { describeModel, modelIcon, stateText } from './modelPresentation';
 
 export type ModelNode =

@@ -1,9 +1,9 @@
 import path from 'node:path';
 import * as vscode from 'vscode';
-import type { AvailabilityEngine } from '../engine/engine';
-import type { ModelRequests } from '../engine/requests/modelRequests';
-import { moveStore } from '../engine/store/moveStore';
-import { formatBytes } from '../engine/base/format';
+import type { AvailabilityEngine } from '../engine';
+import type { ModelRequests } from '../engine';
+import { moveStore } from '../engine';
+import { formatBytes } from '../engine';
 import type { ExtensionLog } from './logs';
 import { configuredStoreRoot } from './engineSettings';
 import { config } from './settings';

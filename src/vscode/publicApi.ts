@@ -1,7 +1,7 @@
 import type { ModelAvailabilityApi, ModelLease as ApiLease, ModelSummary } from '../api';
-import type { AvailabilityEngine } from '../engine/engine';
-import type { ModelLease } from '../engine/requests/lease';
-import type { ModelRequests } from '../engine/requests/modelRequests';
+import type { AvailabilityEngine } from '../engine';
+import type { ModelLease } from '../engine';
+import type { ModelRequests } from '../engine';
 
 function toApiLease(lease: ModelLease): ApiLease {
   // Getters, so a lease that upgrades shows its new model to the caller.

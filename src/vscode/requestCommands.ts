@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
-import type { AvailabilityEngine } from '../engine/engine';
-import type { FallbackChoices, FallbackChooser, FallbackStrategy, ModelRequests, RequestSettings, ResolvedStrategy } from '../engine/requests/modelRequests';
-import { formatDuration } from '../engine/base/format';
+import type { AvailabilityEngine } from '../engine';
+import type { FallbackChoices, FallbackChooser, FallbackStrategy, ModelRequests, RequestSettings, ResolvedStrategy } from '../engine';
+import { formatDuration } from '../engine';
 import { resolveModel } from './modelPicker';
 import { config } from './settings';
 

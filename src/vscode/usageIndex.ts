@@ -1,7 +1,7 @@
-import { Emitter } from '../engine/base/event';
-import { Disposable } from '../engine/base/lifecycle';
-import type { AnalyticsStore } from '../engine/analytics/analyticsStore';
-import { usageSummary, type ModelUseSummary } from '../engine/analytics/usageQueries';
+import { Emitter } from '../engine';
+import { Disposable } from '../engine';
+import type { AnalyticsStore } from '../engine';
+import { usageSummary, type ModelUseSummary } from '../engine';
 
 /** Each model's use count and last use, re-read after each analytics save (not on every tree refresh). */
 export class UsageIndex extends Disposable {

@@ -1,8 +1,8 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Logger } from '../../src/engine/download/settings';
-import { withDefaults, type DownloadSettings } from '../../src/engine/download/settings';
+import type { Logger } from '../../src/engine/transfer/settings';
+import { withDefaults, type DownloadSettings } from '../../src/engine/transfer/settings';
 
 export const PIECE = 64 * 1024;
 

@@ -2,7 +2,7 @@
 
 const DAY_MS = 86_400_000;
 
-export { formatBytes } from '../../src/engine/base/format';
+export { formatBytes } from '../../src/engine/core/format';
 
 
 export function formatDuration(ms: number | null): string {

@@ -3,8 +3,10 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { findNodeAtLocation, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
 import builtinCatalog from './builtinCatalog.json';
+
+export { builtinCatalog };
 import { DEFAULT_MODEL_VERSION, type FileSource, type ModelEntry, type ModelFile } from './catalogTypes';
-import { writeFileAtomic } from '../store/atomicFile';
+import { writeFileAtomic } from '../core/atomicFile';
 import { formatJsonPath, schemaIssues, type JsonPath } from './catalogValidation';
 
 export type CatalogSource =

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { ModelEntry } from '../catalog/catalogTypes';
-import { readJsonIfPresent } from './atomicFile';
+import { readJsonIfPresent } from '../core/atomicFile';
 import { removeModelFiles } from './modelRemoval';
 import { isModelManifest, type ModelManifest, type StoreLayout } from './storeLayout';
 

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import lockfile from 'proper-lockfile';
-import { writeJsonAtomic } from './atomicFile';
+import { writeJsonAtomic } from '../core/atomicFile';
 import { readManifest } from './storeScanner';
 import type { ManifestFile, ModelManifest, StoreLayout } from './storeLayout';
 

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import type { ModelEntry } from '../catalog/catalogTypes';
-import { readPartState } from '../download/partState';
-import { readJsonIfPresent } from './atomicFile';
+import { readPartState } from './partState';
+import { readJsonIfPresent } from '../core/atomicFile';
 import { isModelManifest, partPath, type ManifestFile, type ModelManifest, type StoreLayout } from './storeLayout';
 
 export type StoredFileState = 'ready' | 'partial' | 'missing';

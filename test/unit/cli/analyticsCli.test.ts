@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { PIECE, tempDir } from '../../support/downloadFixtures';
 import { FaultServer, generateData } from '../../support/faultServer';
-import { localNoon, openStore } from '../analytics/analyticsFixtures';
+import { localNoon, openStore } from '../usage/analytics/analyticsFixtures';
 import { cli } from './cliRunner';
 
 interface CleanupJson { dryRun: boolean; proposals: { id: string; bytes: number; uses: number; reasons: string[] }[]; freedBytes: number; failed: unknown[] }

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { readPartState } from '../../../src/engine/download/partState';
+import { readPartState } from '../../../src/engine/store/partState';
 import { PIECE, tempDir } from '../../support/downloadFixtures';
 import { FaultServer, generateData } from '../../support/faultServer';
 import { cli, startCli } from './cliRunner';

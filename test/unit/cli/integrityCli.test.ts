@@ -1,10 +1,10 @@
 import * as assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { readPartState } from '../../../src/engine/download/partState';
+import { readPartState } from '../../../src/engine/store/partState';
 import { PIECE, tempDir } from '../../support/downloadFixtures';
 import { FaultServer, generateData } from '../../support/faultServer';
-import { flipByte } from '../integrity/integrityFixtures';
+import { flipByte } from '../availability/integrityFixtures';
 import { cli, startCli } from './cliRunner';
 
 interface ListedModel { id: string; state: string; health: string | null; problems: string[]; healthReasons: { code: string; message: string }[] }

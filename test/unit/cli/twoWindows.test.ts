@@ -1,8 +1,8 @@
 import * as assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { readPartState } from '../../../src/engine/download/partState';
-import { AvailabilityEngine } from '../../../src/engine/engine';
+import { readPartState } from '../../../src/engine/store/partState';
+import { AvailabilityEngine } from '../../../src/engine/availability/engine';
 import { PIECE, tempDir } from '../../support/downloadFixtures';
 import { FaultServer, generateData } from '../../support/faultServer';
 import { startCli } from './cliRunner';

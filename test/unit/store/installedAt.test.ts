@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { installedModels } from '../../../src/engine/analytics/storageCleanup';
-import { AvailabilityEngine } from '../../../src/engine/engine';
+import { installedModels } from '../../../src/engine/usage/analytics/storageCleanup';
+import { AvailabilityEngine } from '../../../src/engine/availability/engine';
 import { urlModel, waitFor } from '../../support/engineFixtures';
 import { FaultServer, generateData } from '../../support/faultServer';
 

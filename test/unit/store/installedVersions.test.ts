@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { AvailabilityEngine } from '../../../src/engine/engine';
+import { AvailabilityEngine } from '../../../src/engine/availability/engine';
 import { urlModel, waitFor } from '../../support/engineFixtures';
 import { FaultServer, generateData } from '../../support/faultServer';
 

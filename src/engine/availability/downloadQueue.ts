@@ -1,0 +1,361 @@
+import { Emitter, type Event } from '../core/event';
+import { Disposable, toDisposable } from '../core/lifecycle';
+import { DownloadError, toDownloadError } from '../core/downloadError';
+import { readJsonIfPresent, writeJsonAtomic } from '../core/atomicFile';
+import type { ModelProgress } from './modelDownload';
+import type { Logger } from '../transfer/settings';
+import { SpeedMeter } from '../transfer/speedMeter';
+
+export type DownloadPriority = 'high' | 'normal' | 'low';
+
+/** A download failed (`failed`) or stopped needing attention, e.g. disk full (`paused`). */
+export interface DownloadFailure {
+  readonly id: string;
+  readonly reason: string;
+  readonly kind: 'failed' | 'paused';
+}
+export type QueueItemState = 'queued' | 'running' | 'paused' | 'failed';
+
+export interface QueueProgress {
+  readonly bytesDone: number;
+  readonly total?: number;
+  /** Smoothed bytes/s. */
+  readonly speed: number;
+  readonly etaSeconds?: number;
+  readonly followingOtherProcess: boolean;
+}
+
+export interface QueueItem {
+  readonly id: string;
+  readonly priority: DownloadPriority;
+  readonly state: QueueItemState;
+  readonly pausedReason?: string;
+  readonly error?: string;
+  readonly progress?: QueueProgress;
+  /** 1-based among waiting items. */
+  readonly queuePosition?: number;
+  readonly waitEstimateSeconds?: number;
+}
+
+export interface QueueRunner {
+  run(id: string, signal: AbortSignal, onProgress: (p: ModelProgress) => void): Promise<void>;
+  /** Removes a download's partial data (cancel). */
+  discard(id: string): Promise<void>;
+  /** Bytes still to fetch, for wait estimates of queued items. */
+  remainingBytes(id: string): number | undefined;
+}
+
+export interface DownloadQueueOptions {
+  readonly runner: QueueRunner;
+  readonly concurrency: () => number;
+  readonly pauseDuringGeneration: () => boolean;
+  readonly persistFile?: string;
+  readonly logger: Logger;
+  /** Minimum interval between change events; state transitions are not delayed beyond it. */
+  readonly changeIntervalMs?: number;
+}
+
+interface MutableItem {
+  id: string;
+  priority: DownloadPriority;
+  state: QueueItemState;
+  order: number;
+  pausedReason?: string;
+  error?: string;
+  progress?: ModelProgress;
+  meter?: SpeedMeter;
+  controller?: AbortController;
+  running?: Promise<void>;
+  /** Paused by a generation, resumed when it ends. */
+  heldByGeneration?: boolean;
+}
+
+interface PersistedQueue {
+  readonly formatVersion: 1;
+  readonly items: readonly { id: string; priority: DownloadPriority; state: 'queued' | 'paused'; pausedReason?: string }[];
+}
+
+const RANK: Record<DownloadPriority, number> = { high: 0, normal: 1, low: 2 };
+
+/**
+ * Models waiting to download, in priority order, with `concurrency` running. It survives restarts through
+ * `queue.json` (running and queued items come back queued, paused ones paused).
+ */
+export class DownloadQueue extends Disposable {
+  private readonly items = new Map<string, MutableItem>();
+  private nextOrder = 0;
+  private generationActive = false;
+  private changeTimer: NodeJS.Timeout | undefined;
+  private lastChange = 0;
+  private persisting: Promise<void> = Promise.resolve();
+
+  private readonly _onDidChange = this._register(new Emitter<void>());
+  readonly onDidChange: Event<void> = this._onDidChange.event;
+  private readonly _onDidFinish = this._register(new Emitter<{ id: string }>());
+  readonly onDidFinish: Event<{ id: string }> = this._onDidFinish.event;
+  private readonly _onDidFail = this._register(new Emitter<DownloadFailure>());
+  readonly onDidFail: Event<DownloadFailure> = this._onDidFail.event;
+
+  constructor(private readonly opts: DownloadQueueOptions) {
+    super();
+    this._register(toDisposable(() => {
+      clearTimeout(this.changeTimer);
+      for (const item of this.items.values()) item.controller?.abort(new DownloadError('aborted', 'shutting down'));
+    }));
+  }
+
+  /** Loads queue.json, keeping only models that still exist; call once before enqueueing. */
+  async restore(known: ReadonlySet<string>): Promise<void> {
+    if (!this.opts.persistFile) return;
+    const raw = await readJsonIfPresent(this.opts.persistFile) as Partial<PersistedQueue> | undefined;
+    for (const saved of Array.isArray(raw?.items) ? raw.items : []) {
+      if (typeof saved.id !== 'string' || !known.has(saved.id) || this.items.has(saved.id)) continue;
+      const priority = saved.priority in RANK ? saved.priority : 'normal';
+      this.items.set(saved.id, { id: saved.id, priority, state: saved.state === 'paused' ? 'paused' : 'queued', order: this.nextOrder++, pausedReason: saved.pausedReason });
+    }
+    this.pump();
+  }
+
+  /** Forgets items whose models no longer exist (catalog changed). */
+  retain(ids: ReadonlySet<string>): void {
+    for (const item of [...this.items.values()]) {
+      if (!ids.has(item.id) && item.state !== 'running') this.items.delete(item.id);
+    }
+    this.changed(true);
+  }
+
+  enqueue(id: string, priority: DownloadPriority = 'normal'): void {
+    const item = this.items.get(id);
+    if (item && (item.state === 'running' || item.state === 'queued')) {
+      if (item.priority !== priority) this.setPriority(id, priority);
+      return;
+    }
+    this.items.set(id, { id, priority, state: 'queued', order: this.nextOrder++ });
+    this.changed(true);
+    this.pump();
+  }
+
+  pause(id: string, reason = 'paused'): void {
+    const item = this.items.get(id);
+    if (!item || item.state === 'paused' || item.state === 'failed') return;
+    item.state = 'paused';
+    item.pausedReason = reason;
+    item.controller?.abort(new DownloadError('aborted', reason));
+    this.changed(true);
+    this.pump();
+  }
+
+  resume(id: string): void {
+    const item = this.items.get(id);
+    if (!item || (item.state !== 'paused' && item.state !== 'failed')) return;
+    // If it is still winding down after a pause, pump() starts it again once that finishes.
+    item.state = 'queued';
+    item.pausedReason = undefined;
+    item.error = undefined;
+    item.heldByGeneration = false;
+    this.changed(true);
+    this.pump();
+  }
+
+  /** Stops the download and deletes its partial data. */
+  async cancel(id: string): Promise<void> {
+    const item = this.items.get(id);
+    if (!item) return;
+    this.items.delete(id);
+    item.controller?.abort(new DownloadError('aborted', 'cancelled'));
+    await item.running;
+    await this.opts.runner.discard(id);
+    this.changed(true);
+    this.pump();
+  }
+
+  pauseAll(reason = 'paused'): void {
+    for (const item of this.items.values()) this.pause(item.id, reason);
+  }
+
+  resumeAll(): void {
+    for (const item of this.items.values()) if (item.state === 'paused') this.resume(item.id);
+  }
+
+  setPriority(id: string, priority: DownloadPriority): void {
+    const item = this.items.get(id);
+    if (!item) return;
+    item.priority = priority;
+    this.changed(true);
+    this.pump();
+  }
+
+  /** Puts the given ids first, in this order, within their priority. */
+  reorder(ids: readonly string[]): void {
+    const first = -this.nextOrder - ids.length;
+    ids.forEach((id, i) => {
+      const item = this.items.get(id);
+      if (item) item.order = first + i;
+    });
+    this.changed(true);
+    this.pump();
+  }
+
+  /** While a generation runs, transfers stop (keeping their data) and restart after it, if so configured. */
+  setGenerationActive(active: boolean): void {
+    if (this.generationActive === active) return;
+    this.generationActive = active;
+    if (active && this.opts.pauseDuringGeneration()) {
+      for (const item of this.items.values()) {
+        if (item.state === 'running' || item.state === 'queued') {
+          this.pause(item.id, 'paused while a model generates');
+          item.heldByGeneration = true;
+        }
+      }
+    } else if (!active) {
+      for (const item of this.items.values()) if (item.heldByGeneration) this.resume(item.id);
+    }
+  }
+
+  get(id: string): QueueItem | undefined {
+    return this.snapshot().find((i) => i.id === id);
+  }
+
+  snapshot(): QueueItem[] {
+    const ordered = this.ordered();
+    const running = ordered.filter((i) => i.state === 'running');
+    const speed = running.reduce((s, i) => s + (i.meter?.speed ?? 0), 0);
+    let ahead = running.reduce((s, i) => s + remaining(i.progress), 0);
+    let position = 0;
+    return ordered.map((item) => {
+      let queuePosition: number | undefined;
+      let waitEstimateSeconds: number | undefined;
+      if (item.state === 'queued') {
+        queuePosition = ++position;
+        if (speed > 0) waitEstimateSeconds = Math.ceil(ahead / speed);
+        ahead += this.opts.runner.remainingBytes(item.id) ?? 0;
+      }
+      const p = item.progress;
+      const spd = item.meter?.speed ?? 0;
+      const progress: QueueProgress | undefined = p && {
+        bytesDone: p.bytesDone, total: p.total, speed: spd, followingOtherProcess: p.followingOtherProcess,
+        etaSeconds: p.total !== undefined && spd > 0 ? Math.round((p.total - p.bytesDone) / spd) : undefined,
+      };
+      return { id: item.id, priority: item.priority, state: item.state, pausedReason: item.pausedReason, error: item.error, progress, queuePosition, waitEstimateSeconds };
+    });
+  }
+
+  /** Settles when nothing is running or queued (the CLI waits on this). */
+  whenIdle(): Promise<void> {
+    return new Promise((resolve) => {
+      const check = (): boolean => {
+        if ([...this.items.values()].some((i) => i.state === 'running' || i.state === 'queued' || i.running)) return false;
+        resolve();
+        return true;
+      };
+      if (check()) return;
+      const sub = this.onDidChange(() => { if (check()) sub.dispose(); });
+    });
+  }
+
+  private ordered(): MutableItem[] {
+    return [...this.items.values()].sort((a, b) => RANK[a.priority] - RANK[b.priority] || a.order - b.order);
+  }
+
+  /** Starts what may start now, e.g. after `concurrency` went up. */
+  kick(): void {
+    this.pump();
+  }
+
+  private pump(): void {
+    if (this.isDisposed) return;
+    let running = [...this.items.values()].filter((i) => i.running).length;
+    for (const item of this.ordered()) {
+      if (running >= Math.max(1, this.opts.concurrency())) break;
+      if (item.state !== 'queued' || item.running) continue;
+      this.start(item);
+      running++;
+    }
+  }
+
+  private start(item: MutableItem): void {
+    const controller = new AbortController();
+    item.controller = controller;
+    item.state = 'running';
+    item.meter = new SpeedMeter();
+    item.progress = undefined;
+    this.changed(true);
+    this.opts.logger.info(`download started`, item.id);
+    item.running = this.opts.runner.run(item.id, controller.signal, (p) => {
+      item.progress = p;
+      item.meter?.sample(p.bytesDone);
+      this.changed(false);
+    }).then(
+      () => this.settle(item, undefined),
+      (err: unknown) => this.settle(item, toDownloadError(err)),
+    );
+  }
+
+  private settle(item: MutableItem, err: DownloadError | undefined): void {
+    item.running = undefined;
+    item.controller = undefined;
+    item.meter = undefined;
+    const current = this.items.get(item.id) === item;
+    if (!err) {
+      if (current) this.items.delete(item.id);
+      this.opts.logger.info('download finished and verified', item.id);
+      this._onDidFinish.fire({ id: item.id });
+    } else if (err.kind === 'aborted') {
+      // Paused or cancelled: the state was already set by whoever aborted it.
+      if (current && item.state === 'running') item.state = 'queued';
+      this.opts.logger.info(`download stopped: ${err.message}`, item.id);
+    } else if (err.kind === 'diskFull') {
+      item.state = 'paused';
+      item.pausedReason = err.message;
+      this.opts.logger.error(`download paused: ${err.message}`, item.id);
+      this._onDidFail.fire({ id: item.id, reason: err.message, kind: 'paused' });
+    } else {
+      item.state = 'failed';
+      item.error = err.message;
+      this.opts.logger.error(`download failed: ${err.message}`, item.id);
+      this._onDidFail.fire({ id: item.id, reason: err.message, kind: 'failed' });
+    }
+    this.changed(true);
+    this.pump();
+  }
+
+  /** Fires onDidChange at most every `changeIntervalMs`; persists the queue on state transitions. */
+  private changed(transition: boolean): void {
+    if (transition) this.persist();
+    const interval = this.opts.changeIntervalMs ?? 250;
+    const wait = this.lastChange + interval - Date.now();
+    if (wait <= 0 && !this.changeTimer) {
+      this.lastChange = Date.now();
+      this._onDidChange.fire();
+    } else if (!this.changeTimer) {
+      this.changeTimer = setTimeout(() => {
+        this.changeTimer = undefined;
+        this.lastChange = Date.now();
+        this._onDidChange.fire();
+      }, Math.max(0, wait));
+    }
+  }
+
+  private persist(): void {
+    const file = this.opts.persistFile;
+    // After dispose the next process may already own queue.json: late settles must not overwrite it.
+    if (!file || this.isDisposed) return;
+    const items = this.ordered()
+      .filter((i) => i.state !== 'failed')
+      // Held by a generation is not a person's pause: after a restart it goes on.
+      .map((i) => ({ id: i.id, priority: i.priority, state: i.state === 'paused' && !i.heldByGeneration ? 'paused' as const : 'queued' as const, pausedReason: i.heldByGeneration ? undefined : i.pausedReason }));
+    const data: PersistedQueue = { formatVersion: 1, items };
+    this.persisting = this.persisting.then(() => writeJsonAtomic(file, data)).catch((err: unknown) => {
+      this.opts.logger.warn(`cannot save the download queue: ${toDownloadError(err).message}`);
+    });
+  }
+
+  /** Resolves when queue.json reflects every change so far. */
+  flush(): Promise<void> {
+    return this.persisting;
+  }
+}
+
+function remaining(p: ModelProgress | undefined): number {
+  return p?.total !== undefined ? Math.max(0, p.total - p.bytesDone) : 0;
+}

@@ -1,0 +1,115 @@
+import * as path from 'node:path';
+import type { ModelEntry, ModelFile } from '../catalog/catalogTypes';
+import { DownloadError } from '../core/downloadError';
+import type { ScopedToken } from '../transfer/http/httpClient';
+import { hfEndpoint, resolveHubFile } from '../transfer/http/huggingFace';
+import type { SpeedLimiter } from '../transfer/speedLimiter';
+import { planTransfer, type DownloadMode } from './transferPlan';
+import { recordVerifiedFile } from '../store/manifestWriter';
+import { scanModel } from '../store/storeScanner';
+import type { StoreLayout } from '../store/storeLayout';
+import { withFileLock } from '../store/fileLock';
+import { formatBytes } from '../core/format';
+import { FileTransfer, type TransferIo } from '../transfer/fileTransfer';
+import type { DownloadSettings, Logger } from '../transfer/settings';
+
+export interface ModelDownloadContext {
+  readonly layout: StoreLayout;
+  readonly settings: () => DownloadSettings;
+  readonly limiter: SpeedLimiter;
+  readonly logger: Logger;
+  readonly hfToken?: () => Promise<string | undefined>;
+  readonly hfEndpoint?: string;
+  readonly io?: TransferIo;
+  readonly lockStaleMs?: number;
+  /** `full` (Re-download) fetches every file again, even ready ones. */
+  readonly mode?: DownloadMode;
+}
+
+export interface ModelProgress {
+  readonly bytesDone: number;
+  readonly total?: number;
+  /** True while another process downloads this model's current file and we only watch. */
+  readonly followingOtherProcess: boolean;
+}
+
+interface ResolvedFile {
+  readonly url: string;
+  readonly size?: number;
+  readonly sha256?: string;
+  readonly auth?: ScopedToken;
+}
+
+/**
+ * Brings every file of a model into the store, verified, one file after another. A file that was installed
+ * but is damaged is repaired: only its bad pieces are fetched (see planTransfer).
+ */
+export async function downloadModel(ctx: ModelDownloadContext, model: ModelEntry, signal: AbortSignal, onProgress: (p: ModelProgress) => void): Promise<void> {
+  const stored = await scanModel(ctx.layout, model);
+  const started = Date.now();
+  let finishedBytes = 0;
+  const total: number | undefined = model.files.reduce<number | undefined>((s, f) => (s === undefined || f.size === undefined ? undefined : s + f.size), 0);
+  let transferred = 0;
+  for (const file of model.files) {
+    const current = stored.files.find((f) => f.path === file.path);
+    if (current?.state === 'ready' && ctx.mode !== 'full') {
+      finishedBytes += current.bytesOnDisk;
+      continue;
+    }
+    const finalPath = ctx.layout.filePath(model.id, model.version, file.path);
+    const resolved = await resolveSource(ctx, file, signal);
+    // Without catalog sizes, a one-file model still gets a total once the server tells the file's size.
+    const report = (done: number, following: boolean, fileTotal?: number): void => onProgress({
+      bytesDone: finishedBytes + done, total: total ?? (model.files.length === 1 ? fileTotal : undefined), followingOtherProcess: following,
+    });
+    const outcome = await withFileLock(finalPath, {
+      staleMs: ctx.lockStaleMs ?? 10_000,
+      signal,
+      onOtherProgress: (done, size) => report(done, true, size),
+      onWaiting: () => ctx.logger.info(`${file.path}: another process is downloading it; following its progress`, model.id),
+    }, async (lockedSignal) => {
+      const plan = await planTransfer({
+        modelId: model.id, finalPath, url: resolved.url, auth: resolved.auth, entry: current?.manifest, expectedSize: resolved.size,
+        expectedSha256: resolved.sha256, mode: ctx.mode ?? 'auto', pieceSize: ctx.settings().pieceSizeBytes, logger: ctx.logger, signal: lockedSignal,
+      });
+      if (plan.kind === 'adopt') return { result: plan.result, transferred: false };
+      ctx.logger.info(`downloading ${file.path} from ${resolved.url}`, model.id);
+      const transfer = new FileTransfer({
+        modelId: model.id, finalPath, url: resolved.url, auth: resolved.auth, isHub: file.source.kind === 'hf',
+        expectedSize: resolved.size, expectedSha256: plan.expectedSha256,
+        // A repair or resume keeps the piece size its partial state was made with.
+        settings: () => ({ ...ctx.settings(), pieceSizeBytes: plan.pieceSize }),
+        limiter: ctx.limiter, logger: ctx.logger, io: ctx.io, onProgress: (done, size) => report(done, false, size),
+      });
+      return { result: await transfer.run(lockedSignal), transferred: true };
+    });
+    if (outcome.kind === 'installedByOther') {
+      ctx.logger.info(`${file.path} was installed by another process`, model.id);
+      const rescanned = await scanModel(ctx.layout, model);
+      finishedBytes += rescanned.files.find((f) => f.path === file.path)?.bytesOnDisk ?? 0;
+      continue;
+    }
+    const { result } = outcome.value;
+    await recordVerifiedFile(ctx.layout, model.id, model.version, {
+      path: file.path, source: file.source, url: result.url, size: result.size, sha256: result.sha256,
+      sha256Expected: resolved.sha256 !== undefined, pieceSize: result.pieceSize, pieces: result.pieces,
+      verifiedAt: new Date().toISOString(), installedAt: new Date().toISOString(),
+    });
+    finishedBytes += result.size;
+    if (outcome.value.transferred) transferred += result.size;
+    report(0, false);
+  }
+  const seconds = Math.max(0.001, (Date.now() - started) / 1000);
+  ctx.logger.info(`${model.id} is ready (${formatBytes(finishedBytes)}; average ${formatBytes(transferred / seconds)}/s)`, model.id);
+}
+
+async function resolveSource(ctx: ModelDownloadContext, file: ModelFile, signal: AbortSignal): Promise<ResolvedFile> {
+  if (file.source.kind === 'url') return { url: file.source.url, size: file.size, sha256: file.sha256?.toLowerCase() };
+  const token = await ctx.hfToken?.();
+  const hub = await resolveHubFile(file.source, token, ctx.hfEndpoint ?? hfEndpoint(), signal);
+  const sha256 = file.sha256?.toLowerCase() ?? hub.sha256;
+  if (file.sha256 && hub.sha256 && file.sha256.toLowerCase() !== hub.sha256) {
+    throw new DownloadError('fatal', `${path.basename(file.path)}: the catalog's sha256 differs from the hub's (${hub.sha256})`);
+  }
+  return { url: hub.url, size: file.size ?? hub.size, sha256, auth: hub.auth };
+}

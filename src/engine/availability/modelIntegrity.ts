@@ -1,0 +1,190 @@
+import type { Event } from '../core/event';
+import type { ModelEntry } from '../catalog/catalogTypes';
+import type { DownloadPriority, QueueItem } from './downloadQueue';
+import { formatBytes } from '../core/format';
+import type { Logger } from '../transfer/settings';
+import type { Health, HealthReason, ModelHealth } from './health';
+import { isLockedByAnotherProcess, removeModelFiles } from '../store/modelRemoval';
+import type { StoreLayout } from '../store/storeLayout';
+import { checkModel, type FileCheck, type VerifyOptions } from './modelVerifier';
+import { OperationRefusedError } from '../core/operationRefused';
+import type { DownloadMode } from './transferPlan';
+
+export interface HealthReport {
+  readonly id: string;
+  readonly checkedAt: string;
+  /** The model's health after the check (the same as ModelState.health). */
+  readonly health: Health | null;
+  readonly healthReasons: readonly HealthReason[];
+  readonly files: readonly FileCheck[];
+  readonly manifestError?: string;
+}
+
+export interface RepairResult {
+  readonly id: string;
+  /** The full check that found what to repair; absent for a re-download. */
+  readonly check?: HealthReport;
+  /** Files that were brought back (damaged pieces, a missing tail, or the whole file). */
+  readonly repaired: readonly string[];
+  readonly health: Health | null;
+  readonly healthReasons: readonly HealthReason[];
+  /** Why the repair did not finish. */
+  readonly error?: string;
+}
+
+/** What ModelIntegrity needs from the engine. */
+export interface IntegrityHost {
+  readonly layout: StoreLayout;
+  readonly lockStaleMs: number;
+  readonly logger: Logger;
+  requireModel(id: string): ModelEntry;
+  queueItem(id: string): QueueItem | undefined;
+  enqueue(id: string, priority: DownloadPriority): void;
+  cancel(id: string): Promise<void>;
+  refresh(ids: readonly string[]): Promise<void>;
+  healthOf(id: string): ModelHealth;
+  /** Fired after the store was rescanned. */
+  readonly onDidFinish: Event<{ id: string }>;
+  readonly onDidFail: Event<{ id: string; reason: string }>;
+  readonly onDidChange: Event<void>;
+}
+
+type RunOutcome = { readonly ok: true } | { readonly ok: false; readonly error: string };
+
+/**
+ * Full checks, repairs, re-downloads and removal of models. A repair is a download through the same queue
+ * and the same FileTransfer: the check records the damaged pieces, planTransfer turns them into missing
+ * pieces, and the transfer fetches them and verifies the whole file again.
+ */
+export class ModelIntegrity {
+  private readonly running = new Map<string, Promise<unknown>>();
+  /** Models whose current or last failed run is a repair or re-download. */
+  private readonly repairModes = new Map<string, DownloadMode>();
+  private readonly waiters = new Map<string, (outcome: RunOutcome) => void>();
+
+  constructor(private readonly host: IntegrityHost) {}
+
+  /** How the queue should download this model now. */
+  modeFor(id: string): DownloadMode {
+    return this.repairModes.get(id) ?? 'auto';
+  }
+
+  wasRepair(id: string): boolean {
+    return this.repairModes.has(id);
+  }
+
+  /** A check, repair or removal of this model is running. */
+  isBusy(id: string): boolean {
+    return this.running.has(id);
+  }
+
+  /** The user cancelled the model's download: a repair waiting on it ends. */
+  cancelled(id: string): void {
+    this.repairModes.delete(id);
+    this.waiters.get(id)?.({ ok: false, error: 'cancelled' });
+  }
+
+  verify(id: string, opts: VerifyOptions = {}): Promise<HealthReport> {
+    return this.exclusive(id, () => this.check(id, opts));
+  }
+
+  repair(id: string, opts: VerifyOptions = {}): Promise<RepairResult> {
+    return this.exclusive(id, () => this.fix(id, 'auto', opts));
+  }
+
+  redownload(id: string): Promise<RepairResult> {
+    return this.exclusive(id, () => this.fix(id, 'full', {}));
+  }
+
+  async remove(id: string, isInUse?: (id: string) => boolean): Promise<number> {
+    const model = this.host.requireModel(id);
+    this.refuseWhileDownloading(id, 'remove');
+    if (isInUse?.(id)) throw new OperationRefusedError('inUse', `${id} is in use by a running generation; remove it when that ends`);
+    if (this.running.has(id)) throw new OperationRefusedError('busy', `${id} is being checked or repaired; remove it when that ends`);
+    if (await isLockedByAnotherProcess(this.host.layout, model, this.host.lockStaleMs)) {
+      throw new OperationRefusedError('otherProcess', `another window or process is downloading ${id}; cancel it there first`);
+    }
+    return this.exclusive(id, async () => {
+      // A paused or failed download goes too, with its partial data.
+      if (this.host.queueItem(id)) await this.host.cancel(id);
+      const freed = await removeModelFiles(this.host.layout, model);
+      this.repairModes.delete(id);
+      await this.host.refresh([id]);
+      this.host.logger.info(`removed (${formatBytes(freed)} freed)`, id);
+      return freed;
+    });
+  }
+
+  /** One check, repair or removal of a model at a time: a later one waits for the earlier one. */
+  private async exclusive<T>(id: string, body: () => Promise<T>): Promise<T> {
+    const next = (this.running.get(id) ?? Promise.resolve()).catch(() => undefined).then(body);
+    this.running.set(id, next);
+    try {
+      return await next;
+    } finally {
+      if (this.running.get(id) === next) this.running.delete(id);
+    }
+  }
+
+  private async check(id: string, opts: VerifyOptions): Promise<HealthReport> {
+    const model = this.host.requireModel(id);
+    this.refuseWhileDownloading(id, 'check');
+    const checkedAt = new Date().toISOString();
+    const result = await checkModel(this.host.layout, model, opts);
+    await this.host.refresh([id]);
+    const { health, reasons } = this.host.healthOf(id);
+    const bad = result.files.filter((f) => f.status !== 'ok' && f.status !== 'unverifiable');
+    const summary = bad.length > 0 ? bad.map((f) => f.message).join('; ') : result.manifestError ?? 'all files verified';
+    this.host.logger[health === 'red' ? 'warn' : 'info'](`full check: ${health ?? 'not installed'}: ${summary}`, id);
+    return { id, checkedAt, health, healthReasons: reasons, files: result.files, manifestError: result.manifestError };
+  }
+
+  private async fix(id: string, mode: DownloadMode, opts: VerifyOptions): Promise<RepairResult> {
+    const model = this.host.requireModel(id);
+    this.refuseWhileDownloading(id, mode === 'full' ? 're-download' : 'repair');
+    let check: HealthReport | undefined;
+    if (mode === 'auto') {
+      check = await this.check(id, opts);
+      if (check.health === 'green' || (check.health === 'yellow' && check.healthReasons.every((r) => r.code === 'unverifiable'))) {
+        return { id, check, repaired: [], health: check.health, healthReasons: check.healthReasons };
+      }
+    }
+    const repaired = check ? check.files.filter((f) => f.status !== 'ok' && f.status !== 'unverifiable').map((f) => f.path) : model.files.map((f) => f.path);
+    this.host.logger.info(mode === 'full' ? 're-downloading every file' : `repairing ${repaired.join(', ') || 'the manifest'}`, id);
+    this.repairModes.set(id, mode);
+    const outcome = await this.runDownload(id);
+    if (outcome.ok) this.repairModes.delete(id);
+    const { health, reasons } = this.host.healthOf(id);
+    if (outcome.ok) this.host.logger.info(`${mode === 'full' ? 're-download' : 'repair'} finished: ${health}`, id);
+    else this.host.logger.error(`${mode === 'full' ? 're-download' : 'repair'} did not finish: ${outcome.error}`, id);
+    return { id, check, repaired, health, healthReasons: reasons, error: outcome.ok ? undefined : outcome.error };
+  }
+
+  /** Queues the model (first in line) and waits until its run finishes, fails, pauses or is cancelled. */
+  private runDownload(id: string): Promise<RunOutcome> {
+    return new Promise<RunOutcome>((resolve) => {
+      const subs = [
+        this.host.onDidFinish((e) => { if (e.id === id) settle({ ok: true }); }),
+        this.host.onDidFail((e) => { if (e.id === id) settle({ ok: false, error: e.reason }); }),
+        this.host.onDidChange(() => {
+          const item = this.host.queueItem(id);
+          if (item?.state === 'paused') settle({ ok: false, error: `paused${item.pausedReason ? `: ${item.pausedReason}` : ''}` });
+        }),
+      ];
+      const settle = (outcome: RunOutcome): void => {
+        for (const s of subs) s.dispose();
+        this.waiters.delete(id);
+        resolve(outcome);
+      };
+      this.waiters.set(id, settle);
+      this.host.enqueue(id, 'high');
+    });
+  }
+
+  private refuseWhileDownloading(id: string, action: string): void {
+    const state = this.host.queueItem(id)?.state;
+    if (state === 'running' || state === 'queued') {
+      throw new OperationRefusedError('downloading', `cannot ${action} ${id} while it downloads; wait for it or cancel the download first`);
+    }
+  }
+}

@@ -1,0 +1,28 @@
+// The engine's one entrance for its surfaces (src/vscode, src/cli, src/api): they import nothing else.
+export { AvailabilityEngine, OperationRefusedError } from './availability/engine';
+export type { CheckProgress, DownloadPriority, DownloadSettings, FileCheck, Health, HealthReason, HealthReport, HealthSettings, InstalledVersion, Logger, ModelFileState, ModelState, ModelStateName, RepairResult } from './availability/engine';
+export { moveStore } from './availability/moveStore';
+export { builtinCatalog, formatProblem, loadCatalogs } from './catalog/catalogLoader';
+export type { CatalogLoadResult, CatalogSource } from './catalog/catalogLoader';
+export type { ModelEntry, ModelFile } from './catalog/catalogTypes';
+export { Emitter } from './core/event';
+export { formatBytes, formatDuration } from './core/format';
+export { Disposable, toDisposable } from './core/lifecycle';
+export type { IDisposable } from './core/lifecycle';
+export { PRELOAD_MIN_USES, availabilityOf, buildAnalyticsSnapshot } from './usage/analytics/analyticsSnapshot';
+export type { ModelFacts } from './usage/analytics/analyticsSnapshot';
+export { AnalyticsStore } from './usage/analytics/analyticsStore';
+export type { AnalyticsWarning } from './usage/analytics/analyticsStore';
+export type { StoragePolicy } from './usage/analytics/cleanupPolicy';
+export type { AnalyticsDatabase } from './usage/analytics/eventTypes';
+export type { AnalyticsPeriod } from './usage/analytics/period';
+export { preloadSuggestions } from './usage/analytics/preloadSuggestions';
+export type { ModelAvailabilityState } from './usage/analytics/preloadSuggestions';
+export { describeReason, proposeCleanup } from './usage/analytics/storageCleanup';
+export { usageSummary } from './usage/analytics/usageQueries';
+export type { ModelUseSummary } from './usage/analytics/usageQueries';
+export { recordEngineEvents, usageRecorder } from './usage/analytics/usageRecorder';
+export { HealthMonitor } from './usage/healthMonitor';
+export type { ModelLease } from './usage/requests/lease';
+export { ModelRequests } from './usage/requests/modelRequests';
+export type { FallbackChoices, FallbackChooser, FallbackStrategy, RequestSettings, ResolvedStrategy } from './usage/requests/modelRequests';

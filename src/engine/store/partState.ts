@@ -1,0 +1,65 @@
+import { promises as fs } from 'node:fs';
+import { readJsonIfPresent, writeJsonAtomic } from '../core/atomicFile';
+import { partPath, partStatePath } from './storeLayout';
+import { PieceMap } from './pieceMap';
+
+/** What sits beside a `.part` file: enough to resume it, and for another process to show its progress. */
+export interface PartState {
+  readonly formatVersion: 1;
+  readonly url: string;
+  readonly size: number;
+  readonly pieceSize: number;
+  readonly sha256?: string;
+  readonly etag?: string;
+  readonly lastModified?: string;
+  readonly rangeSupported: boolean;
+  readonly completePieces: readonly number[];
+  readonly updatedAt: string;
+  /** Smoothed bytes/s of the process writing it, so watchers in other processes can show speed. */
+  readonly speed?: number;
+}
+
+export async function readPartState(finalPath: string): Promise<PartState | undefined> {
+  const raw = await readJsonIfPresent(partStatePath(finalPath));
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const s = raw as Partial<PartState>;
+  if (s.formatVersion !== 1 || typeof s.size !== 'number' || typeof s.pieceSize !== 'number' || !Array.isArray(s.completePieces)) {
+    return undefined;
+  }
+  return s as PartState;
+}
+
+export async function writePartState(finalPath: string, state: PartState): Promise<void> {
+  await writeJsonAtomic(partStatePath(finalPath), state);
+}
+
+/**
+ * An in-place repair turns the installed file into the `.part` it fetches damaged pieces into. This marker
+ * says so, so that discarding the partial data (cancel) gives the file back instead of deleting a whole model.
+ */
+function repairMarkerPath(finalPath: string): string {
+  return `${partPath(finalPath)}.repair`;
+}
+
+export async function markInPlaceRepair(finalPath: string): Promise<void> {
+  await fs.writeFile(repairMarkerPath(finalPath), '');
+}
+
+/** The `.part` became the installed file again (verified): it is no longer a repair in progress. */
+export async function clearRepairMarker(finalPath: string): Promise<void> {
+  await fs.rm(repairMarkerPath(finalPath), { force: true });
+}
+
+/** Drops partial data; for an in-place repair, puts the (still damaged) installed file back where it was. */
+export async function removePartData(finalPath: string): Promise<void> {
+  const marker = repairMarkerPath(finalPath);
+  const repairing = await fs.stat(marker).then(() => true, () => false);
+  if (repairing) await fs.rename(partPath(finalPath), finalPath).catch(() => undefined);
+  await fs.rm(partPath(finalPath), { force: true });
+  await fs.rm(partStatePath(finalPath), { force: true });
+  await fs.rm(marker, { force: true });
+}
+
+export function pieceMapFromState(state: PartState): PieceMap {
+  return new PieceMap(state.size, state.pieceSize, state.completePieces);
+}

@@ -1,0 +1,300 @@
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { DownloadError, toDownloadError } from '../../core/downloadError';
+import type { ByteSink, ResponseBody } from './responseBody';
+
+export interface DirectResponse {
+  status: number;
+  /** Names lowercased; repeated headers joined with ', '. */
+  headers: Record<string, string>;
+  body: ResponseBody;
+}
+
+/** Where reads go when they cannot go straight into the sink: the response head, chunked framing, pauses. */
+const SCRATCH_SIZE = 16 * 1024;
+const MAX_HEAD = 64 * 1024;
+const MAX_CHUNK_LINE = 4096;
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * A minimal HTTP/1.1 client, one request per connection, whose body is read by the socket straight into the
+ * consumer's memory (net `onread`): a multi-GB body then costs no Buffer per read and none of node:http's
+ * stream machinery. No proxy or platform certificate settings: callers that need those use node:http.
+ */
+export function sendDirect(
+  url: URL, method: 'GET' | 'POST', headers: Record<string, string>, body: string | undefined,
+  signal: AbortSignal | undefined, headersTimeoutMs: number, tls?: { ca?: string | Buffer },
+): Promise<DirectResponse> {
+  return new Promise<DirectResponse>((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new DownloadError('aborted', 'aborted'));
+      return;
+    }
+    new DirectConnection(url, requestBytes(url, method, headers, body), signal, headersTimeoutMs, tls?.ca, resolve, reject);
+  });
+}
+
+function requestBytes(url: URL, method: string, headers: Record<string, string>, body: string | undefined): Buffer {
+  const lines = [`${method} ${url.pathname}${url.search} HTTP/1.1`, `Host: ${url.host}`];
+  for (const [name, value] of Object.entries(headers)) {
+    // Set here; a second copy would make the request ambiguous.
+    if (/^(host|connection|content-length)$/i.test(name)) continue;
+    // CR/LF would let a value inject headers or a second request.
+    if (!TOKEN.test(name) || /[\r\n\0]/.test(value)) throw new DownloadError('fatal', `invalid HTTP header ${JSON.stringify(name)}`);
+    lines.push(`${name}: ${value}`);
+  }
+  lines.push('Connection: close');
+  if (body !== undefined) lines.push(`Content-Length: ${Buffer.byteLength(body)}`);
+  return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), Buffer.from(body ?? '')]);
+}
+
+/**
+ * One connection and its response body. Node calls `nextBuffer` after every read callback (even while paused)
+ * to get the memory for the next read; it gets the sink's space only when those bytes can be handed over
+ * as-is, else the scratch buffer, whose bytes are then copied. TLS keeps delivering what it has already
+ * decrypted after reading was stopped, so bytes (and the end) can arrive while paused: they wait in `pending`.
+ */
+class DirectConnection implements ResponseBody {
+  private readonly socket: net.Socket;
+  private readonly scratch = Buffer.allocUnsafe(SCRATCH_SIZE);
+  private readonly timer: NodeJS.Timeout;
+  /** Bytes of an incomplete response head; undefined once the final head is parsed. */
+  private head: Buffer | undefined = Buffer.alloc(0);
+  /** Body bytes still to come: Infinity while the body is chunked or ends when the peer closes. */
+  private remaining = Infinity;
+  private chunked = false;
+  private expect: 'size' | 'data' | 'crlf' | 'trailer' = 'size';
+  private chunkLeft = 0;
+  private line = '';
+  private sink: ByteSink | undefined;
+  /** The sink memory the next read goes into, when it does. */
+  private lent: Buffer | undefined;
+  /** Wire bytes received but not yet processed, in order (the sink was paused or not there yet). */
+  private pending: Buffer | undefined;
+  private paused = false;
+  private eof = false;
+  private outcome: { err?: DownloadError } | undefined;
+  private resolveBody: (() => void) | undefined;
+  private rejectWaiter: ((err: DownloadError) => void) | undefined;
+  private readonly onAbort = (): void => this.finish(new DownloadError('aborted', 'aborted'));
+
+  constructor(
+    private readonly url: URL, request: Buffer, private readonly signal: AbortSignal | undefined, headersTimeoutMs: number,
+    ca: string | Buffer | undefined, private readonly onHead: (res: DirectResponse) => void, reject: (err: DownloadError) => void,
+  ) {
+    this.rejectWaiter = reject;
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    const port = Number(url.port);
+    const onread = { buffer: () => this.nextBuffer(), callback: (n: number, buf: Uint8Array) => this.onRead(n, buf) };
+    if (url.protocol === 'https:') {
+      // @types/node omits `onread` from tls options, though tls.connect honours it.
+      const options: tls.ConnectionOptions & net.ConnectOpts = {
+        host, port: port || 443, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'], ca, onread,
+      };
+      this.socket = tls.connect(options);
+    } else {
+      this.socket = net.connect({ host, port: port || 80, onread });
+    }
+    this.socket.on('error', (err) => this.finish(signal?.aborted ? new DownloadError('aborted', 'aborted') : toDownloadError(err)));
+    this.socket.on('end', () => this.onEof());
+    this.socket.on('close', () => this.onEof());
+    this.socket.write(request);
+    // A server that accepts the connection and never answers would otherwise hold a download slot forever.
+    this.timer = setTimeout(() => this.finish(new DownloadError('retryable', `no response from ${url.host} within ${headersTimeoutMs / 1000} s`)), headersTimeoutMs);
+    signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  readInto(sink: ByteSink): Promise<void> {
+    if (this.outcome) return this.outcome.err ? Promise.reject(this.outcome.err) : Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.resolveBody = resolve;
+      this.rejectWaiter = reject;
+      this.sink = sink;
+      this.drain();
+    });
+  }
+
+  pause(): void {
+    this.paused = true;
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.drain();
+  }
+
+  destroy(): void {
+    this.finish();
+  }
+
+  private nextBuffer(): Buffer {
+    this.lent = undefined;
+    if (this.sink && !this.paused && !this.pending && !this.chunked) {
+      // The sink must keep this memory for us until the next landed(): the read may come after a pause().
+      const space = this.sink.space();
+      // Never more than the body: what follows it must not land in the sink's memory.
+      const lent = space.length > this.remaining ? space.subarray(0, this.remaining) : space;
+      // An empty buffer would fail the read (ENOBUFS).
+      if (lent.length > 0) return (this.lent = lent);
+    }
+    return this.scratch;
+  }
+
+  /** Returns whether to go on reading. */
+  private onRead(n: number, buf: Uint8Array): boolean {
+    if (buf === this.lent && this.sink && !this.paused) this.landed(this.sink, n);
+    else this.feed(Buffer.from(buf.buffer, buf.byteOffset, n));
+    return this.outcome === undefined && (this.head !== undefined || (this.sink !== undefined && !this.paused));
+  }
+
+  /** Processes wire bytes that are in memory the sink does not own (or must not be told about yet). */
+  private feed(bytes: Buffer): void {
+    if (this.head) {
+      const rest = this.readHead(Buffer.concat([this.head, bytes]));
+      if (rest === undefined) return;
+      bytes = rest;
+    }
+    let at = 0;
+    while (at < bytes.length && this.outcome === undefined) {
+      const sink = this.sink;
+      if (!sink || this.paused) {
+        // Copied: the scratch buffer is reused by the next read.
+        const rest = bytes.subarray(at);
+        this.pending = this.pending ? Buffer.concat([this.pending, rest]) : Buffer.from(rest);
+        return;
+      }
+      if (this.chunked && this.expect !== 'data') {
+        at = this.chunkLine(bytes, at);
+        continue;
+      }
+      const space = sink.space();
+      if (space.length === 0) {
+        this.paused = true;
+        continue;
+      }
+      const n = Math.min(space.length, bytes.length - at, this.chunked ? this.chunkLeft : this.remaining);
+      bytes.copy(space, 0, at, at + n);
+      at += n;
+      this.landed(sink, n);
+    }
+  }
+
+  private landed(sink: ByteSink, n: number): void {
+    this.remaining -= n;
+    if (this.chunked && (this.chunkLeft -= n) === 0) this.expect = 'crlf';
+    if (!sink.landed(n)) this.paused = true;
+    if (this.remaining === 0) this.finish();
+  }
+
+  /** Hands over what waited, then lets the socket read again unless the sink paused once more. */
+  private drain(): void {
+    if (!this.sink || this.paused) return;
+    const pending = this.pending;
+    this.pending = undefined;
+    if (pending) this.feed(pending);
+    if (this.eof && !this.pending) this.onEof();
+    else if (this.sink && !this.paused) this.socket.resume();
+  }
+
+  /**
+   * Parses complete heads off `data` (our own copy, not the scratch buffer); returns the body bytes after the
+   * final one, or undefined until then.
+   */
+  private readHead(data: Buffer): Buffer | undefined {
+    for (;;) {
+      const end = data.indexOf('\r\n\r\n');
+      if ((end < 0 ? data.length : end) > MAX_HEAD) {
+        this.finish(new DownloadError('fatal', `response head too large from ${this.url.host}`));
+        return undefined;
+      }
+      if (end < 0) {
+        this.head = data;
+        return undefined;
+      }
+      const lines = data.toString('latin1', 0, end).split('\r\n');
+      data = data.subarray(end + 4);
+      const status = Number(/^HTTP\/1\.[01] ([1-9]\d\d)(?: |$)/.exec(lines[0])?.[1] ?? NaN);
+      if (Number.isNaN(status) || status === 101) {
+        this.finish(new DownloadError('fatal', `unexpected response from ${this.url.host}: ${lines[0].slice(0, 100)}`));
+        return undefined;
+      }
+      // Interim answers (100 Continue, 103 Early Hints): the real one follows.
+      if (status < 200) continue;
+      const headers: Record<string, string> = {};
+      for (const line of lines.slice(1)) {
+        const colon = line.indexOf(':');
+        if (colon <= 0) continue;
+        const name = line.slice(0, colon).trim().toLowerCase();
+        const value = line.slice(colon + 1).trim();
+        headers[name] = Object.hasOwn(headers, name) ? `${headers[name]}, ${value}` : value;
+      }
+      const length = headers['content-length'];
+      if (status === 204 || status === 304) this.remaining = 0;
+      else if (/(^|,)\s*chunked\s*$/i.test(headers['transfer-encoding'] ?? '')) this.chunked = true;
+      else if (length !== undefined && headers['transfer-encoding'] === undefined) {
+        // A repeated Content-Length arrives joined; copies that agree are harmless.
+        const values = new Set(length.split(',').map((v) => v.trim()));
+        const [value] = values;
+        if (values.size !== 1 || !/^\d{1,15}$/.test(value)) {
+          this.finish(new DownloadError('fatal', `invalid Content-Length from ${this.url.host}: ${length}`));
+          return undefined;
+        }
+        this.remaining = Number(value);
+      }
+      this.head = undefined;
+      clearTimeout(this.timer);
+      this.rejectWaiter = undefined;
+      this.onHead({ status, headers, body: this });
+      if (this.remaining === 0) this.finish();
+      return data;
+    }
+  }
+
+  /** Reads a chunk-size line, the CRLF after chunk data or a trailer line; returns where it stopped. */
+  private chunkLine(bytes: Buffer, at: number): number {
+    const nl = bytes.indexOf(10, at);
+    this.line += bytes.toString('latin1', at, nl < 0 ? bytes.length : nl);
+    if (nl < 0 && this.line.length <= MAX_CHUNK_LINE) return bytes.length;
+    // A line over the limit is handled as complete: refused, or dropped if it is a trailer.
+    const line = this.line.replace(/\r$/, '');
+    this.line = '';
+    // Chunk extensions (after ';') carry nothing a download needs.
+    const size = /^([0-9a-fA-F]{1,12})[ \t]*(;.*)?$/.exec(line)?.[1];
+    if (this.expect === 'trailer') {
+      if (line === '') this.finish();
+    } else if (this.expect === 'crlf' && line === '') {
+      this.expect = 'size';
+    } else if (this.expect === 'size' && size !== undefined && nl >= 0) {
+      this.chunkLeft = parseInt(size, 16);
+      this.expect = this.chunkLeft === 0 ? 'trailer' : 'data';
+    } else {
+      this.finish(new DownloadError('retryable', 'malformed chunked body'));
+    }
+    return nl < 0 ? bytes.length : nl + 1;
+  }
+
+  private onEof(): void {
+    if (this.outcome) return;
+    if (this.head) this.finish(new DownloadError('retryable', `connection closed by ${this.url.host} without a response`));
+    // What arrived before the end is delivered first (drain() comes back here).
+    else if (this.pending) this.eof = true;
+    else if (this.chunked) this.finish(new DownloadError('retryable', 'connection closed in the middle of a chunked body'));
+    // Complete or cut short: the caller compares the bytes that landed with the Content-Length.
+    else this.finish();
+  }
+
+  /** Ends the exchange: no sink call and no read happens after this. */
+  private finish(err?: DownloadError): void {
+    if (this.outcome) return;
+    this.outcome = { err };
+    this.sink = undefined;
+    this.pending = undefined;
+    this.lent = undefined;
+    clearTimeout(this.timer);
+    this.signal?.removeEventListener('abort', this.onAbort);
+    this.socket.destroy();
+    if (err) this.rejectWaiter?.(err);
+    else this.resolveBody?.();
+  }
+}

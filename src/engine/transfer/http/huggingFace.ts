@@ -1,0 +1,65 @@
+import type { HuggingFaceFileSource } from '../../catalog/catalogTypes';
+import { DownloadError, httpStatusError } from '../../core/downloadError';
+import { openRequest, type ScopedToken } from './httpClient';
+import { readText } from './responseBody';
+
+export const DEFAULT_HF_ENDPOINT = 'https://huggingface.co';
+
+export function hfEndpoint(env: NodeJS.ProcessEnv = process.env): string {
+  return (env.HF_ENDPOINT || DEFAULT_HF_ENDPOINT).replace(/\/+$/, '');
+}
+
+/** A hub file pinned to a commit, with what the hub says its content is. */
+export interface ResolvedHubFile {
+  readonly url: string;
+  readonly commit: string;
+  readonly size?: number;
+  /** From `lfs.oid`; undefined for small non-LFS files (their oid is a git sha1). */
+  readonly sha256?: string;
+  readonly auth?: ScopedToken;
+}
+
+interface PathInfo {
+  readonly type?: string;
+  readonly path?: string;
+  readonly size?: number;
+  readonly lfs?: { readonly oid?: string; readonly size?: number };
+}
+
+/**
+ * Resolves the revision to a commit (`/api/models/{repo}/revision/{rev}`) and takes size and sha256 from
+ * the paths-info API, so a moving branch cannot change bytes under a resumed download.
+ */
+export async function resolveHubFile(source: HuggingFaceFileSource, token: string | undefined, endpoint = hfEndpoint(), signal?: AbortSignal): Promise<ResolvedHubFile> {
+  const auth = token ? { token, origin: new URL(endpoint).origin } : undefined;
+  const repo = source.repo.split('/').map(encodeURIComponent).join('/');
+  const info = await getJson(`${endpoint}/api/models/${repo}/revision/${encodeURIComponent(source.revision)}`, auth, signal);
+  const commit = typeof info === 'object' && info !== null && typeof (info as { sha?: unknown }).sha === 'string'
+    ? (info as { sha: string }).sha : undefined;
+  if (!commit) throw new DownloadError('fatal', `the hub did not resolve ${source.repo}@${source.revision} to a commit`);
+  // Form-encoded, as huggingface_hub sends it.
+  const form = new URLSearchParams({ paths: source.file, expand: 'true' }).toString();
+  const listing = await getJson(`${endpoint}/api/models/${repo}/paths-info/${commit}`, auth, signal, form);
+  const entry = Array.isArray(listing) ? (listing as PathInfo[]).find((e) => e.path === source.file) : undefined;
+  if (!entry) throw new DownloadError('fatal', `${source.file} not found in ${source.repo}@${source.revision}`);
+  const file = source.file.split('/').map(encodeURIComponent).join('/');
+  const sha256 = entry.lfs?.oid && /^[0-9a-f]{64}$/i.test(entry.lfs.oid) ? entry.lfs.oid.toLowerCase() : undefined;
+  return { url: `${endpoint}/${repo}/resolve/${commit}/${file}`, commit, size: entry.lfs?.size ?? entry.size, sha256, auth };
+}
+
+async function getJson(url: string, auth: ScopedToken | undefined, signal: AbortSignal | undefined, body?: string): Promise<unknown> {
+  const res = await openRequest({
+    url, auth, signal, method: body ? 'POST' : 'GET', body,
+    headers: body ? { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' } : { accept: 'application/json' },
+  });
+  if (res.status !== 200) {
+    res.body.destroy();
+    throw httpStatusError(res.status, url, true);
+  }
+  try {
+    return JSON.parse(await readText(res.body)) as unknown;
+  } catch (err) {
+    if (err instanceof DownloadError) throw err;
+    throw new DownloadError('retryable', `the hub sent invalid JSON for ${url}`);
+  }
+}

@@ -1,0 +1,107 @@
+import { Worker } from 'node:worker_threads';
+import { DownloadError } from '../core/downloadError';
+
+export interface PieceHashOptions {
+  readonly file: string;
+  /** Bytes to hash from offset 0; the file must be at least this long. */
+  readonly size: number;
+  readonly pieceSize: number;
+  /** Compute the whole-file sha256. */
+  readonly whole: boolean;
+  /** Compute each piece's sha256. */
+  readonly pieces: boolean;
+  readonly signal?: AbortSignal;
+  /** Bytes hashed so far (the slower of the two passes). */
+  readonly onProgress?: (bytesDone: number) => void;
+  /** Sleep this long between pieces, so a background check leaves the disk and CPU to everything else. */
+  readonly pauseBetweenPiecesMs?: number;
+}
+
+export interface PieceHashResult {
+  readonly sha256?: string;
+  readonly pieces: string[];
+}
+
+// A source string run with eval, like fileHasher's, so it works the same from tsx tests and the esbuild bundle.
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const fs = require('node:fs');
+const crypto = require('node:crypto');
+const { file, size, pieceSize, mode, pauseMs } = workerData;
+const PROGRESS_STEP = 8 * 1024 * 1024;
+const fd = fs.openSync(file, 'r');
+try {
+  const buf = Buffer.allocUnsafe(Math.min(4 * 1024 * 1024, Math.max(1, size)));
+  const whole = mode === 'whole' ? crypto.createHash('sha256') : undefined;
+  const pieces = [];
+  const sleeper = pauseMs > 0 ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
+  let offset = 0;
+  let posted = 0;
+  while (offset < size) {
+    const pieceEnd = Math.min(size, offset + pieceSize);
+    const piece = mode === 'pieces' ? crypto.createHash('sha256') : undefined;
+    while (offset < pieceEnd) {
+      const n = fs.readSync(fd, buf, 0, Math.min(buf.length, pieceEnd - offset), offset);
+      if (n === 0) throw new Error('the file is shorter than expected');
+      const view = buf.subarray(0, n);
+      if (whole) whole.update(view);
+      if (piece) piece.update(view);
+      offset += n;
+      if (offset - posted >= PROGRESS_STEP || offset === size) {
+        posted = offset;
+        parentPort.postMessage({ type: 'progress', offset });
+      }
+    }
+    if (piece) pieces.push(piece.digest('hex'));
+    if (sleeper) Atomics.wait(sleeper, 0, 0, pauseMs);
+  }
+  parentPort.postMessage({ type: 'done', sha256: whole ? whole.digest('hex') : undefined, pieces });
+} catch (e) {
+  parentPort.postMessage({ type: 'error', message: String((e && e.message) || e) });
+} finally {
+  fs.closeSync(fd);
+}
+`;
+
+type WorkerReply =
+  | { type: 'progress'; offset: number }
+  | { type: 'done'; sha256?: string; pieces: string[] }
+  | { type: 'error'; message: string };
+
+/**
+ * Hashes a file off the event loop for a full check, a repair plan or a store move. When both the
+ * whole-file hash and the piece hashes are asked for, they run in two workers at once, so it takes about
+ * as long as one sha256 pass. Aborting terminates the workers.
+ */
+export async function hashPieces(opts: PieceHashOptions): Promise<PieceHashResult> {
+  opts.signal?.throwIfAborted();
+  const modes = [...(opts.whole ? ['whole' as const] : []), ...(opts.pieces ? ['pieces' as const] : [])];
+  const offsets = modes.map(() => 0);
+  const workers: Worker[] = [];
+  const onAbort = (): void => { for (const w of workers) void w.terminate(); };
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const results = await Promise.all(modes.map((mode, k) => new Promise<PieceHashResult>((resolve, reject) => {
+      const worker = new Worker(WORKER_SOURCE, {
+        eval: true, workerData: { file: opts.file, size: opts.size, pieceSize: opts.pieceSize, mode, pauseMs: opts.pauseBetweenPiecesMs ?? 0 },
+      });
+      workers.push(worker);
+      worker.on('message', (m: WorkerReply) => {
+        if (m.type === 'progress') {
+          offsets[k] = m.offset;
+          opts.onProgress?.(Math.min(...offsets));
+        } else if (m.type === 'done') {
+          resolve({ sha256: m.sha256, pieces: m.pieces });
+        } else {
+          reject(new Error(`hashing ${opts.file} failed: ${m.message}`));
+        }
+      });
+      worker.on('error', reject);
+      worker.on('exit', () => reject(opts.signal?.aborted ? new DownloadError('aborted', 'check cancelled') : new Error('hashing stopped')));
+    })));
+    return { sha256: results.find((r) => r.sha256)?.sha256, pieces: results.find((r) => r.pieces.length > 0)?.pieces ?? [] };
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    for (const w of workers) void w.terminate();
+  }
+}

@@ -1,0 +1,76 @@
+import { Emitter, type Event } from '../../core/event';
+
+export type LeaseMode = 'ready' | 'alternative' | 'mock';
+
+export interface GenerationResult {
+  readonly ok: boolean;
+  readonly durationMs?: number;
+  /** Throughput in the caller's units (e.g. tokens), over the generation's duration. */
+  readonly units?: number;
+}
+
+export interface GenerationHandle {
+  end(result: GenerationResult): void;
+}
+
+export interface LeaseUpgrade {
+  readonly modelId: string;
+  readonly etaSeconds?: number;
+}
+
+/** What a lease grants; `paths` is empty for a mock. */
+export interface LeaseGrant {
+  readonly modelId: string;
+  readonly paths: readonly string[];
+  readonly mode: LeaseMode;
+  readonly compatibility?: number;
+  readonly qualityDelta?: number;
+}
+
+export interface LeaseHooks {
+  beginGeneration(lease: ModelLease): GenerationHandle;
+  release(lease: ModelLease): void;
+}
+
+/** A granted model, held until released: while held, the model is not removed, moved or repaired in place. */
+export class ModelLease {
+  private grant: LeaseGrant;
+  private released = false;
+  private readonly _onDidUpgrade = new Emitter<LeaseGrant>();
+  /** Fires once when the requested model becomes ready for a mock or alternative lease. */
+  readonly onDidUpgrade: Event<LeaseGrant> = this._onDidUpgrade.event;
+  upgrade: LeaseUpgrade | undefined;
+  readonly grantedAt = Date.now();
+
+  constructor(readonly requestedId: string, grant: LeaseGrant, upgrade: LeaseUpgrade | undefined, private readonly hooks: LeaseHooks) {
+    this.grant = grant;
+    this.upgrade = upgrade;
+  }
+
+  get modelId(): string { return this.grant.modelId; }
+  get paths(): readonly string[] { return this.grant.paths; }
+  get mode(): LeaseMode { return this.grant.mode; }
+  get compatibility(): number | undefined { return this.grant.compatibility; }
+  get qualityDelta(): number | undefined { return this.grant.qualityDelta; }
+  get isReleased(): boolean { return this.released; }
+
+  beginGeneration(): GenerationHandle {
+    if (this.released) throw new Error(`the lease on ${this.modelId} was released; request the model again`);
+    return this.hooks.beginGeneration(this);
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.hooks.release(this);
+    this._onDidUpgrade.dispose();
+  }
+
+  /** Switches the lease to the model that was asked for, now that it is ready. */
+  upgradeTo(grant: LeaseGrant): void {
+    if (this.released) return;
+    this.grant = grant;
+    this.upgrade = undefined;
+    this._onDidUpgrade.fire(grant);
+  }
+}

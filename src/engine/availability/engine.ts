@@ -14,6 +14,7 @@ import { SpeedLimiter } from '../transfer/speedLimiter';
 import { scanModel, type StoredFile, type StoredModel } from '../store/storeScanner';
 import { installedVersions, removeInstalledVersion, type InstalledVersion } from '../store/installedVersions';
 import { StoreLayout } from '../store/storeLayout';
+import type { ForeignLocation } from '../store/foreign/foundFile';
 
 export type { DownloadPriority } from './downloadQueue';
 export type { DownloadSettings, Logger } from '../transfer/settings';
@@ -76,6 +77,8 @@ export interface AvailabilityEngineOptions {
   /** Keep the queue in `<store>/queue.json` across restarts (the extension); the CLI runs only what it was asked. */
   readonly persistQueue?: boolean;
   readonly health?: Partial<HealthSettings>;
+  /** Other tools' stores searched before each download for a verified copy to link instead (asked each time, so a setting applies at once). */
+  readonly localCopies?: () => readonly ForeignLocation[];
 }
 
 /** The one entry point the extension and the CLI use: store state, the download queue, and their events. */
@@ -127,7 +130,7 @@ export class AvailabilityEngine extends Disposable {
         run: (id, signal, onProgress) => downloadModel({
           layout: this.layout, settings: () => this.settings, limiter: this.limiter, logger: this.logger,
           hfToken: options.hfToken, hfEndpoint: options.hfEndpoint, io: options.io, lockStaleMs: this.lockStaleMs,
-          mode: this.integrity.modeFor(id),
+          mode: this.integrity.modeFor(id), localCopies: options.localCopies,
         }, this.requireModel(id), signal, onProgress),
         discard: (id) => this.discardPartial(id),
         remainingBytes: (id) => this.remainingBytes(id),

@@ -5,6 +5,8 @@ import type { ScopedToken } from '../transfer/http/httpClient';
 import { hfEndpoint, resolveHubFile } from '../transfer/http/huggingFace';
 import type { SpeedLimiter } from '../transfer/speedLimiter';
 import { planTransfer, type DownloadMode } from './transferPlan';
+import { reuseLocalCopy } from './adoption';
+import type { ForeignLocation } from '../store/foreign/foundFile';
 import { recordVerifiedFile } from '../store/manifestWriter';
 import { scanModel } from '../store/storeScanner';
 import type { StoreLayout } from '../store/storeLayout';
@@ -24,6 +26,8 @@ export interface ModelDownloadContext {
   readonly lockStaleMs?: number;
   /** `full` (Re-download) fetches every file again, even ready ones. */
   readonly mode?: DownloadMode;
+  /** Other tools' stores to take a verified copy from instead of downloading (none: always download). */
+  readonly localCopies?: () => readonly ForeignLocation[];
 }
 
 export interface ModelProgress {
@@ -35,6 +39,8 @@ export interface ModelProgress {
 
 interface ResolvedFile {
   readonly url: string;
+  /** The commit a hub revision resolved to. */
+  readonly commit?: string;
   readonly size?: number;
   readonly sha256?: string;
   readonly auth?: ScopedToken;
@@ -68,6 +74,10 @@ export async function downloadModel(ctx: ModelDownloadContext, model: ModelEntry
       onOtherProgress: (done, size) => report(done, true, size),
       onWaiting: () => ctx.logger.info(`${file.path}: another process is downloading it; following its progress`, model.id),
     }, async (lockedSignal) => {
+      const reused = await reuseLocalCopy(ctx.localCopies?.() ?? [], { file, ...resolved }, finalPath, {
+        modelId: model.id, pieceSize: ctx.settings().pieceSizeBytes, logger: ctx.logger, signal: lockedSignal, onBytes: (done) => report(done, false, resolved.size),
+      });
+      if (reused) return { result: { ...reused, url: resolved.url }, transferred: false };
       const plan = await planTransfer({
         modelId: model.id, finalPath, url: resolved.url, auth: resolved.auth, entry: current?.manifest, expectedSize: resolved.size,
         expectedSha256: resolved.sha256, mode: ctx.mode ?? 'auto', pieceSize: ctx.settings().pieceSizeBytes, logger: ctx.logger, signal: lockedSignal,
@@ -111,5 +121,5 @@ async function resolveSource(ctx: ModelDownloadContext, file: ModelFile, signal:
   if (file.sha256 && hub.sha256 && file.sha256.toLowerCase() !== hub.sha256) {
     throw new DownloadError('fatal', `${path.basename(file.path)}: the catalog's sha256 differs from the hub's (${hub.sha256})`);
   }
-  return { url: hub.url, size: file.size ?? hub.size, sha256, auth: hub.auth };
+  return { url: hub.url, commit: hub.commit, size: file.size ?? hub.size, sha256, auth: hub.auth };
 }

@@ -1,12 +1,11 @@
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { formatBytes } from '../core/format';
 import { hashPieces } from '../transfer/pieceHasher';
 import { OperationRefusedError } from '../core/operationRefused';
 import { readJsonIfPresent, writeJsonAtomic } from '../core/atomicFile';
 import { isModelManifest } from '../store/storeLayout';
+import { copyWithProgress } from '../store/fileCopy';
 
 export interface MoveProgress {
   readonly phase: 'copy' | 'delete';
@@ -146,23 +145,8 @@ async function manifestHashes(root: string, files: readonly SourceFile[]): Promi
 
 /** Copies to `<target>.moving`, fsyncs, then renames: a target file is either absent or complete. */
 async function copyFile(source: string, target: string, signal: AbortSignal | undefined, onBytes: (n: number) => void): Promise<void> {
-  await fs.mkdir(path.dirname(target), { recursive: true });
   const temp = `${target}.moving`;
-  let copied = 0;
-  const counter = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      copied += chunk.length;
-      onBytes(copied);
-      callback(null, chunk);
-    },
-  });
-  await pipeline(createReadStream(source, { highWaterMark: 4 * 1024 * 1024 }), counter, createWriteStream(temp), { signal });
-  const fh = await fs.open(temp, 'r+');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+  await copyWithProgress(source, temp, signal, onBytes);
   await fs.rename(temp, target);
 }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FaultServer } from './faultServer';
@@ -30,6 +31,52 @@ export async function startHub(cdn: FaultServer, file: { name: string; sha256: s
         res.end(JSON.stringify(asked.filter((p) => p === file.name).map((p) => ({ type: 'file', path: p, size: file.size, lfs: { oid: file.sha256, size: file.size } }))));
       } else if (url === `/org/tiny-GGUF/resolve/${COMMIT}/${file.name}`) {
         res.writeHead(302, { location: cdn.url(file.name, 'localhost') }).end();
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+/** The id git (and so the hub and its cache) gives a small file: sha1 of `blob <size>\0` and the bytes. */
+export function gitBlobId(data: Buffer): string {
+  return createHash('sha1').update(`blob ${data.length}\0`).update(data).digest('hex');
+}
+
+/**
+ * A mock hub for one repository, `org/tiny-GGUF` at COMMIT, answering what the real `@huggingface/hub`
+ * library asks for a snapshot download (model info, the tree, paths-info as JSON) and what the engine asks
+ * (revision, paths-info form-encoded). Each file's bytes come from `cdn` (a redirect, as the real hub does).
+ * `lfs` files carry their sha256 as lfs.oid; the others only their git blob id.
+ */
+export async function startRepoHub(cdn: FaultServer, files: readonly { name: string; lfs: boolean }[]) {
+  const requests: HubRequest[] = [];
+  const entry = (name: string, lfs: boolean): object => {
+    const served = cdn.files.get(name);
+    if (!served) throw new Error(`the cdn does not serve ${name}`);
+    const size = served.data.length;
+    return { type: 'file', path: name, size, oid: gitBlobId(served.data), ...(lfs && { lfs: { oid: served.sha256, size, pointerSize: 134 } }) };
+  };
+  const repo = '/api/models/org/tiny-GGUF';
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => { body += c.toString(); });
+    req.on('end', () => {
+      requests.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization, body });
+      const [url] = (req.url ?? '').split('?');
+      const json = (value: unknown): void => { res.setHeader('content-type', 'application/json'); res.end(JSON.stringify(value)); };
+      if (url === `${repo}/revision/main` || url === `${repo}/revision/${COMMIT}`) {
+        json({ _id: 'tiny', id: 'org/tiny-GGUF', sha: COMMIT, private: false, downloads: 0, likes: 0, lastModified: '2026-01-01T00:00:00.000Z' });
+      } else if (url === `${repo}/tree/${COMMIT}`) {
+        json(files.map((f) => entry(f.name, f.lfs)));
+      } else if (url === `${repo}/paths-info/${COMMIT}` && req.method === 'POST') {
+        const asked = req.headers['content-type']?.includes('json') ? (JSON.parse(body) as { paths: string[] }).paths : new URLSearchParams(body).getAll('paths');
+        json(files.filter((f) => asked.includes(f.name)).map((f) => entry(f.name, f.lfs)));
+      } else if (url.startsWith(`/org/tiny-GGUF/resolve/${COMMIT}/`)) {
+        const name = decodeURIComponent(url.slice(`/org/tiny-GGUF/resolve/${COMMIT}/`.length));
+        res.writeHead(302, { location: cdn.url(name, 'localhost') }).end();
       } else {
         res.writeHead(404).end();
       }

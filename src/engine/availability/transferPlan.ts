@@ -49,6 +49,11 @@ export async function planTransfer(input: TransferPlanInput): Promise<TransferPl
   if (!stat?.isFile() || input.mode === 'full') return fresh;
   const name = path.basename(input.finalPath);
   const { entry } = input;
+  // A file hard-linked from another tool's store shares its bytes: repairing it in place would write into that tool's file.
+  if (entry && stat.nlink > 1) {
+    input.logger.warn(`${name} is linked from another tool's store; downloading it whole (that file is left as it is)`, input.modelId);
+    return fresh;
+  }
   if (entry && (input.expectedSize === undefined || input.expectedSize === entry.size)) {
     const good = await goodPieces(input.finalPath, entry, stat.size, input.signal);
     const bad = entry.pieces.length - good.length;

@@ -3,11 +3,12 @@ import { loadCliCatalog } from './cli/catalog';
 import { listModels, printList, runDownload, stderrLogger, unknownIds } from './cli/commands';
 import { runRemove, runRepair, runVerify } from './cli/integrityCommands';
 import { ProgressPrinter } from './cli/progressPrinter';
-import { AvailabilityEngine } from './engine';
+import { AvailabilityEngine, selectLocations } from './engine';
+import { runImport } from './cli/importCommand';
 
 /**
- * Exit codes: 0 every requested model ended verified (download, repair), green (verify) or removed;
- * 1 one did not; 2 usage or catalog error.
+ * Exit codes: 0 every requested model ended verified (download, repair), green (verify) or removed, or
+ * every matched file was imported verified (import); 1 one did not; 2 usage or catalog error.
  */
 async function main(argv: readonly string[]): Promise<number> {
   let opts;
@@ -33,6 +34,7 @@ async function main(argv: readonly string[]): Promise<number> {
     for (const u of unknown) process.stderr.write(`model-availability: ${u}\n`);
     return 2;
   }
+  const locations = await selectLocations(opts.from);
   const printer = opts.command === 'download' || opts.command === 'repair' ? new ProgressPrinter(process.stderr, opts.ids) : undefined;
   const engine = await AvailabilityEngine.create({
     storeRoot: opts.store,
@@ -42,6 +44,7 @@ async function main(argv: readonly string[]): Promise<number> {
     lockStaleMs: Number(process.env.MODEL_AVAILABILITY_LOCK_STALE_MS) || undefined,
     logger: stderrLogger(printer, process.stderr),
     hfToken: async () => process.env.HF_TOKEN || undefined,
+    localCopies: () => (opts.reuse ? locations : []),
     settings: {
       ...(opts.connections !== undefined && { connections: opts.connections }),
       ...(opts.speedLimitMBps !== undefined && { speedLimitMBps: opts.speedLimitMBps }),
@@ -55,6 +58,7 @@ async function main(argv: readonly string[]): Promise<number> {
       printList(listModels(engine), opts.json, process.stdout);
       return 0;
     }
+    if (opts.command === 'import') return (await runImport(engine, opts, locations, process.stdout, stderrLogger(undefined, process.stderr))) ? 0 : 1;
     if (opts.command === 'remove') return (await runRemove(engine, opts.ids, process.stdout)) ? 0 : 1;
     if (opts.command === 'analytics' || opts.command === 'cleanup') {
       // Loaded only here: sql.js is a large module that the other commands never need.

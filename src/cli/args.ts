@@ -21,17 +21,24 @@ export interface CliOptions {
   readonly keepFrequentUses: number;
   readonly maxStorageGB: number;
   readonly pinned: string[];
+  /** import / download: where to look for models already on this machine (`hf`, `ollama`, `lmstudio` or a folder); none: the tools' usual places. */
+  readonly from: string[];
+  /** import: write catalog entries for found models no catalog lists to this file. */
+  readonly addToCatalog?: string;
+  /** download: take a verified copy from another tool's store instead of downloading (off with --no-reuse). */
+  readonly reuse: boolean;
 }
 
-export type CliCommand = 'list' | 'download' | 'verify' | 'repair' | 'remove' | 'analytics' | 'cleanup' | 'help';
+export type CliCommand = 'list' | 'download' | 'verify' | 'repair' | 'remove' | 'analytics' | 'cleanup' | 'import' | 'help';
 
-const COMMANDS: readonly CliCommand[] = ['list', 'download', 'verify', 'repair', 'remove', 'analytics', 'cleanup'];
+const COMMANDS: readonly CliCommand[] = ['list', 'download', 'verify', 'repair', 'remove', 'analytics', 'cleanup', 'import'];
 
 export class UsageError extends Error {}
 
 export const USAGE = `usage: model-availability [--store DIR] [--catalog FILE_OR_URL]... <command>
   list [--json]
-  download <id>... [--connections N] [--speed-limit MBPS] [--max-retries N]
+  download <id>... [--connections N] [--speed-limit MBPS] [--max-retries N] [--from SOURCE]... [--no-reuse]
+                                         a verified copy already on this machine is linked instead of downloaded
   verify [<id>...] [--json] [--repair]   full check (all installed models without ids); exit 1 unless all end green
   repair <id>...                         re-fetch only what is damaged; exit 1 unless all end repaired
   remove <id>...                         delete a model's files and manifest
@@ -40,8 +47,14 @@ export const USAGE = `usage: model-availability [--store DIR] [--catalog FILE_OR
   cleanup [--dry-run] [--json] [--keep-recent-days N] [--keep-frequent-uses N] [--max-storage-gb N] [--pin ID]...
                                          remove what the storage policies propose (--dry-run only lists it)
   (analytics and cleanup read the extension's global storage; --analytics DIR names it)
+  import [--from hf|ollama|lmstudio|DIR]... [--dry-run] [--json] [--add-to-catalog FILE]
+                                         adopt models from the Hugging Face cache, Ollama, LM Studio or a folder:
+                                         reflink, else hard link, else copy, each verified; --add-to-catalog writes
+                                         entries for found models no catalog lists, then adopts them too
 
 The store defaults to $MODEL_AVAILABILITY_STORE or ~/.cache/model-availability.
+Models already on this machine are looked for in HF_HUB_CACHE (else $HF_HOME/hub, else ~/.cache/huggingface/hub),
+OLLAMA_MODELS (else ~/.ollama/models) and ~/.lmstudio/models.
 HF_TOKEN is sent to the Hugging Face hub (HF_ENDPOINT, default https://huggingface.co) for gated models.`;
 
 export function defaultStore(env: NodeJS.ProcessEnv = process.env): string {
@@ -64,6 +77,9 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
   let keepFrequentUses = 20;
   let maxStorageGB = 0;
   const pinned: string[] = [];
+  const from: string[] = [];
+  let addToCatalog: string | undefined;
+  let reuse = true;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -87,7 +103,10 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
       case '--keep-frequent-uses': keepFrequentUses = number(flag, value(), 0, 1e9, true); break;
       case '--max-storage-gb': maxStorageGB = number(flag, value(), 0, 1e6, false); break;
       case '--pin': pinned.push(value()); break;
-      case '-h': case '--help': return { store: '', catalogs, command: 'help', ids: [], json, repair, period, dryRun, keepRecentDays, keepFrequentUses, maxStorageGB, pinned };
+      case '--from': from.push(value()); break;
+      case '--add-to-catalog': addToCatalog = path.resolve(value()); break;
+      case '--no-reuse': reuse = false; break;
+      case '-h': case '--help': return { store: '', catalogs, command: 'help', ids: [], json, repair, period, dryRun, keepRecentDays, keepFrequentUses, maxStorageGB, pinned, from, reuse };
       default:
         if (flag.startsWith('-')) throw new UsageError(`unknown option ${flag}`);
         positional.push(arg);
@@ -99,12 +118,15 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
   if ((command === 'download' || command === 'repair' || command === 'remove') && ids.length === 0) {
     throw new UsageError(`${command} needs at least one model id`);
   }
-  if ((command === 'list' || command === 'analytics' || command === 'cleanup') && ids.length > 0) throw new UsageError(`${command} takes no ids`);
-  if (dryRun && command !== 'cleanup') throw new UsageError('--dry-run goes with cleanup');
+  if ((command === 'list' || command === 'analytics' || command === 'cleanup' || command === 'import') && ids.length > 0) throw new UsageError(`${command} takes no ids`);
+  if (dryRun && command !== 'cleanup' && command !== 'import') throw new UsageError('--dry-run goes with cleanup or import');
+  if (from.length > 0 && command !== 'import' && command !== 'download') throw new UsageError('--from goes with import or download');
+  if (addToCatalog !== undefined && command !== 'import') throw new UsageError('--add-to-catalog goes with import');
+  if (!reuse && command !== 'download') throw new UsageError('--no-reuse goes with download');
   if (repair && command !== 'verify') throw new UsageError('--repair goes with verify');
   return {
     store: path.resolve(store ?? defaultStore(env)), catalogs, command, ids, json, repair, connections, speedLimitMBps, maxRetries,
-    analyticsDir, period, dryRun, keepRecentDays, keepFrequentUses, maxStorageGB, pinned,
+    analyticsDir, period, dryRun, keepRecentDays, keepFrequentUses, maxStorageGB, pinned, from, addToCatalog, reuse,
   };
 }
 

@@ -34,4 +34,4 @@ export { findLocalModels, importCandidates } from './availability/localImport';
 export type { CatalogMatch, ImportCandidate, ImportResult, LocalModels } from './availability/localImport';
 export { SOURCE_NAMES } from './store/foreign/foundFile';
 export type { ForeignLocation, ForeignSourceKind, FoundFile, FoundModel } from './store/foreign/foundFile';
-export { defaultLocations } from './store/foreign/locations';
+export { defaultLocations, locationOfFolder, selectLocations } from './store/foreign/locations';

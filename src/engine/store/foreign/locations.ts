@@ -1,6 +1,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ForeignLocation } from './foundFile';
+import { entriesOf } from './walk';
 
 /**
  * Where the other tools keep their models, as they themselves decide it: huggingface_hub's
@@ -17,4 +18,25 @@ export function defaultLocations(env: NodeJS.ProcessEnv = process.env, home = os
     { kind: 'lmstudio', root: path.join(home, '.lmstudio', 'models') },
     { kind: 'lmstudio', root: path.join(home, '.cache', 'lm-studio', 'models') },
   ];
+}
+
+/** A folder someone named: read as the store it is (a Hugging Face cache, an Ollama store) or else as a plain folder of models. */
+export async function locationOfFolder(dir: string): Promise<ForeignLocation> {
+  const root = path.resolve(dir);
+  const names = (await entriesOf(root)).map((e) => e.name);
+  if (names.some((n) => n.startsWith('models--'))) return { kind: 'hf', root };
+  if (names.includes('manifests') && names.includes('blobs')) return { kind: 'ollama', root };
+  return { kind: 'folder', root };
+}
+
+/** `hf`, `ollama` and `lmstudio` name those tools' usual places; anything else is a folder. None given: every usual place. */
+export async function selectLocations(names: readonly string[], env: NodeJS.ProcessEnv = process.env, home = os.homedir()): Promise<ForeignLocation[]> {
+  const defaults = defaultLocations(env, home);
+  if (names.length === 0) return defaults;
+  const out: ForeignLocation[] = [];
+  for (const name of names) {
+    if (name === 'hf' || name === 'ollama' || name === 'lmstudio') out.push(...defaults.filter((l) => l.kind === name));
+    else out.push(await locationOfFolder(name));
+  }
+  return out;
 }

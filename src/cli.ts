@@ -44,7 +44,7 @@ async function main(argv: readonly string[]): Promise<number> {
     lockStaleMs: Number(process.env.MODEL_AVAILABILITY_LOCK_STALE_MS) || undefined,
     logger: stderrLogger(printer, process.stderr),
     hfToken: async () => process.env.HF_TOKEN || undefined,
-    localCopies: () => (opts.reuse ? locations : []),
+    localCopies: async () => (opts.reuse ? locations : []),
     settings: {
       ...(opts.connections !== undefined && { connections: opts.connections }),
       ...(opts.speedLimitMBps !== undefined && { speedLimitMBps: opts.speedLimitMBps }),

@@ -17,6 +17,7 @@ import { configuredStoreRoot, downloadSettings, healthSettings, storeRoot } from
 import { HuggingFaceToken } from './vscode/huggingFaceToken';
 import { registerIntegrityCommands } from './vscode/integrityCommands';
 import { ExtensionLogs } from './vscode/logs';
+import { findLocalModelsCommand, offerWhenViewOpens, reuseLocations } from './vscode/localModels';
 import { ModelsTree } from './vscode/modelsTree';
 import { moveStorage } from './vscode/moveStorageCommand';
 import { Notifier } from './vscode/notifier';
@@ -42,6 +43,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
       logger: logs.downloads,
       hfToken: () => token.get(),
       persistQueue: true,
+      localCopies: reuseLocations,
     }));
     own(catalogs.onDidChange((r) => void engine.setModels(r.models)));
     own(onDidChangeSetting(['download'], () => engine.updateSettings(downloadSettings())));
@@ -82,6 +84,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
     command('requestModel', (arg) => requestModelCommand(engine, requests, arg));
     command('clearAnalytics', () => clearAnalytics(usage.store));
     registerIntegrityCommands(command, { engine, requests, notifier, log: logs.health });
+    const localModels = { engine, catalogs, log: logs.management, globalStorage: context.globalStorageUri.fsPath, state: context.globalState };
+    command('findLocalModels', () => findLocalModelsCommand(localModels));
+    own(offerWhenViewOpens(tree.view, localModels));
     command('moveStorage', (target?: unknown) => moveStorage(engine, requests, root, logs.management, moving, target));
     const cleanup: CleanupDeps = {
       engine, store: usage.store,

@@ -78,7 +78,7 @@ export interface AvailabilityEngineOptions {
   readonly persistQueue?: boolean;
   readonly health?: Partial<HealthSettings>;
   /** Other tools' stores searched before each download for a verified copy to link instead (asked each time, so a setting applies at once). */
-  readonly localCopies?: () => readonly ForeignLocation[];
+  readonly localCopies?: () => Promise<readonly ForeignLocation[]>;
 }
 
 /** The one entry point the extension and the CLI use: store state, the download queue, and their events. */

@@ -27,7 +27,7 @@ export interface ModelDownloadContext {
   /** `full` (Re-download) fetches every file again, even ready ones. */
   readonly mode?: DownloadMode;
   /** Other tools' stores to take a verified copy from instead of downloading (none: always download). */
-  readonly localCopies?: () => readonly ForeignLocation[];
+  readonly localCopies?: () => Promise<readonly ForeignLocation[]>;
 }
 
 export interface ModelProgress {
@@ -74,7 +74,7 @@ export async function downloadModel(ctx: ModelDownloadContext, model: ModelEntry
       onOtherProgress: (done, size) => report(done, true, size),
       onWaiting: () => ctx.logger.info(`${file.path}: another process is downloading it; following its progress`, model.id),
     }, async (lockedSignal) => {
-      const reused = await reuseLocalCopy(ctx.localCopies?.() ?? [], { file, ...resolved }, finalPath, {
+      const reused = await reuseLocalCopy(await ctx.localCopies?.() ?? [], { file, ...resolved }, finalPath, {
         modelId: model.id, pieceSize: ctx.settings().pieceSizeBytes, logger: ctx.logger, signal: lockedSignal, onBytes: (done) => report(done, false, resolved.size),
       });
       if (reused) return { result: { ...reused, url: resolved.url }, transferred: false };

@@ -42,7 +42,7 @@ describe('using the models already on this machine', () => {
 
   async function engineWith(models: ModelEntry[], locations: ForeignLocation[], storeRoot = path.join(dir, 'store')): Promise<AvailabilityEngine> {
     return AvailabilityEngine.create({
-      storeRoot, models, hfEndpoint: hub.endpoint, persistQueue: false, logger, settings: { pieceSizeBytes: 64 * 1024 }, localCopies: () => locations,
+      storeRoot, models, hfEndpoint: hub.endpoint, persistQueue: false, logger, settings: { pieceSizeBytes: 64 * 1024 }, localCopies: async () => locations,
     });
   }
 

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { FaultServer, generateData, sha256Of } from '../support/faultServer';
 import { factsOf, writeHfCache, writeOllamaStore } from '../support/foreignStores';
 import { startRepoHub } from '../support/mockHub';
-import { REPO, type CodeServer } from './codeServer';
+import { REPO } from './codeServer';
 import { catalogWorkspace, WorkbenchSession } from './session';
 import type { Workbench } from './workbench';
 
@@ -18,7 +18,6 @@ describe('Models already on this machine, in a real VS Code', function () {
   let files: FaultServer;
   let hub: Awaited<ReturnType<typeof startRepoHub>>;
   let session: WorkbenchSession;
-  let server: CodeServer;
   let wb: Workbench;
   let blob: string;
   const gguf = generateData(2 * MiB, 41);
@@ -41,14 +40,12 @@ describe('Models already on this machine, in a real VS Code', function () {
       vsixes: [VSIX], folder: workspace,
       env: { HF_ENDPOINT: hub.endpoint, HF_TOKEN: '', HF_HUB_CACHE: path.join(machine, 'hf'), OLLAMA_MODELS: path.join(machine, 'ollama') },
     });
-    server = session.server;
     wb = session.wb;
   });
 
   after(async () => {
     await session?.close();
-    await hub?.close();
-    await files?.close();
+    await Promise.all([hub?.close(), files?.close()]);
   });
 
   afterEach(async function () {
@@ -75,7 +72,7 @@ describe('Models already on this machine, in a real VS Code', function () {
     await wb.waitForTreeRow(pane, /Tiny HF.*ready/, 30_000);
     await wb.screenshot('42-imported-ready');
     assert.equal(files.bytesSent, 0, 'nothing was downloaded');
-    const stored = path.join(server.userDataDir, 'User', 'globalStorage', 'model-availability.model-availability', 'models', 'tiny-hf', '1.0.0', 'tiny.gguf');
+    const stored = path.join(session.server.userDataDir, 'User', 'globalStorage', 'model-availability.model-availability', 'models', 'tiny-hf', '1.0.0', 'tiny.gguf');
     assert.equal((await stat(stored)).ino, before.ino, 'a hard link to the cached blob');
     assert.deepEqual(await factsOf(blob), before, 'the cache is untouched');
   });
@@ -90,7 +87,7 @@ describe('Models already on this machine, in a real VS Code', function () {
     await wb.pickQuickItem('found-models.json');
     await wb.waitForTreeRow(pane, /other:latest.*ready/, 30_000);
     await wb.screenshot('43-added-to-catalog-ready');
-    const catalog = path.join(server.userDataDir, 'User', 'globalStorage', 'model-availability.model-availability', 'found-models.json');
+    const catalog = path.join(session.server.userDataDir, 'User', 'globalStorage', 'model-availability.model-availability', 'found-models.json');
     const doc = JSON.parse(await readFile(catalog, 'utf8')) as { models: { id: string; files: { sha256: string }[] }[] };
     assert.deepEqual(doc.models.map((m) => [m.id, m.files[0].sha256]), [['other-latest', sha256Of(unlisted)]]);
   });

@@ -120,7 +120,9 @@ async function verifyPlaced(file: string, found: FoundFile, expected: string | u
   if (size !== found.size) return `it changed while it was read (${size} instead of ${found.size} bytes)`;
   const hashed = await hashPieces({ file, size, pieceSize: opts.pieceSize, whole: true, pieces: true, signal: opts.signal, onProgress: opts.onBytes });
   const sha256 = hashed.sha256 ?? '';
-  if (expected) return sha256 === expected ? { sha256, sha256Expected: true, pieces: hashed.pieces } : `its sha256 is ${sha256}, not ${expected} (a damaged copy)`;
+  if (expected && sha256 === expected) return { sha256, sha256Expected: true, pieces: hashed.pieces };
+  // Named by that sha256 (a cache blob, an Ollama digest) yet other bytes: damaged. Matched by size only: another file.
+  if (expected) return `its sha256 is ${sha256}, not ${expected}${found.sha256 ? ' (a damaged copy)' : ' (another file of the same size)'}`;
   const gitSha1 = found.hub?.gitSha1;
   if (gitSha1) {
     return (await gitBlobSha1(file, opts.signal)) === gitSha1 ? { sha256, sha256Expected: false, pieces: hashed.pieces } : `it does not match its git blob id ${gitSha1} (a damaged copy)`;

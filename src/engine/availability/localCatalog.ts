@@ -52,13 +52,18 @@ export async function addToCatalogFile(file: string, found: readonly FoundModel[
       files,
     });
   }
-  if (entries.length === 0) return { models: [], skipped };
-  const document = { ...existing, models: [...existing.models, ...entries] };
+  // Only entries the catalog loader accepts are written: a found file name the store cannot hold is named, not saved.
+  const parsed = parseCatalog(JSON.stringify({ models: entries }), file);
+  entries.forEach((e, i) => {
+    if (parsed.models.some((m) => m.id === e.id)) return;
+    const problems = parsed.problems.filter((p) => p.jsonPath.startsWith(`models[${i}]`)).map((p) => `${p.jsonPath.replace(`models[${i}].`, '')} ${p.message}`);
+    skipped.push({ name: String(e.name), reason: problems.join('; ') || 'the catalog loader refused it' });
+  });
+  if (parsed.models.length === 0) return { models: [], skipped };
+  const accepted = new Set(parsed.models.map((m) => m.id));
   await fs.mkdir(path.dirname(file), { recursive: true });
-  await writeJsonAtomic(file, document);
-  const parsed = parseCatalog(JSON.stringify(document), file);
-  const written = new Set(entries.map((e) => e.id));
-  return { models: parsed.models.filter((m) => written.has(m.id)), skipped };
+  await writeJsonAtomic(file, { ...existing, models: [...existing.models, ...entries.filter((e) => accepted.has(String(e.id)))] });
+  return { models: parsed.models, skipped };
 }
 
 function downloadSource(f: FoundFile): { url: string } | { hf: { repo: string; revision: string; file: string } } | undefined {

@@ -39,7 +39,9 @@ export async function findLocalModels(engine: AvailabilityEngine, locations: rea
   const storeDevice = await fs.mkdir(engine.layout.root, { recursive: true }).then(() => fs.stat(engine.layout.root)).then((s) => s.dev);
   const candidates: ImportCandidate[] = [];
   for (const found of models.flatMap((m) => m.files)) {
-    const device = (await fs.stat(found.path)).dev;
+    // Gone since the scan (another tool pruned it): not a candidate.
+    const device = await fs.stat(found.path).then((s) => s.dev, () => undefined);
+    if (device === undefined) continue;
     candidates.push({ found, match: await catalogMatch(engine, found, signal), method: device === storeDevice ? 'hardlink' : 'copy' });
   }
   return { models, candidates };

@@ -10,7 +10,7 @@ import { readManifest } from '../../../src/engine/store/storeScanner';
 import { urlModel, waitFor } from '../../support/engineFixtures';
 import { FaultServer, generateData, sha256Of } from '../../support/faultServer';
 import { factsOf, writeHfCache, writeOllamaStore } from '../../support/foreignStores';
-import { startRepoHub } from '../../support/mockHub';
+import { gitBlobId, startRepoHub } from '../../support/mockHub';
 
 const GGUF = 'tiny.Q4_K_M.gguf';
 
@@ -101,6 +101,38 @@ describe('using the models already on this machine', () => {
       assert.deepEqual(await factsOf(blob), before, 'the damaged cache file is left as it was');
     } finally {
       engine.dispose();
+    }
+  });
+
+  it('takes a small (non-LFS) hub file by repo, path and commit, checked against its git blob id; a damaged one is refused', async () => {
+    const config = Buffer.from('{"architectures":["LlamaForCausalLM"],"hidden_size":64}');
+    cdn.addFile('config.json', config);
+    await hub.close();
+    hub = await startRepoHub(cdn, [{ name: GGUF, lfs: true }, { name: 'config.json', lfs: false }]);
+    await cachedBlob();
+    const model: ModelEntry = {
+      ...hfModel(), files: [...hfModel().files, { path: 'config.json', source: { kind: 'hf', repo: 'org/tiny-GGUF', revision: 'main', file: 'config.json' } }],
+    };
+    const engine = await engineWith([model], [{ kind: 'hf', root: path.join(dir, 'hf') }]);
+    try {
+      await downloaded(engine, 'tiny');
+      assert.equal(cdn.bytesSent, 0);
+      const manifest = await readManifest(engine.layout, 'tiny', '1.0.0');
+      const small = manifest?.files.find((f) => f.path === 'config.json');
+      assert.equal(small?.sha256, sha256Of(config));
+      assert.equal(small?.sha256Expected, false, 'the hub promises no sha256 for a small file: not called verified');
+    } finally {
+      engine.dispose();
+    }
+    const blob = path.join(dir, 'hf', 'models--org--tiny-GGUF', 'blobs', gitBlobId(config));
+    await writeFile(blob, Buffer.from(config.toString().replace('64', '65')));
+    const again = await engineWith([model], [{ kind: 'hf', root: path.join(dir, 'hf') }], path.join(dir, 'store2'));
+    try {
+      await downloaded(again, 'tiny');
+      assert.equal(cdn.bytesSent, config.length, 'only the damaged small file was downloaded');
+      assert.ok(logs.some((l) => l.includes(`does not match its git blob id ${gitBlobId(config)}`)), logs.join('\n'));
+    } finally {
+      again.dispose();
     }
   });
 

@@ -51,7 +51,7 @@ export async function findLocalModelsCommand(deps: LocalModelsDeps, found?: Loca
   for (const source of SOURCE_ORDER) {
     const group = local.candidates.filter((c) => c.found.source === source);
     if (group.length === 0) continue;
-    items.push({ label: SOURCE_NAMES[source], kind: vscode.QuickPickItemKind.Separator });
+    items.push({ label: sourceTitle(source), kind: vscode.QuickPickItemKind.Separator });
     for (const c of group) {
       const owner = local.models.find((m) => m.files.includes(c.found))?.name ?? '';
       const what = c.match ? `${modelName(c.match.modelId)}${c.match.installed ? ' (installed)' : ''}` : 'in no catalog';
@@ -119,10 +119,13 @@ async function runImport(deps: LocalModelsDeps, candidates: readonly ImportCandi
   });
   const adopted = results.flatMap((r) => (r.adopted ? [r.adopted] : []));
   const disk = adopted.reduce((s, a) => s + a.bytesCopied, 0);
-  const how = [...new Set(adopted.map((a) => (a.method === 'copy' ? 'copied' : a.method === 'hardlink' ? 'linked' : 'cloned')))].join(', ');
+  const how = joinNames([...new Set(adopted.map((a) => (a.method === 'copy' ? 'copied' : a.method === 'hardlink' ? 'linked' : 'cloned')))]);
   for (const a of adopted) deps.log.info(`imported ${a.found.path} (${a.method}, ${formatBytes(a.bytesCopied)} of disk)`);
   const failed = results.filter((r) => !r.adopted);
-  if (adopted.length > 0) void vscode.window.showInformationMessage(`Imported ${adopted.length} file(s), verified: ${how}, ${formatBytes(disk)} of extra disk, 0 bytes downloaded.`);
+  if (adopted.length > 0) {
+    const from = joinNames([...new Set(adopted.map((a) => SOURCE_NAMES[a.found.source]))]);
+    void vscode.window.showInformationMessage(`Imported ${plural(adopted.length, 'file')} from ${from}, verified: ${how} (${disk ? `${formatBytes(disk)} of disk` : 'no extra disk'}), 0 bytes downloaded.`);
+  }
   if (failed.length > 0) {
     const pick = await vscode.window.showWarningMessage(`${failed.length} file(s) were not imported: ${failed.map((r) => `${r.candidate.found.name} (${r.problem ?? 'unknown'})`).join('; ')}. Download those models instead.`, 'Show Logs');
     if (pick) deps.log.show();
@@ -151,8 +154,22 @@ async function offerLocalModels(deps: LocalModelsDeps): Promise<void> {
   if (useful.length === 0) return;
   await deps.state.update(OFFERED_KEY, true);
   const matched = useful.filter((c) => c.match).length;
-  const sources = [...new Set(useful.map((c) => SOURCE_NAMES[c.found.source]))].join(', ');
+  const sources = joinNames([...new Set(useful.map((c) => SOURCE_NAMES[c.found.source]))]);
   const pick = await vscode.window.showInformationMessage(
-    `Found ${useful.length} model file(s) in ${sources}${matched ? `, ${matched} of them catalog models` : ''}. Use them without downloading again?`, 'Find Models on This Machine…');
+    `Found ${plural(useful.length, 'model file')} in ${sources}${matched ? ` (${matched} in your catalogs)` : ''}. Use them without downloading again?`, 'Find Models on This Machine…');
   if (pick) await findLocalModelsCommand(deps, local);
+}
+
+/** "Hugging Face cache", "Ollama": a heading for a group of found files. */
+function sourceTitle(source: ForeignSourceKind): string {
+  const name = SOURCE_NAMES[source].replace(/^(the|a) /, '');
+  return source === 'folder' ? 'Folders' : name[0].toUpperCase() + name.slice(1);
+}
+
+function joinNames(names: readonly string[]): string {
+  return names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}` : (names[0] ?? '');
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }

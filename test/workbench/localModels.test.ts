@@ -56,19 +56,19 @@ describe('Models already on this machine, in a real VS Code', function () {
     const before = await factsOf(blob);
     const pane = await wb.expandView('Models');
     await wb.waitForTreeRow(pane, /Tiny HF.*not downloaded/, 60_000);
-    await wb.notification(/Found 2 model file\(s\) in the Hugging Face cache, Ollama, 1 of them catalog models/).waitFor({ timeout: 30_000 });
+    await wb.notification(/Found 2 model files in the Hugging Face cache and Ollama \(1 in your catalogs\)\. Use them without downloading again\?/).waitFor({ timeout: 30_000 });
     await wb.screenshot('40-local-models-offered');
     await wb.runCommand('Model Availability: Find Models on This Machine…');
     const list = wb.page.locator('.quick-input-list');
     await list.locator('.monaco-list-row', { hasText: 'tiny.Q4_K_M.gguf' }).waitFor({ timeout: 30_000 });
     const rows = await list.locator('.monaco-list-row').evaluateAll((els) => els.map((e) => (e.textContent ?? '').replace(/\s+/g, ' ').trim()));
-    assert.ok(rows.some((r) => /the Hugging Face cache/.test(r)), `grouped by source: ${rows.join(' | ')}`);
+    assert.ok(rows.some((r) => /Hugging Face cache/.test(r)) && rows.some((r) => /Ollama/.test(r)), `grouped by source: ${rows.join(' | ')}`);
     assert.ok(rows.some((r) => /tiny\.Q4_K_M\.gguf.*2\.1 MB · Tiny HF/.test(r)), rows.join(' | '));
     assert.ok(rows.some((r) => /other-latest\.gguf.*1\.0 MB · in no catalog/.test(r)), rows.join(' | '));
     await wb.screenshot('41-find-models-on-this-machine');
     // The catalog model is ticked already; accept.
     await wb.page.keyboard.press('Enter');
-    await wb.notification(/Imported 1 file\(s\), verified: linked, 0 B of extra disk, 0 bytes downloaded/).waitFor({ timeout: 30_000 });
+    await wb.notification(/Imported 1 file from the Hugging Face cache, verified: linked \(no extra disk\), 0 bytes downloaded/).waitFor({ timeout: 30_000 });
     await wb.waitForTreeRow(pane, /Tiny HF.*ready/, 30_000);
     await wb.screenshot('42-imported-ready');
     assert.equal(files.bytesSent, 0, 'nothing was downloaded');

@@ -62,7 +62,7 @@ export async function findLocalModelsCommand(deps: LocalModelsDeps, found?: Loca
     }
   }
   const picked = (await vscode.window.showQuickPick(items, {
-    title: 'Find Models on This Machine', placeHolder: 'Tick the files to use; they are linked into the model store (no second copy) and verified', canPickMany: true, matchOnDetail: true,
+    title: 'Find Models on This Machine', placeHolder: 'Tick the files to use: linked into the model store, verified', canPickMany: true, matchOnDetail: true,
   }))?.filter((i): i is FoundItem => 'candidate' in i).map((i) => i.candidate);
   if (!picked?.length) return;
   const unlisted = picked.filter((c) => !c.match);

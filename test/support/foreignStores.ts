@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { snapshotDownload } from '@huggingface/hub';
-import { sha256Of } from './faultServer';
+import { FaultServer, sha256Of } from './faultServer';
+import { startRepoHub } from './mockHub';
 
 /** Writes a Hugging Face cache the way huggingface_hub does, with the real `@huggingface/hub` library against `hubUrl`. */
 export async function writeHfCache(cacheDir: string, hubUrl: string): Promise<void> {
@@ -45,4 +46,17 @@ export interface FileFacts { readonly size: number; readonly mtimeMs: number; re
 export async function factsOf(file: string): Promise<FileFacts> {
   const s = await stat(file);
   return { size: s.size, mtimeMs: s.mtimeMs, ino: s.ino, sha256: createHash('sha256').update(await readFile(file)).digest('hex') };
+}
+
+/** A Hugging Face cache holding `org/tiny-GGUF` with these files (a GGUF as LFS, the rest as small git files), written by the real library from a mock hub that is gone afterwards. */
+export async function hfCacheWith(cacheDir: string, files: Record<string, Buffer>): Promise<void> {
+  const cdn = await FaultServer.start();
+  for (const [name, data] of Object.entries(files)) cdn.addFile(name, data);
+  const hub = await startRepoHub(cdn, Object.keys(files).map((name) => ({ name, lfs: name.endsWith('.gguf') })));
+  try {
+    await writeHfCache(cacheDir, hub.endpoint);
+  } finally {
+    await hub.close();
+    await cdn.close();
+  }
 }

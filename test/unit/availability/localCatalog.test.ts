@@ -5,9 +5,9 @@ import path from 'node:path';
 import { addToCatalogFile } from '../../../src/engine/availability/localCatalog';
 import { scanHfCache } from '../../../src/engine/store/foreign/hfCache';
 import { scanModelFolder } from '../../../src/engine/store/foreign/modelFolder';
-import { FaultServer, generateData, sha256Of } from '../../support/faultServer';
-import { writeHfCache } from '../../support/foreignStores';
-import { COMMIT, startRepoHub } from '../../support/mockHub';
+import { generateData, sha256Of } from '../../support/faultServer';
+import { hfCacheWith } from '../../support/foreignStores';
+import { COMMIT } from '../../support/mockHub';
 
 describe('catalog entries for models no catalog lists', () => {
   let dir: string;
@@ -15,18 +15,9 @@ describe('catalog entries for models no catalog lists', () => {
   afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
 
   it('writes a cached hub snapshot with its repo and commit and every file\'s sha256 (hashing the small ones), keeping what the file listed; a plain folder has no source', async () => {
-    const cdn = await FaultServer.start();
     const gguf = generateData(100 * 1024, 51);
     const config = Buffer.from('{"model_type":"llama"}');
-    cdn.addFile('tiny.Q4_K_M.gguf', gguf);
-    cdn.addFile('config.json', config);
-    const hub = await startRepoHub(cdn, [{ name: 'tiny.Q4_K_M.gguf', lfs: true }, { name: 'config.json', lfs: false }]);
-    try {
-      await writeHfCache(path.join(dir, 'hf'), hub.endpoint);
-    } finally {
-      await hub.close();
-      await cdn.close();
-    }
+    await hfCacheWith(path.join(dir, 'hf'), { 'tiny.Q4_K_M.gguf': gguf, 'config.json': config });
     await mkdir(path.join(dir, 'plain'));
     await writeFile(path.join(dir, 'plain', 'x.gguf'), generateData(10, 1));
     const file = path.join(dir, 'catalog.json');

@@ -6,9 +6,9 @@ import { scanHfCache, gitBlobSha1 } from '../../../src/engine/store/foreign/hfCa
 import { defaultLocations } from '../../../src/engine/store/foreign/locations';
 import { scanModelFolder } from '../../../src/engine/store/foreign/modelFolder';
 import { scanOllama } from '../../../src/engine/store/foreign/ollama';
-import { FaultServer, generateData, sha256Of } from '../../support/faultServer';
-import { writeHfCache, writeOllamaStore } from '../../support/foreignStores';
-import { COMMIT, gitBlobId, startRepoHub } from '../../support/mockHub';
+import { generateData, sha256Of } from '../../support/faultServer';
+import { hfCacheWith, writeOllamaStore } from '../../support/foreignStores';
+import { COMMIT, gitBlobId } from '../../support/mockHub';
 
 describe('other tools\' model stores (read only)', () => {
   let dir: string;
@@ -16,34 +16,25 @@ describe('other tools\' model stores (read only)', () => {
   afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
 
   it('reads a Hugging Face cache written by the real @huggingface/hub library: LFS sha256 from the blob name, git sha1 for small files', async () => {
-    const cdn = await FaultServer.start();
     const gguf = generateData(200 * 1024, 3);
     const config = Buffer.from('{"architectures":["LlamaForCausalLM"]}');
-    cdn.addFile('tiny.Q4_K_M.gguf', gguf);
-    cdn.addFile('config.json', config);
-    const hub = await startRepoHub(cdn, [{ name: 'tiny.Q4_K_M.gguf', lfs: true }, { name: 'config.json', lfs: false }]);
-    try {
-      const cache = path.join(dir, 'hub');
-      await writeHfCache(cache, hub.endpoint);
-      // The library's layout: a relative link from the snapshot into blobs/<etag>.
-      const link = await readlink(path.join(cache, 'models--org--tiny-GGUF', 'snapshots', COMMIT, 'tiny.Q4_K_M.gguf'));
-      assert.equal(link, path.join('..', '..', 'blobs', sha256Of(gguf)));
-      const [model] = await scanHfCache(cache);
-      assert.equal(model.name, `org/tiny-GGUF@${COMMIT.slice(0, 7)}`);
-      const byName = new Map(model.files.map((f) => [f.name, f]));
-      const weights = byName.get('tiny.Q4_K_M.gguf');
-      assert.equal(weights?.sha256, sha256Of(gguf));
-      assert.equal(weights?.size, gguf.length);
-      assert.deepEqual(weights?.hub, { repo: 'org/tiny-GGUF', commit: COMMIT, path: 'tiny.Q4_K_M.gguf', refs: ['main'], gitSha1: undefined });
-      assert.equal(weights?.path, path.join(cache, 'models--org--tiny-GGUF', 'blobs', sha256Of(gguf)));
-      const small = byName.get('config.json');
-      assert.equal(small?.sha256, undefined);
-      assert.equal(small?.hub?.gitSha1, gitBlobId(config));
-      assert.equal(await gitBlobSha1(small?.path ?? ''), gitBlobId(config));
-    } finally {
-      await hub.close();
-      await cdn.close();
-    }
+    const cache = path.join(dir, 'hub');
+    await hfCacheWith(cache, { 'tiny.Q4_K_M.gguf': gguf, 'config.json': config });
+    // The library's layout: a relative link from the snapshot into blobs/<etag>.
+    const link = await readlink(path.join(cache, 'models--org--tiny-GGUF', 'snapshots', COMMIT, 'tiny.Q4_K_M.gguf'));
+    assert.equal(link, path.join('..', '..', 'blobs', sha256Of(gguf)));
+    const [model] = await scanHfCache(cache);
+    assert.equal(model.name, `org/tiny-GGUF@${COMMIT.slice(0, 7)}`);
+    const byName = new Map(model.files.map((f) => [f.name, f]));
+    const weights = byName.get('tiny.Q4_K_M.gguf');
+    assert.equal(weights?.sha256, sha256Of(gguf));
+    assert.equal(weights?.size, gguf.length);
+    assert.deepEqual(weights?.hub, { repo: 'org/tiny-GGUF', commit: COMMIT, path: 'tiny.Q4_K_M.gguf', refs: ['main'], gitSha1: undefined });
+    assert.equal(weights?.path, path.join(cache, 'models--org--tiny-GGUF', 'blobs', sha256Of(gguf)));
+    const small = byName.get('config.json');
+    assert.equal(small?.sha256, undefined);
+    assert.equal(small?.hub?.gitSha1, gitBlobId(config));
+    assert.equal(await gitBlobSha1(small?.path ?? ''), gitBlobId(config));
   });
 
   it('reads an Ollama store: the model layer of each name:tag, its sha256 from the digest, and the registry blob to download it again', async () => {

@@ -98,6 +98,18 @@ describe('verify and repair', function () {
     assert.deepEqual(await fs.readFile(file), data);
   });
 
+  it('resumes only the missing tail when less than half of a truncated file is left', async () => {
+    const { e, file, data } = await installed();
+    await fs.truncate(file, Math.floor(SIZE / 3));
+    await e.refresh();
+    assert.equal(e.getModelState('m')?.healthReasons[0].code, 'truncated');
+    const result = await e.repair('m');
+    assert.equal(result.health, 'green');
+    // 10 whole pieces are left (and verified against the manifest); the 11th was cut and comes again.
+    assert.equal(server.bytesSent, (PIECES - 10) * PIECE);
+    assert.deepEqual(await fs.readFile(file), data);
+  });
+
   it('cuts a file that grew back to its size', async () => {
     const { e, file, data } = await installed();
     await fs.appendFile(file, 'extra');

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import lockfile from 'proper-lockfile';
 import type { ModelEntry } from '../catalog/catalogTypes';
-import { downloadLockPath, partPath, partStatePath, type StoreLayout } from './storeLayout';
+import { downloadLockPath, partPath, partStatePath, repairMarkerPath, type StoreLayout } from './storeLayout';
 
 /** True when another process holds the download lock of one of the model's files. */
 export async function isLockedByAnotherProcess(layout: StoreLayout, model: ModelEntry, staleMs: number): Promise<boolean> {
@@ -30,7 +30,7 @@ export async function removeModelFiles(layout: StoreLayout, model: ModelEntry): 
   const dirs = new Set<string>();
   for (const f of model.files) {
     const finalPath = layout.filePath(model.id, model.version, f.path);
-    for (const file of [finalPath, partPath(finalPath), partStatePath(finalPath)]) await remove(file);
+    for (const file of [finalPath, partPath(finalPath), partStatePath(finalPath), repairMarkerPath(finalPath)]) await remove(file);
     for (let dir = path.dirname(finalPath); dir.startsWith(layout.modelDir(model.id, model.version)); dir = path.dirname(dir)) dirs.add(dir);
   }
   dirs.add(path.dirname(layout.modelDir(model.id, model.version)));

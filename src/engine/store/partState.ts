@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { readJsonIfPresent, writeJsonAtomic } from '../core/atomicFile';
-import { partPath, partStatePath } from './storeLayout';
+import { partPath, partStatePath, repairMarkerPath } from './storeLayout';
 import { PieceMap } from './pieceMap';
 
 /** What sits beside a `.part` file: enough to resume it, and for another process to show its progress. */
@@ -31,14 +31,6 @@ export async function readPartState(finalPath: string): Promise<PartState | unde
 
 export async function writePartState(finalPath: string, state: PartState): Promise<void> {
   await writeJsonAtomic(partStatePath(finalPath), state);
-}
-
-/**
- * An in-place repair turns the installed file into the `.part` it fetches damaged pieces into. This marker
- * says so, so that discarding the partial data (cancel) gives the file back instead of deleting a whole model.
- */
-function repairMarkerPath(finalPath: string): string {
-  return `${partPath(finalPath)}.repair`;
 }
 
 export async function markInPlaceRepair(finalPath: string): Promise<void> {

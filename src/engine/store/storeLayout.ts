@@ -40,6 +40,14 @@ export function partStatePath(finalPath: string): string {
   return `${finalPath}.part.json`;
 }
 
+/**
+ * An in-place repair turns the installed file into the `.part` it fetches damaged pieces into. This marker
+ * says so, so that discarding the partial data (cancel) gives the file back instead of deleting a whole model.
+ */
+export function repairMarkerPath(finalPath: string): string {
+  return `${partPath(finalPath)}.repair`;
+}
+
 /** The cross-process lock of one file's download (a folder, held by proper-lockfile). */
 export function downloadLockPath(finalPath: string): string {
   return `${finalPath}.part.lock`;

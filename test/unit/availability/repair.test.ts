@@ -1,6 +1,8 @@
 import * as assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import type { AvailabilityEngine } from '../../../src/engine/availability/engine';
+import * as path from 'node:path';
+import { markInPlaceRepair, writePartState } from '../../../src/engine/store/partState';
 import { readManifest } from '../../../src/engine/store/storeScanner';
 import { PIECE } from '../../support/downloadFixtures';
 import { urlModel } from '../../support/engineFixtures';
@@ -48,6 +50,26 @@ describe('verify and repair', function () {
     assert.equal(stat.size, SIZE, 'the installed file is back at its path');
     assert.ok(!(await fs.stat(`${file}.part`).then(() => true, () => false)), 'no partial data left');
     assert.equal(e.getModelState('m')?.health, 'red', 'still damaged, and still said so');
+  });
+
+  it('remove deletes the marker of a killed in-place repair, so a later cancel cannot put a partial file in place', async () => {
+    const { e, file } = await installed();
+    // What a repair killed mid-way leaves: the installed file turned into the .part, its state and the marker.
+    await writePartState(file, {
+      formatVersion: 1, url: server.url('m.bin'), size: SIZE, pieceSize: PIECE, sha256: sha256Of(await fs.readFile(file)),
+      rangeSupported: true, completePieces: [...Array(PIECES).keys()].filter((i) => i !== 3), updatedAt: new Date().toISOString(),
+    });
+    await markInPlaceRepair(file);
+    await fs.rename(file, `${file}.part`);
+    await e.refresh();
+    await e.remove('m');
+    assert.deepEqual(await fs.readdir(path.dirname(file)).catch(() => []), [], 'nothing of the model is left');
+    // A fresh download, stuck, then cancelled: its partial data goes, nothing appears at the file's path.
+    server.inject('m.bin', { stallAfterBytes: PIECE / 2, times: 10 });
+    e.download(['m']);
+    while (!(await fs.stat(`${file}.part`).then((s) => s.size > 0, () => false))) await new Promise((r) => setTimeout(r, 20));
+    await e.cancel('m');
+    await assert.rejects(fs.stat(file), 'no partial file was put in place of the model');
   });
 
   it('names the changed piece, repairs about one piece, and is green again with the right sha256', async () => {

@@ -1,5 +1,3 @@
-import path from 'node:path';
-
 const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[1-9]|lpt[1-9])(\..*)?$/i;
 // Characters Windows refuses in file names, and control characters everywhere.
 // eslint-disable-next-line no-control-regex
@@ -24,19 +22,4 @@ export function modelFilePathProblem(p: string): string | undefined {
   }
   if (/\.part(\.json)?$/i.test(p)) return "ends in '.part' or '.part.json', names the store keeps for partial downloads";
   return undefined;
-}
-
-/**
- * Joins a catalog path to a model folder, and refuses (throws) if the result would leave it.
- * Catalog paths are validated on load; this is the second line of defence at the point of use.
- */
-export function resolveModelFile(modelDir: string, relPath: string): string {
-  const problem = modelFilePathProblem(relPath);
-  if (problem) throw new Error(`File path '${relPath}' ${problem}.`);
-  const root = path.resolve(modelDir);
-  const full = path.resolve(root, ...relPath.split('/'));
-  if (full !== root && !full.startsWith(root + path.sep)) {
-    throw new Error(`File path '${relPath}' leaves the model's folder ${root}.`);
-  }
-  return full;
 }

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import type { FileSource } from '../catalog/catalogTypes';
+import { modelFilePathProblem } from '../catalog/modelFilePath';
 
 /** Where everything of one store lives. Paths from the catalog are validated, but we re-check containment here. */
 export class StoreLayout {
@@ -23,8 +24,13 @@ export class StoreLayout {
     return file;
   }
 
-  /** The final path of a model file; throws if the catalog path would escape the model's folder. */
+  /**
+   * The final path of a model file; throws for a path the catalog should have refused (it would leave the
+   * model's folder, or is unsafe on some platform): the catalog checks on load, this is the second line of defence.
+   */
   filePath(id: string, version: string, relPath: string): string {
+    const problem = modelFilePathProblem(relPath);
+    if (problem) throw new Error(`refusing file path '${relPath}' of ${id}: it ${problem}`);
     const dir = this.modelDir(id, version);
     const file = path.resolve(dir, ...relPath.split('/'));
     assertInside(dir, file);

@@ -59,6 +59,11 @@ export function downloadLockPath(finalPath: string): string {
   return `${finalPath}.part.lock`;
 }
 
+/** Who holds a lock folder (pid and host), beside it: proper-lockfile removes the folder with rmdir, so it must stay empty. */
+export function lockOwnerPath(lockfilePath: string): string {
+  return `${lockfilePath}.owner.json`;
+}
+
 export function assertInside(dir: string, candidate: string): void {
   const rel = path.relative(path.resolve(dir), path.resolve(candidate));
   if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {

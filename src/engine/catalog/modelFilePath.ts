@@ -20,6 +20,6 @@ export function modelFilePathProblem(p: string): string | undefined {
     if (/[. ]$/.test(segment)) return `has a segment ending in '.' or a space ('${segment}'), which Windows cannot store`;
     if (WINDOWS_RESERVED.test(segment)) return `uses '${segment}', a device name reserved on Windows`;
   }
-  if (/\.part(\.json)?$/i.test(p)) return "ends in '.part' or '.part.json', names the store keeps for partial downloads";
+  if (/\.part(\.(json|reserve|repair|lock(\.owner\.json)?))?$/i.test(p)) return "ends in '.part' or '.part.json' (or another '.part.' name), names the store keeps for partial downloads";
   return undefined;
 }

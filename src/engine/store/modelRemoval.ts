@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { ModelEntry } from '../catalog/catalogTypes';
 import { isLockHeld } from './crossProcessLock';
-import { downloadLockPath, lockOwnerPath, partPath, partStatePath, repairMarkerPath, type StoreLayout } from './storeLayout';
+import { downloadLockPath, lockOwnerPath, partPath, partStatePath, partStateReservePath, repairMarkerPath, type StoreLayout } from './storeLayout';
 
 /** True when another process holds the download lock of one of the model's files. */
 export async function isLockedByAnotherProcess(layout: StoreLayout, model: ModelEntry, staleMs: number): Promise<boolean> {
@@ -29,7 +29,7 @@ export async function removeModelFiles(layout: StoreLayout, model: ModelEntry): 
   const dirs = new Set<string>();
   for (const f of model.files) {
     const finalPath = layout.filePath(model.id, model.version, f.path);
-    for (const file of [finalPath, partPath(finalPath), partStatePath(finalPath), repairMarkerPath(finalPath)]) await remove(file);
+    for (const file of [finalPath, partPath(finalPath), partStatePath(finalPath), partStateReservePath(finalPath), repairMarkerPath(finalPath)]) await remove(file);
     // The lock of a killed download (no live holder, or removal was refused).
     await remove(lockOwnerPath(downloadLockPath(finalPath)));
     await fs.rmdir(downloadLockPath(finalPath)).catch(() => undefined);

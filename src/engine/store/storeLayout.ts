@@ -47,6 +47,14 @@ export function partStatePath(finalPath: string): string {
 }
 
 /**
+ * Space held back beside a `.part.json`, given up when the disk is full so that the state of what is on
+ * disk can still be saved (an atomic save needs room for the new copy beside the old one).
+ */
+export function partStateReservePath(finalPath: string): string {
+  return `${finalPath}.part.reserve`;
+}
+
+/**
  * An in-place repair turns the installed file into the `.part` it fetches damaged pieces into. This marker
  * says so, so that discarding the partial data (cancel) gives the file back instead of deleting a whole model.
  */

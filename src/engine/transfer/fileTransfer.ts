@@ -135,13 +135,15 @@ export class FileTransfer {
   private async attempt(signal: AbortSignal): Promise<FileTransferResult> {
     await this.loadState();
     await fs.mkdir(path.dirname(this.part), { recursive: true });
-    if (this.map) await this.checkFreeSpace(this.map.size - this.map.bytesComplete());
+    if (this.map) await this.checkFreeSpace(this.map.size - Math.max(this.map.bytesComplete(), await allocatedBytes(this.part)));
     this.fh = await openForWrite(this.part);
     this.hasher = new FileHasher(this.part, this.pieceSize, this.pool);
     if (this.map) {
       // Pieces already on disk are hashed from the file while the missing ones download.
       this.hasher.advance(this.map.contiguousEnd());
       for (const i of this.map.completeIndices()) this.hasher.piece(i, this.map.end(i));
+      // Before the first byte: a disk that fills up early must not leave a .part without its state.
+      await this.saveState(true);
     }
 
     try {
@@ -337,7 +339,10 @@ export class FileTransfer {
     this.rememberValidators(res);
     this.rangeConfirmed = true;
     this.onRangeConfirmed?.();
-    this.map ??= new PieceMap(range.total, this.pieceSize);
+    if (!this.map) {
+      this.map = new PieceMap(range.total, this.pieceSize);
+      void this.saveState(true);
+    }
     const map = this.map;
     const stop = Math.min(range.end + 1, Math.max(end, range.start), map.size);
     const key = start;
@@ -379,6 +384,7 @@ export class FileTransfer {
     this.lastModified = res.headers['last-modified'];
     const map = new PieceMap(size, this.pieceSize);
     this.map = map;
+    void this.saveState(true);
     this.hasher?.dispose();
     this.hasher = new FileHasher(this.part, this.pieceSize, this.pool);
     await this.writes;
@@ -527,6 +533,12 @@ async function openForWrite(file: string): Promise<FileHandle> {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     return fs.open(file, 'w+');
   }
+}
+
+/** Disk space a file already holds (pieces half-written before a full disk count too); 0 where unknown. */
+async function allocatedBytes(file: string): Promise<number> {
+  const s = await fs.stat(file).catch(() => undefined);
+  return s && Number.isFinite(s.blocks) ? s.blocks * 512 : 0;
 }
 
 async function fileExists(file: string): Promise<boolean> {

@@ -4,9 +4,6 @@ import type { AvailabilityEngine, ModelState, ModelStateName } from '../engine';
 import { describeModel, modelIcon } from './modelPresentation';
 import type { ModelNode } from './modelsTree';
 
-/** A command's model argument: a tree item, a model id (status bar, other commands), or nothing (Command Palette). */
-export type ModelArg = ModelNode | string | undefined;
-
 interface ModelPick extends vscode.QuickPickItem { readonly model: ModelEntry }
 
 /**

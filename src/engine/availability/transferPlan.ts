@@ -57,7 +57,9 @@ export async function planTransfer(input: TransferPlanInput): Promise<TransferPl
   if (entry && (input.expectedSize === undefined || input.expectedSize === entry.size)) {
     const good = await goodPieces(input.finalPath, entry, stat.size, input.signal);
     const bad = entry.pieces.length - good.length;
-    if (bad * 2 > entry.pieces.length) {
+    // A truncated tail is missing, not damaged: only damage inside what is left argues for a fresh download.
+    const left = Math.min(entry.pieces.length, Math.ceil(Math.min(stat.size, entry.size) / entry.pieceSize));
+    if ((left - good.length) * 2 > left) {
       input.logger.warn(`${name}: ${bad} of ${entry.pieces.length} pieces are bad; downloading the whole file again (the old copy stays until the new one is verified)`, input.modelId);
       return fresh;
     }

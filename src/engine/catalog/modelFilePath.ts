@@ -1,5 +1,3 @@
-import path from 'node:path';
-
 const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[1-9]|lpt[1-9])(\..*)?$/i;
 // Characters Windows refuses in file names, and control characters everywhere.
 // eslint-disable-next-line no-control-regex
@@ -22,21 +20,6 @@ export function modelFilePathProblem(p: string): string | undefined {
     if (/[. ]$/.test(segment)) return `has a segment ending in '.' or a space ('${segment}'), which Windows cannot store`;
     if (WINDOWS_RESERVED.test(segment)) return `uses '${segment}', a device name reserved on Windows`;
   }
-  if (/\.part(\.json)?$/i.test(p)) return "ends in '.part' or '.part.json', names the store keeps for partial downloads";
+  if (/\.part(\.(json|reserve|repair|lock(\.owner\.json)?))?$/i.test(p)) return "ends in '.part' or '.part.json' (or another '.part.' name), names the store keeps for partial downloads";
   return undefined;
-}
-
-/**
- * Joins a catalog path to a model folder, and refuses (throws) if the result would leave it.
- * Catalog paths are validated on load; this is the second line of defence at the point of use.
- */
-export function resolveModelFile(modelDir: string, relPath: string): string {
-  const problem = modelFilePathProblem(relPath);
-  if (problem) throw new Error(`File path '${relPath}' ${problem}.`);
-  const root = path.resolve(modelDir);
-  const full = path.resolve(root, ...relPath.split('/'));
-  if (full !== root && !full.startsWith(root + path.sep)) {
-    throw new Error(`File path '${relPath}' leaves the model's folder ${root}.`);
-  }
-  return full;
 }

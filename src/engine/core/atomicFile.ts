@@ -6,22 +6,23 @@ let tempCounter = 0;
 /**
  * Writes a file so that a reader, or a process killed at any instant, sees the old or the new bytes, never
  * a mix: temp file, fsync, rename, then fsync of the folder so the rename itself is durable.
- * `beforeRename` may veto the rename by throwing (e.g. a lock was lost meanwhile); the temp file goes.
+ * `beforeRename` may veto the rename by throwing (e.g. a lock was lost meanwhile). On any failure the temp file goes.
  */
 export async function writeFileAtomic(target: string, data: string | Uint8Array, opts: { beforeRename?: () => void } = {}): Promise<void> {
   await fs.mkdir(path.dirname(target), { recursive: true });
   const temp = `${target}.${process.pid}.${++tempCounter}.tmp`;
-  const fh = await fs.open(temp, 'w');
   try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
+    const fh = await fs.open(temp, 'w');
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
     opts.beforeRename?.();
     await fs.rename(temp, target);
   } catch (err) {
+    // A full disk fails the write: the temp file goes, the old target stays as it was.
     await fs.rm(temp, { force: true });
     throw err;
   }

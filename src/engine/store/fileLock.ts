@@ -1,10 +1,10 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import lockfile from 'proper-lockfile';
 import { DownloadError } from '../core/downloadError';
 import { sleep } from '../core/sleep';
 import { downloadLockPath } from './storeLayout';
 import { readPartState } from './partState';
+import { acquireLock, type HeldLock } from './crossProcessLock';
 
 export interface FileLockOptions {
   /** A lock not refreshed for this long belongs to a dead process and is taken over. */
@@ -28,25 +28,23 @@ const FOLLOW_INTERVAL_MS = 1000;
  */
 export async function withFileLock<T>(finalPath: string, opts: FileLockOptions, body: (signal: AbortSignal) => Promise<T>): Promise<LockedOutcome<T>> {
   await fs.mkdir(path.dirname(finalPath), { recursive: true });
-  const lockOptions = { realpath: false, lockfilePath: downloadLockPath(finalPath), stale: opts.staleMs, update: Math.max(1000, Math.floor(opts.staleMs / 4)) };
+  const lockOptions = { lockfilePath: downloadLockPath(finalPath), staleMs: opts.staleMs, updateMs: Math.max(1000, Math.floor(opts.staleMs / 4)) };
   let announced = false;
   for (;;) {
     opts.signal.throwIfAborted();
-    const lost = new AbortController();
-    let release: (() => Promise<void>) | undefined;
+    let held: HeldLock | undefined;
     try {
-      release = await lockfile.lock(finalPath, {
-        ...lockOptions,
-        onCompromised: () => lost.abort(new DownloadError('retryable', 'another process took over this download')),
-      });
+      held = await acquireLock(finalPath, lockOptions);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
     }
-    if (release) {
+    if (held) {
+      const lost = new AbortController();
+      held.lost.addEventListener('abort', () => lost.abort(new DownloadError('retryable', 'another process took over this download')), { once: true });
       try {
         return { kind: 'ran', value: await body(AbortSignal.any([opts.signal, lost.signal])) };
       } finally {
-        await release().catch(() => undefined);
+        await held.release();
       }
     }
     if (!announced) {
@@ -68,9 +66,9 @@ export async function withFileLock<T>(finalPath: string, opts: FileLockOptions, 
  * not happen under another window's running download, like deleting its partial data on cancel.
  */
 export async function whenLockFree(finalPath: string, staleMs: number, body: () => Promise<void>): Promise<boolean> {
-  let release: () => Promise<void>;
+  let held: HeldLock;
   try {
-    release = await lockfile.lock(finalPath, { realpath: false, lockfilePath: downloadLockPath(finalPath), stale: staleMs });
+    held = await acquireLock(finalPath, { lockfilePath: downloadLockPath(finalPath), staleMs });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ELOCKED') return false;
     // No folder yet: nothing to protect and nothing to delete.
@@ -81,7 +79,7 @@ export async function whenLockFree(finalPath: string, staleMs: number, body: () 
     await body();
     return true;
   } finally {
-    await release().catch(() => undefined);
+    await held.release();
   }
 }
 

@@ -1,8 +1,8 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import lockfile from 'proper-lockfile';
 import { writeJsonAtomic } from '../core/atomicFile';
 import { readManifest } from './storeScanner';
+import { acquireLock } from './crossProcessLock';
 import type { ManifestFile, ModelManifest, StoreLayout } from './storeLayout';
 
 /**
@@ -26,9 +26,7 @@ export async function updateManifestFiles(
 ): Promise<void> {
   const target = layout.manifestPath(id, version);
   await fs.mkdir(path.dirname(target), { recursive: true });
-  const release = await lockfile.lock(target, {
-    realpath: false, lockfilePath: `${target}.lock`, stale: 10_000, retries: { retries: 50, minTimeout: 20, maxTimeout: 200 },
-  });
+  const lock = await acquireLock(target, { lockfilePath: `${target}.lock`, staleMs: 10_000, retries: { retries: 50, minTimeout: 20, maxTimeout: 200 } });
   try {
     const existing = await readManifest(layout, id, version);
     const files = change(existing?.files ?? []);
@@ -37,6 +35,6 @@ export async function updateManifestFiles(
     const manifest: ModelManifest = { formatVersion: 1, id, version, files, verifiedAt };
     await writeJsonAtomic(target, manifest);
   } finally {
-    await release();
+    await lock.release();
   }
 }

@@ -1,15 +1,14 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import lockfile from 'proper-lockfile';
 import type { ModelEntry } from '../catalog/catalogTypes';
-import { downloadLockPath, partPath, partStatePath, type StoreLayout } from './storeLayout';
+import { isLockHeld } from './crossProcessLock';
+import { downloadLockPath, lockOwnerPath, partPath, partStatePath, partStateReservePath, repairMarkerPath, type StoreLayout } from './storeLayout';
 
 /** True when another process holds the download lock of one of the model's files. */
 export async function isLockedByAnotherProcess(layout: StoreLayout, model: ModelEntry, staleMs: number): Promise<boolean> {
   for (const f of model.files) {
     const finalPath = layout.filePath(model.id, model.version, f.path);
-    const locked = await lockfile.check(finalPath, { realpath: false, lockfilePath: downloadLockPath(finalPath), stale: staleMs }).catch(() => false);
-    if (locked) return true;
+    if (await isLockHeld(finalPath, { lockfilePath: downloadLockPath(finalPath), staleMs })) return true;
   }
   return false;
 }
@@ -30,7 +29,10 @@ export async function removeModelFiles(layout: StoreLayout, model: ModelEntry): 
   const dirs = new Set<string>();
   for (const f of model.files) {
     const finalPath = layout.filePath(model.id, model.version, f.path);
-    for (const file of [finalPath, partPath(finalPath), partStatePath(finalPath)]) await remove(file);
+    for (const file of [finalPath, partPath(finalPath), partStatePath(finalPath), partStateReservePath(finalPath), repairMarkerPath(finalPath)]) await remove(file);
+    // The lock of a killed download (no live holder, or removal was refused).
+    await remove(lockOwnerPath(downloadLockPath(finalPath)));
+    await fs.rmdir(downloadLockPath(finalPath)).catch(() => undefined);
     for (let dir = path.dirname(finalPath); dir.startsWith(layout.modelDir(model.id, model.version)); dir = path.dirname(dir)) dirs.add(dir);
   }
   dirs.add(path.dirname(layout.modelDir(model.id, model.version)));

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { readJsonIfPresent, writeJsonAtomic } from '../core/atomicFile';
-import { partPath, partStatePath } from './storeLayout';
+import { partPath, partStatePath, partStateReservePath, repairMarkerPath } from './storeLayout';
 import { PieceMap } from './pieceMap';
 
 /** What sits beside a `.part` file: enough to resume it, and for another process to show its progress. */
@@ -29,16 +29,26 @@ export async function readPartState(finalPath: string): Promise<PartState | unde
   return s as PartState;
 }
 
-export async function writePartState(finalPath: string, state: PartState): Promise<void> {
-  await writeJsonAtomic(partStatePath(finalPath), state);
-}
+/** Room for a few saves of the largest state (16 MiB pieces of a 100 GB file: about 60 KB). */
+const RESERVE_BYTES = 256 * 1024;
 
 /**
- * An in-place repair turns the installed file into the `.part` it fetches damaged pieces into. This marker
- * says so, so that discarding the partial data (cancel) gives the file back instead of deleting a whole model.
+ * Saves the state atomically; a failed save leaves the previous one. On a full disk the reserve beside
+ * it is given up for this save, so what was fetched before the disk filled stays known.
  */
-function repairMarkerPath(finalPath: string): string {
-  return `${partPath(finalPath)}.repair`;
+export async function writePartState(finalPath: string, state: PartState): Promise<void> {
+  const reserve = partStateReservePath(finalPath);
+  try {
+    await writeJsonAtomic(partStatePath(finalPath), state);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if ((code !== 'ENOSPC' && code !== 'EDQUOT') || !(await fs.rm(reserve).then(() => true, () => false))) throw err;
+    await writeJsonAtomic(partStatePath(finalPath), state);
+    return;
+  }
+  if (!(await fs.stat(reserve).then(() => true, () => false))) {
+    await fs.writeFile(reserve, Buffer.alloc(RESERVE_BYTES)).catch(() => fs.rm(reserve, { force: true }));
+  }
 }
 
 export async function markInPlaceRepair(finalPath: string): Promise<void> {
@@ -57,6 +67,7 @@ export async function removePartData(finalPath: string): Promise<void> {
   if (repairing) await fs.rename(partPath(finalPath), finalPath).catch(() => undefined);
   await fs.rm(partPath(finalPath), { force: true });
   await fs.rm(partStatePath(finalPath), { force: true });
+  await fs.rm(partStateReservePath(finalPath), { force: true });
   await fs.rm(marker, { force: true });
 }
 

@@ -72,8 +72,3 @@ export class PieceMap {
     return i >= this.done.length ? this.size : this.start(i);
   }
 }
-
-/** Picks the piece size for a file: at most MAX_PIECE_SIZE, and never more than the configured size. */
-export function choosePieceSize(configured: number | undefined): number {
-  return Math.min(MAX_PIECE_SIZE, Math.max(1, configured ?? MAX_PIECE_SIZE));
-}

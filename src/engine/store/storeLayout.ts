@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import type { FileSource } from '../catalog/catalogTypes';
+import { modelFilePathProblem } from '../catalog/modelFilePath';
 
 /** Where everything of one store lives. Paths from the catalog are validated, but we re-check containment here. */
 export class StoreLayout {
@@ -23,8 +24,13 @@ export class StoreLayout {
     return file;
   }
 
-  /** The final path of a model file; throws if the catalog path would escape the model's folder. */
+  /**
+   * The final path of a model file; throws for a path the catalog should have refused (it would leave the
+   * model's folder, or is unsafe on some platform): the catalog checks on load, this is the second line of defence.
+   */
   filePath(id: string, version: string, relPath: string): string {
+    const problem = modelFilePathProblem(relPath);
+    if (problem) throw new Error(`refusing file path '${relPath}' of ${id}: it ${problem}`);
     const dir = this.modelDir(id, version);
     const file = path.resolve(dir, ...relPath.split('/'));
     assertInside(dir, file);
@@ -40,9 +46,30 @@ export function partStatePath(finalPath: string): string {
   return `${finalPath}.part.json`;
 }
 
+/**
+ * Space held back beside a `.part.json`, given up when the disk is full so that the state of what is on
+ * disk can still be saved (an atomic save needs room for the new copy beside the old one).
+ */
+export function partStateReservePath(finalPath: string): string {
+  return `${finalPath}.part.reserve`;
+}
+
+/**
+ * An in-place repair turns the installed file into the `.part` it fetches damaged pieces into. This marker
+ * says so, so that discarding the partial data (cancel) gives the file back instead of deleting a whole model.
+ */
+export function repairMarkerPath(finalPath: string): string {
+  return `${partPath(finalPath)}.repair`;
+}
+
 /** The cross-process lock of one file's download (a folder, held by proper-lockfile). */
 export function downloadLockPath(finalPath: string): string {
   return `${finalPath}.part.lock`;
+}
+
+/** Who holds a lock folder (pid and host), beside it: proper-lockfile removes the folder with rmdir, so it must stay empty. */
+export function lockOwnerPath(lockfilePath: string): string {
+  return `${lockfilePath}.owner.json`;
 }
 
 export function assertInside(dir: string, candidate: string): void {

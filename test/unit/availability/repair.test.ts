@@ -1,6 +1,8 @@
 import * as assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import type { AvailabilityEngine } from '../../../src/engine/availability/engine';
+import * as path from 'node:path';
+import { markInPlaceRepair, writePartState } from '../../../src/engine/store/partState';
 import { readManifest } from '../../../src/engine/store/storeScanner';
 import { PIECE } from '../../support/downloadFixtures';
 import { urlModel } from '../../support/engineFixtures';
@@ -50,6 +52,26 @@ describe('verify and repair', function () {
     assert.equal(e.getModelState('m')?.health, 'red', 'still damaged, and still said so');
   });
 
+  it('remove deletes the marker of a killed in-place repair, so a later cancel cannot put a partial file in place', async () => {
+    const { e, file } = await installed();
+    // What a repair killed mid-way leaves: the installed file turned into the .part, its state and the marker.
+    await writePartState(file, {
+      formatVersion: 1, url: server.url('m.bin'), size: SIZE, pieceSize: PIECE, sha256: sha256Of(await fs.readFile(file)),
+      rangeSupported: true, completePieces: [...Array(PIECES).keys()].filter((i) => i !== 3), updatedAt: new Date().toISOString(),
+    });
+    await markInPlaceRepair(file);
+    await fs.rename(file, `${file}.part`);
+    await e.refresh();
+    await e.remove('m');
+    assert.deepEqual(await fs.readdir(path.dirname(file)).catch(() => []), [], 'nothing of the model is left');
+    // A fresh download, stuck, then cancelled: its partial data goes, nothing appears at the file's path.
+    server.inject('m.bin', { stallAfterBytes: PIECE / 2, times: 10 });
+    e.download(['m']);
+    while (!(await fs.stat(`${file}.part`).then((s) => s.size > 0, () => false))) await new Promise((r) => setTimeout(r, 20));
+    await e.cancel('m');
+    await assert.rejects(fs.stat(file), 'no partial file was put in place of the model');
+  });
+
   it('names the changed piece, repairs about one piece, and is green again with the right sha256', async () => {
     const { e, file, data } = await installed();
     assert.equal(e.getModelState('m')?.health, 'green');
@@ -95,6 +117,18 @@ describe('verify and repair', function () {
     const result = await e.repair('m');
     assert.equal(result.health, 'green');
     assert.equal(server.bytesSent, (PIECES - 20) * PIECE);
+    assert.deepEqual(await fs.readFile(file), data);
+  });
+
+  it('resumes only the missing tail when less than half of a truncated file is left', async () => {
+    const { e, file, data } = await installed();
+    await fs.truncate(file, Math.floor(SIZE / 3));
+    await e.refresh();
+    assert.equal(e.getModelState('m')?.healthReasons[0].code, 'truncated');
+    const result = await e.repair('m');
+    assert.equal(result.health, 'green');
+    // 10 whole pieces are left (and verified against the manifest); the 11th was cut and comes again.
+    assert.equal(server.bytesSent, (PIECES - 10) * PIECE);
     assert.deepEqual(await fs.readFile(file), data);
   });
 

@@ -101,6 +101,37 @@ describe('CLI verify, repair and remove', function () {
     assert.equal((await run('verify', 'test-big')).code, 0);
   });
 
+  it('a repair killed mid-piece keeps the pieces it already has: about the damaged pieces plus at most one more in all', async () => {
+    const MiB = 1024 * 1024;
+    const damaged = [1, 3, 4];
+    const data = generateData(6 * MiB, 9);
+    const served = server.addFile('w.bin', data);
+    const wCatalog = path.join(dir, 'w.json');
+    await fs.writeFile(wCatalog, JSON.stringify({ models: [{ id: 'w', name: 'W', version: '1', files: [{ path: 'w.bin', url: server.url('w.bin'), sha256: served.sha256, size: data.length }] }] }));
+    // The issue's 96 MiB file of 16 MiB pieces, at 1/16 scale.
+    const env = { MODEL_AVAILABILITY_PIECE_SIZE: String(MiB) };
+    const args = ['--store', store, '--catalog', wCatalog];
+    assert.equal((await cli([...args, 'download', 'w'], env)).code, 0);
+    const finalPath = fileOf('w', 'w.bin');
+    for (const i of damaged) await flipByte(finalPath, i * MiB + 77);
+
+    server.resetCounters();
+    server.bytesPerSecondPerConnection = 1024 * 1024;
+    const first = startCli([...args, 'repair', 'w'], env);
+    while (server.bytesSent < MiB / 2) await new Promise((r) => setTimeout(r, 20));
+    first.child.kill('SIGKILL');
+    await first.done;
+    const firstBytes = server.bytesSent;
+
+    server.bytesPerSecondPerConnection = 0;
+    const second = await cli([...args, 'repair', 'w'], env);
+    assert.equal(second.code, 0, second.stderr);
+    assert.deepEqual(await fs.readFile(finalPath), data);
+    const total = server.bytesSent;
+    assert.ok(total <= (damaged.length + 1) * MiB, `fetched ${total} bytes in all (${firstBytes} before the kill) for ${damaged.length} damaged pieces of ${MiB}`);
+    assert.equal((await cli([...args, 'verify', 'w'], env)).code, 0);
+  });
+
   it('remove deletes a model and reports the bytes freed', async () => {
     assert.equal((await run('download', 'test-good')).code, 0);
     const r = await run('remove', 'test-good');

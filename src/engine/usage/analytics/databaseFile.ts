@@ -1,6 +1,6 @@
 import { promises as fs, type BigIntStats } from 'node:fs';
 import * as path from 'node:path';
-import lockfile from 'proper-lockfile';
+import { acquireLock } from '../../store/crossProcessLock';
 
 /** Identifies one version of the file on disk; every save renames a new inode into place. */
 export type FileStamp = string;
@@ -52,18 +52,15 @@ export interface FileLockOptions {
  */
 export async function withFileLock<T>(file: string, opts: FileLockOptions, body: (assertHeld: () => void) => Promise<T>): Promise<T> {
   await fs.mkdir(path.dirname(file), { recursive: true });
-  let lost: Error | undefined;
-  const release = await lockfile.lock(file, {
-    realpath: false,
-    stale: opts.staleMs,
+  const lock = await acquireLock(file, {
+    lockfilePath: `${file}.lock`,
+    staleMs: opts.staleMs,
     retries: { retries: Math.max(1, Math.ceil(opts.waitMs / 100)), factor: 1.2, minTimeout: 10, maxTimeout: 100, randomize: true },
-    // The default throws from a timer, which would take the whole extension host down.
-    onCompromised: (err) => { lost = err; },
   });
   try {
-    return await body(() => { if (lost) throw lost; });
+    return await body(() => lock.lost.throwIfAborted());
   } finally {
-    await release().catch(() => undefined);
+    await lock.release();
   }
 }
 

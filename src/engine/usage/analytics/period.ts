@@ -24,8 +24,3 @@ export function localDayStart(day: number): number {
 export function periodFirstDay(now: number, period: AnalyticsPeriod): number {
   return period === 'all' ? Number.MIN_SAFE_INTEGER : localDay(now) - (period - 1);
 }
-
-/** The first millisecond of a period (for raw-event queries); 0 for `all`. */
-export function periodStart(now: number, period: AnalyticsPeriod): number {
-  return period === 'all' ? 0 : localDayStart(periodFirstDay(now, period));
-}

@@ -5,6 +5,8 @@ import type { AnalyticsPeriod } from '../engine';
 export interface CliOptions {
   readonly store: string;
   readonly catalogs: string[];
+  /** False with --no-builtin: only the --catalog files. */
+  readonly builtin: boolean;
   readonly command: CliCommand;
   readonly ids: string[];
   readonly json: boolean;
@@ -29,11 +31,11 @@ const COMMANDS: readonly CliCommand[] = ['list', 'download', 'verify', 'repair',
 
 export class UsageError extends Error {}
 
-export const USAGE = `usage: model-availability [--store DIR] [--catalog FILE_OR_URL]... <command>
-  list [--json]
+export const USAGE = `usage: model-availability [--store DIR] [--catalog FILE_OR_URL]... [--no-builtin] <command>
+  list [--json]                          every model, its state, health and catalog
   download <id>... [--connections N] [--speed-limit MBPS] [--max-retries N]
-  verify [<id>...] [--json] [--repair]   full check (all installed models without ids); exit 1 unless all end green
-  repair <id>...                         re-fetch only what is damaged; exit 1 unless all end repaired
+  verify [<id>...] [--json] [--repair]   full check (all installed models without ids)
+  repair <id>...                         re-fetch only what is damaged
   remove <id>...                         delete a model's files and manifest
   analytics [--json] [--period 7|30|90|all]
                                          usage, performance and storage, from the extension's usage database
@@ -41,8 +43,19 @@ export const USAGE = `usage: model-availability [--store DIR] [--catalog FILE_OR
                                          remove what the storage policies propose (--dry-run only lists it)
   (analytics and cleanup read the extension's global storage; --analytics DIR names it)
 
+--no-builtin leaves out the built-in catalog (by default it is merged with the --catalog files).
+Exit codes: 0 every model ended verified (download, repair, verify) or removed; 3 ended ready, but a file
+has no sha256 to verify it with; 1 one did not; 2 a usage or catalog error.
+
 The store defaults to $MODEL_AVAILABILITY_STORE or ~/.cache/model-availability.
-HF_TOKEN is sent to the Hugging Face hub (HF_ENDPOINT, default https://huggingface.co) for gated models.`;
+Credentials: HF_TOKEN for the Hugging Face hub (HF_ENDPOINT, default https://huggingface.co); for other
+hosts, ~/.netrc (or the file NETRC names): "machine HOST login USER password TOKEN". Each goes only to its host.
+Proxies: HTTPS_PROXY, HTTP_PROXY and NO_PROXY (or lower case), as curl reads them.`;
+
+/** What a bad command line prints: the problem, and where to look (not the whole usage). */
+export function usageErrorLine(err: UsageError): string {
+  return `model-availability: ${err.message} (see model-availability --help)`;
+}
 
 export function defaultStore(env: NodeJS.ProcessEnv = process.env): string {
   return env.MODEL_AVAILABILITY_STORE || path.join(os.homedir(), '.cache', 'model-availability');
@@ -51,6 +64,7 @@ export function defaultStore(env: NodeJS.ProcessEnv = process.env): string {
 export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): CliOptions {
   let store: string | undefined;
   const catalogs: string[] = [];
+  let builtin = true;
   const positional: string[] = [];
   let json = false;
   let repair = false;
@@ -75,6 +89,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
     switch (flag) {
       case '--store': store = value(); break;
       case '--catalog': catalogs.push(value()); break;
+      case '--no-builtin': builtin = false; break;
       case '--json': json = true; break;
       case '--repair': repair = true; break;
       case '--connections': connections = number(flag, value(), 1, 64, true); break;
@@ -87,7 +102,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
       case '--keep-frequent-uses': keepFrequentUses = number(flag, value(), 0, 1e9, true); break;
       case '--max-storage-gb': maxStorageGB = number(flag, value(), 0, 1e6, false); break;
       case '--pin': pinned.push(value()); break;
-      case '-h': case '--help': return { store: '', catalogs, command: 'help', ids: [], json, repair, period, dryRun, keepRecentDays, keepFrequentUses, maxStorageGB, pinned };
+      case '-h': case '--help': return { store: '', catalogs, builtin, command: 'help', ids: [], json, repair, period, dryRun, keepRecentDays, keepFrequentUses, maxStorageGB, pinned };
       default:
         if (flag.startsWith('-')) throw new UsageError(`unknown option ${flag}`);
         positional.push(arg);
@@ -102,8 +117,9 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
   if ((command === 'list' || command === 'analytics' || command === 'cleanup') && ids.length > 0) throw new UsageError(`${command} takes no ids`);
   if (dryRun && command !== 'cleanup') throw new UsageError('--dry-run goes with cleanup');
   if (repair && command !== 'verify') throw new UsageError('--repair goes with verify');
+  if (!builtin && catalogs.length === 0) throw new UsageError('--no-builtin needs at least one --catalog');
   return {
-    store: path.resolve(store ?? defaultStore(env)), catalogs, command, ids, json, repair, connections, speedLimitMBps, maxRetries,
+    store: path.resolve(store ?? defaultStore(env)), catalogs, builtin, command, ids, json, repair, connections, speedLimitMBps, maxRetries,
     analyticsDir, period, dryRun, keepRecentDays, keepFrequentUses, maxStorageGB, pinned,
   };
 }

@@ -3,11 +3,12 @@ import { Emitter, type Event } from '../core/event';
 import { Disposable } from '../core/lifecycle';
 import { DownloadQueue, type DownloadFailure, type DownloadPriority, type QueueProgress } from './downloadQueue';
 import type { TransferIo } from '../transfer/fileTransfer';
+import type { CredentialLookup } from '../transfer/http/httpClient';
 import { downloadModel } from './modelDownload';
 import { whenLockFree } from '../store/fileLock';
 import { removePartData } from '../store/partState';
 import { NULL_LOGGER, withDefaults, type DownloadSettings, type Logger } from '../transfer/settings';
-import { DEFAULT_HEALTH_SETTINGS, healthOf, type Health, type HealthReason, type HealthSettings, type ModelHealth } from './health';
+import { DEFAULT_HEALTH_SETTINGS, downloadedWords, healthOf, type Health, type HealthReason, type HealthSettings, type ModelHealth } from './health';
 import { ModelIntegrity, type HealthReport, type RepairResult } from './modelIntegrity';
 import type { VerifyOptions } from './modelVerifier';
 import { SpeedLimiter } from '../transfer/speedLimiter';
@@ -18,6 +19,7 @@ import { StoreLayout } from '../store/storeLayout';
 export type { DownloadPriority } from './downloadQueue';
 export type { DownloadSettings, Logger } from '../transfer/settings';
 export type { Health, HealthReason, HealthReasonCode, HealthSettings } from './health';
+export { downloadedWords, onlyUnverifiable } from './health';
 export type { HealthReport, RepairResult } from './modelIntegrity';
 export type { CheckProgress, FileCheck, FileCheckStatus, VerifyOptions } from './modelVerifier';
 import { OperationRefusedError } from '../core/operationRefused';
@@ -65,8 +67,8 @@ export interface AvailabilityEngineOptions {
   readonly models: readonly ModelEntry[];
   readonly settings?: Partial<DownloadSettings>;
   readonly logger?: Logger;
-  /** Asked each time a hub file is resolved, so a token set later is used. */
-  readonly hfToken?: () => Promise<string | undefined>;
+  /** The credential for an origin, asked each time a file is resolved, so a token set later is used. */
+  readonly credentials?: CredentialLookup;
   /** Defaults to HF_ENDPOINT or https://huggingface.co. */
   readonly hfEndpoint?: string;
   /** Test seam for disk-full injection. */
@@ -126,7 +128,7 @@ export class AvailabilityEngine extends Disposable {
       runner: {
         run: (id, signal, onProgress) => downloadModel({
           layout: this.layout, settings: () => this.settings, limiter: this.limiter, logger: this.logger,
-          hfToken: options.hfToken, hfEndpoint: options.hfEndpoint, io: options.io, lockStaleMs: this.lockStaleMs,
+          credentials: options.credentials, hfEndpoint: options.hfEndpoint, io: options.io, lockStaleMs: this.lockStaleMs,
           mode: this.integrity.modeFor(id),
         }, this.requireModel(id), signal, onProgress),
         discard: (id) => this.discardPartial(id),
@@ -152,6 +154,7 @@ export class AvailabilityEngine extends Disposable {
     this._register(this.queue.onDidFinish(({ id }) => {
       this.settling.set(id, this.refresh([id]).finally(() => {
         this.settling.delete(id);
+        this.logger.info(downloadedWords(this.stateOf(id).healthReasons), id);
         this._onDidFinish.fire({ id });
       }));
     }));

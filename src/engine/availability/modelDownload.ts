@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import type { ModelEntry, ModelFile } from '../catalog/catalogTypes';
 import { DownloadError } from '../core/downloadError';
-import type { ScopedToken } from '../transfer/http/httpClient';
+import type { CredentialLookup, ScopedToken } from '../transfer/http/httpClient';
+import { withRetries } from '../transfer/retry';
 import { hfEndpoint, resolveHubFile } from '../transfer/http/huggingFace';
 import type { SpeedLimiter } from '../transfer/speedLimiter';
 import { planTransfer, type DownloadMode } from './transferPlan';
@@ -18,7 +19,7 @@ export interface ModelDownloadContext {
   readonly settings: () => DownloadSettings;
   readonly limiter: SpeedLimiter;
   readonly logger: Logger;
-  readonly hfToken?: () => Promise<string | undefined>;
+  readonly credentials?: CredentialLookup;
   readonly hfEndpoint?: string;
   readonly io?: TransferIo;
   readonly lockStaleMs?: number;
@@ -57,7 +58,8 @@ export async function downloadModel(ctx: ModelDownloadContext, model: ModelEntry
       continue;
     }
     const finalPath = ctx.layout.filePath(model.id, model.version, file.path);
-    const resolved = await resolveSource(ctx, file, signal);
+    // The hub's answers are retried like any transient failure (offline, DNS, 5xx).
+    const resolved = await withRetries({ settings: ctx.settings, signal, logger: ctx.logger, label: file.path, modelId: model.id }, () => resolveSource(ctx, file, signal));
     // Without catalog sizes, a one-file model still gets a total once the server tells the file's size.
     const report = (done: number, following: boolean, fileTotal?: number): void => onProgress({
       bytesDone: finishedBytes + done, total: total ?? (model.files.length === 1 ? fileTotal : undefined), followingOtherProcess: following,
@@ -69,7 +71,7 @@ export async function downloadModel(ctx: ModelDownloadContext, model: ModelEntry
       onWaiting: () => ctx.logger.info(`${file.path}: another process is downloading it; following its progress`, model.id),
     }, async (lockedSignal) => {
       const plan = await planTransfer({
-        modelId: model.id, finalPath, url: resolved.url, auth: resolved.auth, entry: current?.manifest, expectedSize: resolved.size,
+        modelId: model.id, finalPath, url: resolved.url, auth: resolved.auth, transport: ctx.settings().transport, entry: current?.manifest, expectedSize: resolved.size,
         expectedSha256: resolved.sha256, mode: ctx.mode ?? 'auto', pieceSize: ctx.settings().pieceSizeBytes, logger: ctx.logger, signal: lockedSignal,
       });
       if (plan.kind === 'adopt') return { result: plan.result, transferred: false };
@@ -104,12 +106,21 @@ export async function downloadModel(ctx: ModelDownloadContext, model: ModelEntry
 }
 
 async function resolveSource(ctx: ModelDownloadContext, file: ModelFile, signal: AbortSignal): Promise<ResolvedFile> {
-  if (file.source.kind === 'url') return { url: file.source.url, size: file.size, sha256: file.sha256?.toLowerCase() };
-  const token = await ctx.hfToken?.();
-  const hub = await resolveHubFile(file.source, token, ctx.hfEndpoint ?? hfEndpoint(), signal);
+  if (file.source.kind === 'url') {
+    return { url: file.source.url, size: file.size, sha256: file.sha256?.toLowerCase(), auth: await credentialFor(ctx, file.source.url) };
+  }
+  const endpoint = ctx.hfEndpoint ?? hfEndpoint();
+  const hub = await resolveHubFile(file.source, { endpoint, auth: await credentialFor(ctx, endpoint), signal, transport: ctx.settings().transport });
   const sha256 = file.sha256?.toLowerCase() ?? hub.sha256;
   if (file.sha256 && hub.sha256 && file.sha256.toLowerCase() !== hub.sha256) {
     throw new DownloadError('fatal', `${path.basename(file.path)}: the catalog's sha256 differs from the hub's (${hub.sha256})`);
   }
   return { url: hub.url, size: file.size ?? hub.size, sha256, auth: hub.auth };
+}
+
+/** The credential for the URL's origin, scoped to it. */
+async function credentialFor(ctx: ModelDownloadContext, url: string): Promise<ScopedToken | undefined> {
+  const origin = new URL(url).origin;
+  const credential = await ctx.credentials?.(origin);
+  return credential ? { ...credential, origin } : undefined;
 }

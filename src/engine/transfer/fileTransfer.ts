@@ -3,9 +3,9 @@ import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { FileHasher } from './fileHasher';
-import { DownloadError, httpStatusError, parseRetryAfter, retryDelayMs, toDownloadError } from '../core/downloadError';
+import { DownloadError, httpStatusError, parseRetryAfter, toDownloadError } from '../core/downloadError';
 import { openRequest, type HttpResponse, type ScopedToken } from './http/httpClient';
-import { sleep } from '../core/sleep';
+import { withRetries } from './retry';
 import type { SpeedLimiter } from './speedLimiter';
 import { partPath } from '../store/storeLayout';
 import { parseContentRange, receiveBody, type ReceiveTarget } from './bodyReceiver';
@@ -295,25 +295,13 @@ export class FileTransfer {
   }
 
   /** Retries one request on retryable failures with backoff; progress resets the failure count. */
-  private async withRetries<T>(signal: AbortSignal, request: () => Promise<T>): Promise<T> {
-    let failures = 0;
-    for (;;) {
-      const before = this.map?.bytesComplete() ?? 0;
-      try {
-        return await request();
-      } catch (raw) {
-        if (raw instanceof RestartTransfer) throw raw;
-        const err = signal.aborted ? abortReason(signal) : toDownloadError(raw);
-        if (err.kind !== 'retryable') throw err;
-        failures = (this.map?.bytesComplete() ?? 0) > before ? 1 : failures + 1;
-        const { maxRetries, retryBaseDelayMs } = this.opts.settings();
-        if (failures > maxRetries) throw new DownloadError('fatal', `${err.message} (gave up after ${maxRetries} retries)`);
-        const delay = retryDelayMs(failures, retryBaseDelayMs, err.retryAfterMs);
-        this.opts.logger.warn(`${path.basename(this.opts.finalPath)}: ${err.message}; retry ${failures}/${maxRetries} in ${delay} ms`, this.opts.modelId);
-        await this.saveState(true);
-        await sleep(delay, signal).catch(() => { throw abortReason(signal); });
-      }
-    }
+  private withRetries<T>(signal: AbortSignal, request: () => Promise<T>): Promise<T> {
+    return withRetries({
+      settings: this.opts.settings, signal, logger: this.opts.logger, label: path.basename(this.opts.finalPath), modelId: this.opts.modelId,
+      passThrough: (err) => err instanceof RestartTransfer,
+      progress: () => this.map?.bytesComplete() ?? 0,
+      beforeWait: () => this.saveState(true),
+    }, request);
   }
 
   /** One Range request; returns the response instead when it is a whole-file 200. */
@@ -403,7 +391,7 @@ export class FileTransfer {
 
   private statusError(res: HttpResponse): DownloadError {
     res.body.destroy();
-    return httpStatusError(res.status, this.opts.url, this.opts.isHub, parseRetryAfter(res.headers['retry-after']));
+    return httpStatusError(res.status, res.url, this.opts.isHub, parseRetryAfter(res.headers['retry-after']));
   }
 
   private rememberValidators(res: HttpResponse): void {
@@ -538,8 +526,4 @@ function strongEtag(value: string | undefined): string | undefined {
   return value && !value.startsWith('W/') ? value : undefined;
 }
 
-function abortReason(signal: AbortSignal): DownloadError {
-  const reason: unknown = signal.reason;
-  return reason instanceof DownloadError ? reason : new DownloadError('aborted', 'aborted');
-}
 

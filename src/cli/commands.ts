@@ -1,4 +1,4 @@
-import { downloadedWords, hfEndpoint, onlyUnverifiable, withFix, type Fix, type ModelEntry } from '../engine';
+import { downloadedWords, hfEndpoint, onlyUnverifiable, unverifiableFiles, withFix, type Fix, type ModelEntry } from '../engine';
 import type { AvailabilityEngine, Health, HealthReason, Logger, ModelState } from '../engine';
 import type { CliOptions } from './args';
 import { closeIds } from './catalog';
@@ -93,7 +93,7 @@ export async function runDownload(engine: AvailabilityEngine, opts: CliOptions, 
     if (result === 'ok' && state?.state === 'ready') {
       out.write(`ready  ${id}  ${state.files.map((f) => f.localPath).join(' ')}\n`);
       const outcome = outcomeOf(state.health, state.healthReasons);
-      if (outcome !== 'verified') err.write(`note: ${id}: ${downloadedWords(state.healthReasons)}\n`);
+      if (outcome !== 'verified') err.write(`note: ${id}: ${downloadedWords(unverifiableFiles(state.healthReasons))}\n`);
       outcomes.push(outcome === 'verified' ? 'verified' : 'unverifiable');
     } else {
       outcomes.push('failed');

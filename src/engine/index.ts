@@ -1,5 +1,5 @@
 // The engine's one entrance for its surfaces (src/vscode, src/cli, src/api): they import nothing else.
-export { AvailabilityEngine, OperationRefusedError, downloadedWords, onlyUnverifiable } from './availability/engine';
+export { AvailabilityEngine, OperationRefusedError, downloadedWords, onlyUnverifiable, unverifiableFiles } from './availability/engine';
 export type { CheckProgress, DownloadPriority, DownloadSettings, FileCheck, Health, HealthReason, HealthReport, HealthSettings, InstalledVersion, Logger, ModelFileState, ModelState, ModelStateName, RepairResult } from './availability/engine';
 export { moveStore } from './availability/moveStore';
 export { BUILTIN_ORIGIN, builtinCatalog, formatProblem, loadCatalogs, problemMessage } from './catalog/catalogLoader';

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { Disposable, downloadedWords, withFix } from '../engine';
+import { Disposable, downloadedWords, unverifiableFiles, withFix } from '../engine';
 import type { AvailabilityEngine } from '../engine';
 import type { ExtensionLog } from './logs';
 import type { Notifier, NotificationAction } from './notifier';
@@ -12,7 +12,7 @@ export class DownloadNotifications extends Disposable {
     const showLogs: NotificationAction = { title: 'Show Logs', run: () => log.show() };
     this._register(engine.onDidFinish(({ id }) => {
       const byUser = startedByUser.delete(id);
-      notifier.notify('finished', byUser ? 'important' : 'info', `${name(id)} is ${downloadedWords(engine.getModelState(id)?.healthReasons ?? [])}.`,
+      notifier.notify('finished', byUser ? 'important' : 'info', `${name(id)} is ${downloadedWords(unverifiableFiles(engine.getModelState(id)?.healthReasons ?? []))}.`,
         { title: 'Copy Path', run: () => vscode.commands.executeCommand('modelAvailability.copyPath', id) },
         { title: 'Show in Models', run: () => vscode.commands.executeCommand('modelAvailability.focusModel', id) });
     }));

@@ -8,7 +8,7 @@ import { downloadModel } from './modelDownload';
 import { whenLockFree } from '../store/fileLock';
 import { removePartData } from '../store/partState';
 import { NULL_LOGGER, withDefaults, type DownloadSettings, type Logger } from '../transfer/settings';
-import { DEFAULT_HEALTH_SETTINGS, downloadedWords, healthOf, type Health, type HealthReason, type HealthSettings, type ModelHealth } from './health';
+import { DEFAULT_HEALTH_SETTINGS, healthOf, type Health, type HealthReason, type HealthSettings, type ModelHealth } from './health';
 import { ModelIntegrity, type HealthReport, type RepairResult } from './modelIntegrity';
 import type { VerifyOptions } from './modelVerifier';
 import { SpeedLimiter } from '../transfer/speedLimiter';
@@ -19,7 +19,7 @@ import { StoreLayout } from '../store/storeLayout';
 export type { DownloadPriority } from './downloadQueue';
 export type { DownloadSettings, Logger } from '../transfer/settings';
 export type { Health, HealthReason, HealthReasonCode, HealthSettings } from './health';
-export { downloadedWords, onlyUnverifiable } from './health';
+export { downloadedWords, onlyUnverifiable, unverifiableFiles } from './health';
 export type { HealthReport, RepairResult } from './modelIntegrity';
 export type { CheckProgress, FileCheck, FileCheckStatus, VerifyOptions } from './modelVerifier';
 import { OperationRefusedError } from '../core/operationRefused';
@@ -154,7 +154,6 @@ export class AvailabilityEngine extends Disposable {
     this._register(this.queue.onDidFinish(({ id }) => {
       this.settling.set(id, this.refresh([id]).finally(() => {
         this.settling.delete(id);
-        this.logger.info(downloadedWords(this.stateOf(id).healthReasons), id);
         this._onDidFinish.fire({ id });
       }));
     }));

@@ -25,9 +25,13 @@ export function unverifiableWords(paths: readonly string[]): string {
 }
 
 /** What a finished download achieved, in words that claim no more: verified only when every sha256 was checked. */
-export function downloadedWords(reasons: readonly HealthReason[]): string {
-  const unverifiable = reasons.filter((r) => r.code === 'unverifiable').map((r) => r.path ?? '');
+export function downloadedWords(unverifiable: readonly string[]): string {
   return unverifiable.length > 0 ? `downloaded — ${unverifiableWords(unverifiable)}` : 'downloaded and verified';
+}
+
+/** The files the reasons say cannot be verified. */
+export function unverifiableFiles(reasons: readonly HealthReason[]): string[] {
+  return reasons.filter((r) => r.code === 'unverifiable').map((r) => r.path ?? '');
 }
 
 /** True when nothing is wrong but files without a sha256: as good as the catalog allows. */

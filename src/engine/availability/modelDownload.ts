@@ -11,6 +11,7 @@ import { scanModel } from '../store/storeScanner';
 import type { StoreLayout } from '../store/storeLayout';
 import { withFileLock } from '../store/fileLock';
 import { formatBytes } from '../core/format';
+import { downloadedWords } from './health';
 import { FileTransfer, type TransferIo } from '../transfer/fileTransfer';
 import type { DownloadSettings, Logger } from '../transfer/settings';
 
@@ -51,10 +52,12 @@ export async function downloadModel(ctx: ModelDownloadContext, model: ModelEntry
   let finishedBytes = 0;
   const total: number | undefined = model.files.reduce<number | undefined>((s, f) => (s === undefined || f.size === undefined ? undefined : s + f.size), 0);
   let transferred = 0;
+  const unverifiable: string[] = [];
   for (const file of model.files) {
     const current = stored.files.find((f) => f.path === file.path);
     if (current?.state === 'ready' && ctx.mode !== 'full') {
       finishedBytes += current.bytesOnDisk;
+      if (current.manifest?.sha256Expected === false) unverifiable.push(file.path);
       continue;
     }
     const finalPath = ctx.layout.filePath(model.id, model.version, file.path);
@@ -92,6 +95,7 @@ export async function downloadModel(ctx: ModelDownloadContext, model: ModelEntry
       continue;
     }
     const { result } = outcome.value;
+    if (resolved.sha256 === undefined) unverifiable.push(file.path);
     await recordVerifiedFile(ctx.layout, model.id, model.version, {
       path: file.path, source: file.source, url: result.url, size: result.size, sha256: result.sha256,
       sha256Expected: resolved.sha256 !== undefined, pieceSize: result.pieceSize, pieces: result.pieces,
@@ -102,7 +106,7 @@ export async function downloadModel(ctx: ModelDownloadContext, model: ModelEntry
     report(0, false);
   }
   const seconds = Math.max(0.001, (Date.now() - started) / 1000);
-  ctx.logger.info(`${model.id} is ready (${formatBytes(finishedBytes)}; average ${formatBytes(transferred / seconds)}/s)`, model.id);
+  ctx.logger.info(`${downloadedWords(unverifiable)} (${formatBytes(finishedBytes)}; average ${formatBytes(transferred / seconds)}/s)`, model.id);
 }
 
 async function resolveSource(ctx: ModelDownloadContext, file: ModelFile, signal: AbortSignal): Promise<ResolvedFile> {

@@ -46,10 +46,14 @@ describe('CLI', function () {
     assert.equal(before?.state, 'missing');
     assert.equal(before?.health, null);
     const r = await cli(['--store', store, '--catalog', catalog, 'download', 'test-good', 'test-nosha', '--connections', '2']);
-    assert.equal(r.code, 0, r.stderr);
+    // 3: both are ready, but nosha.bin has no sha256 to verify it with, and the words say so.
+    assert.equal(r.code, 3, r.stderr);
     assert.match(r.stdout, /^ready {2}test-good /m);
     assert.match(r.stdout, /^ready {2}test-nosha /m);
-    assert.match(r.stderr, /is ready/);
+    assert.match(r.stderr, /test-good: downloaded and verified \(/);
+    assert.match(r.stderr, /^note: test-nosha: downloaded — not verifiable: the catalog gives no sha256 for nosha\.bin$/m);
+    assert.doesNotMatch(r.stderr, /test-nosha: downloaded and verified|finished and verified/);
+    assert.equal((await cli(['--store', store, '--catalog', catalog, 'download', 'test-good'])).code, 0, 'verified alone: 0');
     const list = await listJson();
     const good = list.find((m) => m.id === 'test-good');
     assert.equal(good?.state, 'ready');

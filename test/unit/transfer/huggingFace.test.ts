@@ -79,7 +79,7 @@ describe('Hugging Face files', () => {
     try {
       engine.download(['tiny']);
       await waitFor((l) => engine.onDidChange(l), () => engine.getModelState('tiny')?.state === 'failed');
-      assert.match(engine.getModelState('tiny')?.error ?? '', /gated.*token/i);
+      assert.match(engine.getModelState('tiny')?.error ?? '', /this model is gated: the Hugging Face hub refused access \(HTTP 401/);
       assert.equal(hub.requests.length, 1, 'a 401 is not retried');
     } finally {
       engine.dispose();

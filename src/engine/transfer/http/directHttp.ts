@@ -70,7 +70,7 @@ function connect(to: URL, route: Route, onread: OnRead): net.Socket {
   const host = to.hostname.replace(/^\[(.*)\]$/, '$1');
   const port = Number(to.port);
   if (to.protocol !== 'https:') return net.connect({ host, port: port || 80, onread });
-  // @types/node omits `onread` from tls options, though tls.connect honours it (also over a given socket).
+  // @types/node omits `onread` from tls options, though tls.connect honours it (not over a given socket).
   const options: tls.ConnectionOptions & net.ConnectOpts = {
     host, port: port || 443, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'], ca: route.ca, onread,
     ...(route.tunnel && { socket: route.tunnel }),
@@ -115,6 +115,8 @@ class DirectConnection implements ResponseBody {
     this.rejectWaiter = reject;
     const onread = { buffer: () => this.nextBuffer(), callback: (n: number, buf: Uint8Array) => this.onRead(n, buf) };
     this.socket = connect(route.forward ?? url, route, onread);
+    // TLS over a tunnel socket ignores `onread` and emits chunks instead: those are copied into the sink.
+    if (route.tunnel) this.socket.on('data', (chunk: Buffer) => { if (!this.onRead(chunk.length, chunk)) this.socket.pause(); });
     this.socket.on('error', (err) => this.finish(signal?.aborted ? new DownloadError('aborted', 'aborted') : toDownloadError(err)));
     this.socket.on('end', () => this.onEof());
     this.socket.on('close', () => this.onEof());

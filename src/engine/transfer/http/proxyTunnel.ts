@@ -49,8 +49,8 @@ export function openTunnel(proxy: URL, target: URL, signal: AbortSignal | undefi
         fail(new DownloadError('fatal', `proxy ${proxy.host} sent data before the tunnel was open`));
         return;
       }
+      // The server speaks only after our TLS ClientHello, so nothing is read between here and tls.connect.
       cleanup();
-      socket.pause();
       resolve(socket);
     };
     const cleanup = (): void => {

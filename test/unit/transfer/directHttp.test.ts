@@ -477,7 +477,7 @@ describe('sendDirect (HTTP/1.1 over a raw socket, body read into the sink)', fun
     it('goes through HTTPS_PROXY in a CONNECT tunnel (TLS inside it), also to a sink that pauses, unless NO_PROXY names the host', async () => {
       const url = await tlsServer();
       const proxy = await TestProxy.start();
-      const saved = { HTTPS_PROXY: process.env.HTTPS_PROXY, NO_PROXY: process.env.NO_PROXY };
+      const saved = { ...process.env };
       try {
         process.env.HTTPS_PROXY = proxy.url;
         const pausing = await readBody((await sendDirect(url, 'GET', {}, undefined, undefined, 2000, { ca: cert })).body, { space: 5000, pauseEvery: 4 });
@@ -489,7 +489,7 @@ describe('sendDirect (HTTP/1.1 over a raw socket, body read into the sink)', fun
         assert.ok((await readBody((await sendDirect(url, 'GET', {}, undefined, undefined, 2000, { ca: cert })).body)).data.equals(data));
         assert.equal(proxy.requests.length, 1, 'NO_PROXY: straight to the server');
       } finally {
-        for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+        process.env = saved;
         await proxy.close();
       }
     });

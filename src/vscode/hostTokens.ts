@@ -1,39 +1,8 @@
 import * as vscode from 'vscode';
-import { hfEndpoint, type Credential } from '../engine';
+import { TokenStore } from './tokenStore';
 
-const KEY_PREFIX = 'modelAvailability.token:';
-/** SecretStorage cannot list its keys (before VS Code 1.98): the origins with a token are kept here. */
-const INDEX_KEY = 'modelAvailability.tokenOrigins';
-/** Where versions before per-host tokens kept the Hugging Face token: migrated to the hub origin's entry. */
-const LEGACY_HF_KEY = 'modelAvailability.huggingFaceToken';
-
-/**
- * Tokens per origin (scheme://host:port) in VS Code's SecretStorage. The engine asks by origin and sends a
- * token only to its own origin, never after a redirect elsewhere. HF_TOKEN from the environment is the
- * hub's fallback.
- */
-export class HostTokens {
-  private migrated: Promise<void> | undefined;
-
-  constructor(private readonly secrets: vscode.SecretStorage) {}
-
-  /** The Hugging Face hub's origin (HF_ENDPOINT, default https://huggingface.co). */
-  get hubOrigin(): string {
-    return new URL(hfEndpoint()).origin;
-  }
-
-  async get(origin: string): Promise<Credential | undefined> {
-    await this.migrate();
-    const token = (await this.secrets.get(KEY_PREFIX + origin)) ?? (origin === this.hubOrigin ? process.env.HF_TOKEN || undefined : undefined);
-    return token ? { token } : undefined;
-  }
-
-  /** The origins that have a stored token. */
-  async origins(): Promise<string[]> {
-    await this.migrate();
-    return this.readIndex();
-  }
-
+/** The token store plus VS Code's prompt for a token: a password box that says where the token will go. */
+export class HostTokens extends TokenStore {
   /** Asks for the origin's token; true when one was saved. */
   async promptAndStore(origin: string): Promise<boolean> {
     const host = new URL(origin).host;
@@ -48,43 +17,5 @@ export class HostTokens {
     if (!token) return false;
     await this.store(origin, token.trim());
     return true;
-  }
-
-  async clear(origin: string): Promise<void> {
-    await this.migrate();
-    await this.secrets.delete(KEY_PREFIX + origin);
-    await this.writeIndex((await this.readIndex()).filter((o) => o !== origin));
-  }
-
-  private async store(origin: string, token: string): Promise<void> {
-    await this.migrate();
-    await this.secrets.store(KEY_PREFIX + origin, token);
-    const index = await this.readIndex();
-    if (!index.includes(origin)) await this.writeIndex([...index, origin]);
-  }
-
-  private migrate(): Promise<void> {
-    this.migrated ??= (async () => {
-      const legacy = await this.secrets.get(LEGACY_HF_KEY);
-      if (legacy === undefined) return;
-      await this.secrets.store(KEY_PREFIX + this.hubOrigin, legacy);
-      const index = await this.readIndex();
-      if (!index.includes(this.hubOrigin)) await this.writeIndex([...index, this.hubOrigin]);
-      await this.secrets.delete(LEGACY_HF_KEY);
-    })();
-    return this.migrated;
-  }
-
-  private async readIndex(): Promise<string[]> {
-    try {
-      const parsed: unknown = JSON.parse((await this.secrets.get(INDEX_KEY)) ?? '[]');
-      return Array.isArray(parsed) ? parsed.filter((o): o is string => typeof o === 'string') : [];
-    } catch {
-      return [];
-    }
-  }
-
-  private async writeIndex(origins: readonly string[]): Promise<void> {
-    await this.secrets.store(INDEX_KEY, JSON.stringify(origins));
   }
 }

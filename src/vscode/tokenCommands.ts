@@ -31,7 +31,7 @@ export function registerTokenCommands(register: Register, engine: AvailabilityEn
       void vscode.window.showInformationMessage('No host has a token in VS Code\'s secret storage.');
       return;
     }
-    const picked = await vscode.window.showQuickPick(origins.map((o) => ({ label: new URL(o).host, description: o, origin: o })), {
+    const picked = await vscode.window.showQuickPick(origins.map((o) => ({ label: new URL(o).host, description: o === tokens.hubOrigin ? `${o} · the Hugging Face hub` : o, origin: o })), {
       title: 'Clear Token', placeHolder: 'The token of which host should be removed?', canPickMany: true,
     });
     for (const p of picked ?? []) await tokens.clear(p.origin);

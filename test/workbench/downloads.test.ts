@@ -205,9 +205,12 @@ describe('Downloads in a real VS Code: tree, status bar, commands, notifications
     const toast = wb.notification(/Demo Gated Model could not be downloaded/);
     await toast.waitFor({ timeout: 30_000 });
     const text = await toast.innerText();
-    assert.match(text, new RegExp(`${demoHost.replace(/\./g, '\\.')} refused access \\(HTTP 401 .*\\): it needs a token; set a token for ${demoHost.replace(/\./g, '\\.')}`));
+    assert.match(text, new RegExp(`${demoHost.replace(/\./g, '\\.')} refused access \\(HTTP 401 .*\\): it needs a token; Set Token for ${demoHost.replace(/\./g, '\\.')}… adds one`));
+    const setToken = toast.locator('.monaco-button', { hasText: `Set Token for ${demoHost}…` });
+    await toast.hover();
+    await setToken.waitFor({ state: 'visible' });
     await wb.screenshot('19a-demo-gated-401');
-    await toast.locator('.monaco-button', { hasText: `Set Token for ${demoHost}…` }).click();
+    await setToken.click();
     const input = wb.page.locator('.quick-input-widget input');
     await input.waitFor();
     assert.equal(await input.getAttribute('type'), 'password');

@@ -35,7 +35,7 @@ export function phraseFix(fix: Fix, surface: Surface, hubOrigin: string): string
     case 'credentials': {
       const host = new URL(fix.origin).host;
       const hub = fix.origin === hubOrigin;
-      if (!cli) return `${hub ? 'set a Hugging Face token' : `set a token for ${host}`} (Set Token for ${host}…)`;
+      if (!cli) return hub ? `set a Hugging Face token (Set Token for ${host}…)` : `Set Token for ${host}… adds one`;
       const netrc = `a "machine ${new URL(fix.origin).hostname} login USER password TOKEN" line in ~/.netrc (or the file NETRC names)`;
       return hub ? `set HF_TOKEN, or add ${netrc}` : `add ${netrc}`;
     }

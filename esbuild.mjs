@@ -1,13 +1,15 @@
 // Builds everything the extension ships into dist/: the extension host bundle, the CLI,
-// the webview script and sql.js's wasm. `--production` minifies; `--watch` rebuilds on change.
+// the webview script and sql.js's wasm. `--production` minifies; `--watch` rebuilds on change; `--cli` builds
+// only the CLI (npm's `prepare`, so `npx model-availability` works right after `npm install`).
 import * as esbuild from 'esbuild';
-import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
 const require = createRequire(import.meta.url);
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
+const cliOnly = process.argv.includes('--cli');
 
 const common = {
   bundle: true,
@@ -50,9 +52,10 @@ const nodeBuild = {
   plugins: [precompiledCatalogSchema],
 };
 
-const builds = [
+const cliBuild = { ...nodeBuild, entryPoints: { cli: 'src/cli.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node\n' + nodeBuild.banner.js } };
+const builds = cliOnly ? [cliBuild] : [
   { ...nodeBuild, entryPoints: { extension: 'src/extension.ts' }, outdir: 'dist' },
-  { ...nodeBuild, entryPoints: { cli: 'src/cli.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node\n' + nodeBuild.banner.js } },
+  cliBuild,
   {
     ...common,
     entryPoints: { webview: 'webview-ui/src/main.ts' },
@@ -76,4 +79,6 @@ if (watch) {
   console.log('esbuild: watching for changes');
 } else {
   await Promise.all(builds.map((b) => esbuild.build(b)));
+  // The package's bin: runnable as ./dist/cli.js too.
+  await chmod('dist/cli.js', 0o755);
 }

@@ -44,7 +44,16 @@ export async function ensureDemoFiles(dir) {
   return out;
 }
 
-/** Serves `dir` on 127.0.0.1:port; files under /gated/ need `Authorization: Bearer DEMO_TOKEN`. */
+function hasDemoToken(authorization = '') {
+  if (authorization === `Bearer ${DEMO_TOKEN}`) return true;
+  const basic = /^Basic (.+)$/.exec(authorization)?.[1];
+  return basic !== undefined && Buffer.from(basic, 'base64').toString().split(':').slice(1).join(':') === DEMO_TOKEN;
+}
+
+/**
+ * Serves `dir` on 127.0.0.1:port; files under /gated/ need DEMO_TOKEN, as `Authorization: Bearer DEMO_TOKEN`
+ * (VS Code's Set Token) or as the password of Basic auth (a ~/.netrc entry, for the CLI).
+ */
 export function startDemoServer(dir, { port = 0, bytesPerSecond = 3 * 1024 * 1024 } = {}) {
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -56,7 +65,7 @@ export function startDemoServer(dir, { port = 0, bytesPerSecond = 3 * 1024 * 102
       return;
     }
     if (name.startsWith('gated/')) {
-      if (req.headers.authorization !== `Bearer ${DEMO_TOKEN}`) {
+      if (!hasDemoToken(req.headers.authorization)) {
         res.writeHead(401, { 'content-type': 'text/plain' }).end('This demo model is gated: set a token.');
         return;
       }

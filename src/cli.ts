@@ -1,14 +1,16 @@
-import { parseArgs, UsageError, USAGE } from './cli/args';
+import { parseArgs, usageErrorLine, UsageError, USAGE } from './cli/args';
 import { loadCliCatalog } from './cli/catalog';
 import { listModels, printList, runDownload, stderrLogger, unknownIds } from './cli/commands';
+import { cliCredentials } from './cli/credentials';
 import { runRemove, runRepair, runVerify } from './cli/integrityCommands';
 import { ProgressPrinter } from './cli/progressPrinter';
-import { AvailabilityEngine, selectLocations } from './engine';
+import { AvailabilityEngine, hfEndpoint, selectLocations } from './engine';
 import { runImport } from './cli/importCommand';
 
 /**
- * Exit codes: 0 every requested model ended verified (download, repair), green (verify) or removed, or
- * every matched file was imported verified (import); 1 one did not; 2 usage or catalog error.
+ * Exit codes: 0 every requested model ended verified (download, repair, verify) or removed, or every matched
+ * file was imported verified (import); 3 every one ended ready, but a file has no sha256 to verify it with;
+ * 1 one did not; 2 usage or catalog error.
  */
 async function main(argv: readonly string[]): Promise<number> {
   let opts;
@@ -16,19 +18,18 @@ async function main(argv: readonly string[]): Promise<number> {
     opts = parseArgs(argv);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`model-availability: ${err.message}\n${USAGE}\n`);
+    process.stderr.write(`${usageErrorLine(err)}\n`);
     return 2;
   }
   if (opts.command === 'help') {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const catalog = await loadCliCatalog(opts.catalogs);
+  const catalog = await loadCliCatalog(opts.catalogs, opts.builtin);
   for (const w of catalog.warnings) process.stderr.write(`warning: ${w}\n`);
-  if (catalog.errors.length > 0) {
-    for (const e of catalog.errors) process.stderr.write(`catalog error: ${e}\n`);
-    return 2;
-  }
+  for (const e of catalog.errors) process.stderr.write(`catalog error: ${e}\n`);
+  // `list` shows what did load (and still exits 2); the others refuse to act on a partly loaded catalog.
+  if (catalog.errors.length > 0 && opts.command !== 'list') return 2;
   const unknown = unknownIds(opts.ids, catalog.models.map((m) => m.id));
   if (unknown.length > 0) {
     for (const u of unknown) process.stderr.write(`model-availability: ${u}\n`);
@@ -43,7 +44,7 @@ async function main(argv: readonly string[]): Promise<number> {
     // Test hook: tests shorten how long a killed process's lock blocks the next run.
     lockStaleMs: Number(process.env.MODEL_AVAILABILITY_LOCK_STALE_MS) || undefined,
     logger: stderrLogger(printer, process.stderr),
-    hfToken: async () => process.env.HF_TOKEN || undefined,
+    credentials: cliCredentials(new URL(hfEndpoint()).origin),
     localCopies: async () => (opts.reuse ? locations : []),
     settings: {
       ...(opts.connections !== undefined && { connections: opts.connections }),
@@ -56,7 +57,7 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     if (opts.command === 'list') {
       printList(listModels(engine), opts.json, process.stdout);
-      return 0;
+      return catalog.errors.length > 0 ? 2 : 0;
     }
     if (opts.command === 'import') return (await runImport(engine, opts, locations, process.stdout, stderrLogger(undefined, process.stderr))) ? 0 : 1;
     if (opts.command === 'remove') return (await runRemove(engine, opts.ids, process.stdout)) ? 0 : 1;
@@ -86,10 +87,10 @@ async function main(argv: readonly string[]): Promise<number> {
       process.exitCode = 130;
       setTimeout(() => process.exit(130), 2000).unref();
     });
-    if (opts.command === 'verify') return (await runVerify(engine, opts, process.stdout, process.stderr, interrupt.signal)) ? 0 : 1;
+    if (opts.command === 'verify') return await runVerify(engine, opts, process.stdout, process.stderr, interrupt.signal);
     if (!printer) return 2;
-    if (opts.command === 'repair') return (await runRepair(engine, opts.ids, process.stdout, process.stderr, printer)) ? 0 : 1;
-    return (await runDownload(engine, opts, process.stdout, printer)) ? 0 : 1;
+    if (opts.command === 'repair') return await runRepair(engine, opts.ids, process.stdout, process.stderr, printer);
+    return await runDownload(engine, opts, process.stdout, process.stderr, printer);
   } finally {
     engine.dispose();
   }

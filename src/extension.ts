@@ -14,7 +14,8 @@ import { registerDownloadCommands } from './vscode/downloadCommands';
 import { DownloadNotifications } from './vscode/downloadNotifications';
 import { DownloadStatus } from './vscode/downloadStatus';
 import { configuredStoreRoot, downloadSettings, healthSettings, storeRoot } from './vscode/engineSettings';
-import { HuggingFaceToken } from './vscode/huggingFaceToken';
+import { HostTokens } from './vscode/hostTokens';
+import { registerTokenCommands } from './vscode/tokenCommands';
 import { registerIntegrityCommands } from './vscode/integrityCommands';
 import { ExtensionLogs } from './vscode/logs';
 import { findLocalModelsCommand, offerWhenViewOpens, reuseLocations } from './vscode/localModels';
@@ -32,7 +33,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
   const logs = own(new ExtensionLogs(context.logUri.fsPath));
   try {
     const catalogs = own(new CatalogService(logs.management, vscode.Uri.joinPath(context.globalStorageUri, 'catalog-cache').fsPath));
-    const token = new HuggingFaceToken(context.secrets);
+    const tokens = new HostTokens(context.secrets);
     await catalogs.reload();
     const root = await storeRoot(context);
     const engine = own(await AvailabilityEngine.create({
@@ -41,7 +42,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
       settings: downloadSettings(),
       health: healthSettings(),
       logger: logs.downloads,
-      hfToken: () => token.get(),
+      credentials: (origin) => tokens.get(origin),
       persistQueue: true,
       localCopies: reuseLocations,
     }));
@@ -71,7 +72,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
       policy: () => storagePolicy([]), inUse: (id) => requests.isInUse(id),
     }));
     const startedByUser = new Set<string>();
-    own(new DownloadNotifications(engine, notifier, logs.downloads, startedByUser));
+    own(new DownloadNotifications(engine, notifier, logs.downloads, startedByUser, tokens.hubOrigin));
 
     const command = (id: string, fn: (...args: unknown[]) => unknown) => { own(vscode.commands.registerCommand(`modelAvailability.${id}`, fn)); };
     command('refresh', async () => { await catalogs.reload(); await engine.refresh(); });
@@ -80,7 +81,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
     command('openSettings', () => vscode.commands.executeCommand('workbench.action.openSettings', '@ext:model-availability.model-availability'));
     command('openLogs', () => vscode.env.openExternal(vscode.Uri.file(logs.folder)));
     command('openStorageFolder', () => vscode.env.openExternal(vscode.Uri.file(root)));
-    registerDownloadCommands(command, { engine, tree, token, startedByUser });
+    registerDownloadCommands(command, { engine, tree, startedByUser });
+    registerTokenCommands(command, engine, tokens);
     command('requestModel', (arg) => requestModelCommand(engine, requests, arg));
     command('clearAnalytics', () => clearAnalytics(usage.store));
     registerIntegrityCommands(command, { engine, requests, notifier, log: logs.health });

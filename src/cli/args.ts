@@ -5,6 +5,8 @@ import type { AnalyticsPeriod } from '../engine';
 export interface CliOptions {
   readonly store: string;
   readonly catalogs: string[];
+  /** False with --no-builtin: only the --catalog files. */
+  readonly builtin: boolean;
   readonly command: CliCommand;
   readonly ids: string[];
   readonly json: boolean;
@@ -35,12 +37,12 @@ const COMMANDS: readonly CliCommand[] = ['list', 'download', 'verify', 'repair',
 
 export class UsageError extends Error {}
 
-export const USAGE = `usage: model-availability [--store DIR] [--catalog FILE_OR_URL]... <command>
-  list [--json]
+export const USAGE = `usage: model-availability [--store DIR] [--catalog FILE_OR_URL]... [--no-builtin] <command>
+  list [--json]                          every model, its state, health and catalog
   download <id>... [--connections N] [--speed-limit MBPS] [--max-retries N] [--from SOURCE]... [--no-reuse]
                                          a verified copy already on this machine is linked instead of downloaded
-  verify [<id>...] [--json] [--repair]   full check (all installed models without ids); exit 1 unless all end green
-  repair <id>...                         re-fetch only what is damaged; exit 1 unless all end repaired
+  verify [<id>...] [--json] [--repair]   full check (all installed models without ids)
+  repair <id>...                         re-fetch only what is damaged
   remove <id>...                         delete a model's files and manifest
   analytics [--json] [--period 7|30|90|all]
                                          usage, performance and storage, from the extension's usage database
@@ -52,10 +54,21 @@ export const USAGE = `usage: model-availability [--store DIR] [--catalog FILE_OR
                                          reflink, else hard link, else copy, each verified; --add-to-catalog writes
                                          entries for found models no catalog lists, then adopts them too
 
+--no-builtin leaves out the built-in catalog (by default it is merged with the --catalog files).
+Exit codes: 0 every model ended verified (download, repair, verify) or removed; 3 ended ready, but a file
+has no sha256 to verify it with; 1 one did not; 2 a usage or catalog error.
+
 The store defaults to $MODEL_AVAILABILITY_STORE or ~/.cache/model-availability.
 Models already on this machine are looked for in HF_HUB_CACHE (else $HF_HOME/hub, else ~/.cache/huggingface/hub),
 OLLAMA_MODELS (else ~/.ollama/models) and ~/.lmstudio/models.
-HF_TOKEN is sent to the Hugging Face hub (HF_ENDPOINT, default https://huggingface.co) for gated models.`;
+Credentials: HF_TOKEN for the Hugging Face hub (HF_ENDPOINT, default https://huggingface.co); for other
+hosts, ~/.netrc (or the file NETRC names): "machine HOST login USER password TOKEN". Each goes only to its host.
+Proxies: HTTPS_PROXY, HTTP_PROXY and NO_PROXY (or lower case), as curl reads them.`;
+
+/** What a bad command line prints: the problem, and where to look (not the whole usage). */
+export function usageErrorLine(err: UsageError): string {
+  return `model-availability: ${err.message} (see model-availability --help)`;
+}
 
 export function defaultStore(env: NodeJS.ProcessEnv = process.env): string {
   return env.MODEL_AVAILABILITY_STORE || path.join(os.homedir(), '.cache', 'model-availability');
@@ -64,6 +77,7 @@ export function defaultStore(env: NodeJS.ProcessEnv = process.env): string {
 export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): CliOptions {
   let store: string | undefined;
   const catalogs: string[] = [];
+  let builtin = true;
   const positional: string[] = [];
   let json = false;
   let repair = false;
@@ -91,6 +105,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
     switch (flag) {
       case '--store': store = value(); break;
       case '--catalog': catalogs.push(value()); break;
+      case '--no-builtin': builtin = false; break;
       case '--json': json = true; break;
       case '--repair': repair = true; break;
       case '--connections': connections = number(flag, value(), 1, 64, true); break;
@@ -106,7 +121,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
       case '--from': from.push(value()); break;
       case '--add-to-catalog': addToCatalog = path.resolve(value()); break;
       case '--no-reuse': reuse = false; break;
-      case '-h': case '--help': return { store: '', catalogs, command: 'help', ids: [], json, repair, period, dryRun, keepRecentDays, keepFrequentUses, maxStorageGB, pinned, from, reuse };
+      case '-h': case '--help': return { store: '', catalogs, builtin, command: 'help', ids: [], json, repair, period, dryRun, keepRecentDays, keepFrequentUses, maxStorageGB, pinned, from, reuse };
       default:
         if (flag.startsWith('-')) throw new UsageError(`unknown option ${flag}`);
         positional.push(arg);
@@ -124,8 +139,9 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
   if (addToCatalog !== undefined && command !== 'import') throw new UsageError('--add-to-catalog goes with import');
   if (!reuse && command !== 'download') throw new UsageError('--no-reuse goes with download');
   if (repair && command !== 'verify') throw new UsageError('--repair goes with verify');
+  if (!builtin && catalogs.length === 0) throw new UsageError('--no-builtin needs at least one --catalog');
   return {
-    store: path.resolve(store ?? defaultStore(env)), catalogs, command, ids, json, repair, connections, speedLimitMBps, maxRetries,
+    store: path.resolve(store ?? defaultStore(env)), catalogs, builtin, command, ids, json, repair, connections, speedLimitMBps, maxRetries,
     analyticsDir, period, dryRun, keepRecentDays, keepFrequentUses, maxStorageGB, pinned, from, addToCatalog, reuse,
   };
 }

@@ -1,6 +1,7 @@
 import { formatBytes } from '../engine';
 import { OperationRefusedError, type AvailabilityEngine, type CheckProgress, type FileCheck, type HealthReport, type RepairResult } from '../engine';
 import type { CliOptions } from './args';
+import { exitCode, outcomeOf, type Outcome } from './commands';
 import type { ProgressPrinter } from './progressPrinter';
 
 const PROGRESS_INTERVAL_MS = 2000;
@@ -20,9 +21,9 @@ interface VerifyOutput {
 
 /**
  * `verify`: a full check of the given models (all installed ones without ids); with --repair, a repair of
- * what it finds. True only when every checked model is green at the end.
+ * what it finds. The exit code follows how each ended (see Outcome).
  */
-export async function runVerify(engine: AvailabilityEngine, opts: CliOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream, signal: AbortSignal): Promise<boolean> {
+export async function runVerify(engine: AvailabilityEngine, opts: CliOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream, signal: AbortSignal): Promise<number> {
   const ids = opts.ids.length > 0 ? opts.ids : engine.getModelStates().filter((s) => s.health !== null).map((s) => s.id);
   if (ids.length === 0 && !opts.json) out.write('no installed models to verify\n');
   const results: VerifyOutput[] = [];
@@ -42,37 +43,38 @@ export async function runVerify(engine: AvailabilityEngine, opts: CliOptions, ou
     if (!opts.json) printVerify(results[results.length - 1], out);
   }
   if (opts.json) out.write(JSON.stringify(results, null, 2) + '\n');
-  return results.every((r) => r.health === 'green');
+  return exitCode(results.map((r) => (r.error || r.repairError ? 'failed' : outcomeOf(r.health, r.healthReasons))));
 }
 
-/** `repair`: true when every model ended repaired (green, or yellow only for lack of a checksum). */
-export async function runRepair(engine: AvailabilityEngine, ids: readonly string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream, printer: ProgressPrinter): Promise<boolean> {
+/** `repair`: each model ends repaired (green), repaired but unverifiable (no sha256 for a file), or not. */
+export async function runRepair(engine: AvailabilityEngine, ids: readonly string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream, printer: ProgressPrinter): Promise<number> {
   const sub = engine.onDidChange(() => printer.update(engine.getModelStates()));
-  let ok = true;
+  const outcomes: Outcome[] = [];
   try {
     for (const id of ids) {
       let result: RepairResult;
       try {
         result = await engine.repair(id, { onProgress: progressLine(id, err) });
       } catch (e) {
-        ok = false;
+        outcomes.push('failed');
         out.write(`error  ${id}  ${messageOf(e)}\n`);
         continue;
       }
       printer.update(engine.getModelStates());
-      const repaired = result.health === 'green' || (result.health === 'yellow' && result.healthReasons.every((r) => r.code === 'unverifiable'));
-      if (!repaired || result.error) {
-        ok = false;
+      const outcome = result.error ? 'failed' : outcomeOf(result.health, result.healthReasons);
+      outcomes.push(outcome);
+      if (outcome === 'failed') {
         out.write(`error  ${id}  ${result.error ?? result.healthReasons.map((r) => r.message).join('; ')}\n`);
       } else {
         out.write(result.repaired.length > 0 ? `repaired  ${id}  ${result.repaired.join(' ')}\n` : `ok  ${id}  nothing to repair\n`);
+        if (outcome === 'unverifiable') err.write(`note: ${id}: ${result.healthReasons.map((r) => r.message).join('; ')}\n`);
       }
     }
   } finally {
     sub.dispose();
     printer.finish();
   }
-  return ok;
+  return exitCode(outcomes);
 }
 
 /** `remove`: true when every model was removed (an in-use or downloading model is refused). */

@@ -1,11 +1,15 @@
 // The engine's one entrance for its surfaces (src/vscode, src/cli, src/api): they import nothing else.
-export { AvailabilityEngine, OperationRefusedError } from './availability/engine';
+export { AvailabilityEngine, OperationRefusedError, downloadedWords, onlyUnverifiable, unverifiableFiles } from './availability/engine';
 export type { CheckProgress, DownloadPriority, DownloadSettings, FileCheck, Health, HealthReason, HealthReport, HealthSettings, InstalledVersion, Logger, ModelFileState, ModelState, ModelStateName, RepairResult } from './availability/engine';
 export { moveStore } from './availability/moveStore';
-export { builtinCatalog, formatProblem, loadCatalogs } from './catalog/catalogLoader';
-export type { CatalogLoadResult, CatalogSource } from './catalog/catalogLoader';
+export { BUILTIN_ORIGIN, builtinCatalog, formatProblem, loadCatalogs, problemMessage } from './catalog/catalogLoader';
+export type { CatalogLoadResult, CatalogProblem, CatalogSource } from './catalog/catalogLoader';
 export type { ModelEntry, ModelFile } from './catalog/catalogTypes';
 export { Emitter } from './core/event';
+export { phraseFix, withFix } from './core/fixes';
+export type { Fix, Surface } from './core/fixes';
+export type { Credential, CredentialLookup } from './transfer/http/httpClient';
+export { hfEndpoint } from './transfer/http/huggingFace';
 export { formatBytes, formatDuration } from './core/format';
 export { Disposable, toDisposable } from './core/lifecycle';
 export type { IDisposable } from './core/lifecycle';

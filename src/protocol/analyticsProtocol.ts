@@ -92,6 +92,8 @@ export interface CleanupSummary {
   readonly freedBytes: number;
   /** Still above the storage limit after every removable model. */
   readonly stillOverBytes: number;
+  /** Whether any use of any model was ever recorded: without it, "nothing to clean up" says why. */
+  readonly usageRecorded: boolean;
 }
 
 export interface PreloadRow {
@@ -208,6 +210,7 @@ const isSnapshot = shape<AnalyticsSnapshot>({
     })),
     freedBytes: isNumber,
     stillOverBytes: isNumber,
+    usageRecorded: isBoolean,
   }),
   preload: arrayOf(shape<PreloadRow>({
     modelId: isModelId, name: isString, state: oneOf<PreloadRow['state']>(['missing', 'outdated', 'unverified']),

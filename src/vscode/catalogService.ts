@@ -4,7 +4,7 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import { Emitter } from '../engine';
 import { Disposable } from '../engine';
-import { formatProblem, loadCatalogs, type CatalogLoadResult, type CatalogSource } from '../engine';
+import { formatProblem, loadCatalogs, problemMessage, type CatalogLoadResult, type CatalogSource } from '../engine';
 import type { ModelEntry } from '../engine';
 import type { ExtensionLog } from './logs';
 import { config, onDidChangeSetting } from './settings';
@@ -106,12 +106,12 @@ export class CatalogService extends Disposable {
     const byFile = new Map<string, vscode.Diagnostic[]>();
     for (const p of result.problems) {
       const isFile = !/^[a-z][a-z0-9+.-]*:\/\//i.test(p.origin) && path.isAbsolute(p.origin);
-      const line = `${formatProblem(p)}`;
+      const line = formatProblem(p, 'vscode');
       if (p.severity === 'error') this.log.error(line); else this.log.warn(line);
       if (!isFile) continue;
       const r = p.range;
       const range = r ? new vscode.Range(r.start.line, r.start.character, r.end.line, r.end.character) : new vscode.Range(0, 0, 0, 1);
-      const d = new vscode.Diagnostic(range, `${p.jsonPath}: ${p.message}`, p.severity === 'error' ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning);
+      const d = new vscode.Diagnostic(range, problemMessage(p, 'vscode'), p.severity === 'error' ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning);
       d.source = 'Model Availability';
       const list = byFile.get(p.origin) ?? [];
       list.push(d);

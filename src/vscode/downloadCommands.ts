@@ -1,7 +1,6 @@
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { AvailabilityEngine, DownloadPriority, ModelStateName } from '../engine';
-import type { HuggingFaceToken } from './huggingFaceToken';
 import { describeModel } from './modelPresentation';
 import type { ModelsTree } from './modelsTree';
 import { resolveModel } from './modelPicker';
@@ -17,14 +16,13 @@ const PRIORITIES: { label: string; value: DownloadPriority; description: string 
 export interface DownloadCommandDeps {
   readonly engine: AvailabilityEngine;
   readonly tree: ModelsTree;
-  readonly token: HuggingFaceToken;
   /** Downloads a person started: their completion is worth a notification. */
   readonly startedByUser: Set<string>;
 }
 
-/** Commands for downloads, tokens and paths; each works from the Command Palette (with a quick pick) and from the tree. */
+/** Commands for downloads and paths; each works from the Command Palette (with a quick pick) and from the tree. */
 export function registerDownloadCommands(register: Register, deps: DownloadCommandDeps): void {
-  const { engine, tree, token, startedByUser } = deps;
+  const { engine, tree, startedByUser } = deps;
   const pick = (arg: unknown, states: readonly ModelStateName[], title: string) => resolveModel(engine, arg, states, title);
 
   register('download', async (arg) => {
@@ -76,16 +74,6 @@ export function registerDownloadCommands(register: Register, deps: DownloadComma
   register('revealInFileExplorer', async (arg) => {
     const p = await localPath(engine, arg);
     if (p) await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(p));
-  });
-  // Returns whether a token was saved, so a "Set Token" action can retry the download it was offered for.
-  register('setHuggingFaceToken', async () => {
-    const saved = await token.promptAndStore();
-    if (saved) void vscode.window.showInformationMessage('Hugging Face token saved in VS Code\'s secret storage. It is sent only to the Hugging Face hub.');
-    return saved;
-  });
-  register('clearHuggingFaceToken', async () => {
-    await token.clear();
-    void vscode.window.showInformationMessage('Hugging Face token removed from VS Code\'s secret storage.');
   });
 }
 

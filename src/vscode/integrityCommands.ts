@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import type { AvailabilityEngine, HealthReason, ModelState } from '../engine';
 import type { ModelRequests } from '../engine';
-import { formatBytes } from '../engine';
+import { formatBytes, onlyUnverifiable } from '../engine';
 import type { ExtensionLog } from './logs';
 import { resolveModel } from './modelPicker';
 import type { Notifier } from './notifier';
@@ -105,6 +105,9 @@ export function registerIntegrityCommands(register: Register, deps: IntegrityCom
     if (!result) return;
     if (result.health === 'green') {
       void vscode.window.showInformationMessage(result.repaired.length ? `${m.name} is repaired and verified (${result.repaired.join(', ')}).` : `${m.name} is healthy; nothing needed repair.`);
+    } else if (!result.error && onlyUnverifiable(result.health, result.healthReasons)) {
+      // As good as the catalog allows: say what was done, and what could not be checked.
+      void vscode.window.showInformationMessage(`${m.name}: ${result.repaired.length ? `repaired (${result.repaired.join(', ')})` : 'nothing needed repair'}; ${reasonsText(result.healthReasons)}.`);
     } else {
       notifier.notify('repairFailed', 'error', `${title} of ${m.name} did not finish: ${result.error ?? reasonsText(result.healthReasons)}`,
         { title: 'Re-download', run: () => vscode.commands.executeCommand('modelAvailability.redownload', m.id) },

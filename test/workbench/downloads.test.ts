@@ -3,6 +3,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DEMO_TOKEN, ensureDemoFiles, startDemoServer } from '../../scripts/demoModelServer.mjs';
 import { FaultServer, generateData } from '../support/faultServer';
 import { startHub, TOKEN } from '../support/mockHub';
 import { REPO, type CodeServer } from './codeServer';
@@ -19,6 +22,8 @@ describe('Downloads in a real VS Code: tree, status bar, commands, notifications
   let server: CodeServer;
   let wb: Workbench;
   let hub: Awaited<ReturnType<typeof startHub>>;
+  let demo: Server;
+  let demoHost: string;
   let moveTarget: string;
 
   before(async () => {
@@ -31,6 +36,12 @@ describe('Downloads in a real VS Code: tree, status bar, commands, notifications
     // A gated Hugging Face repository: the mock hub wants the token and redirects downloads to another host.
     const gated = files.addFile('gated.gguf', generateData(MiB / 2, 13));
     hub = await startHub(files, { name: 'gated.gguf', sha256: gated.sha256, size: gated.data.length }, true);
+    // The demo's gated model (npm start): a plain URL on 127.0.0.1 that answers 401 without the README's token.
+    const demoDir = await mkdtemp(path.join(os.tmpdir(), 'ma-demo-'));
+    const demoGated = (await ensureDemoFiles(demoDir)).find((f) => f.name === 'demo-gated.gguf');
+    assert.ok(demoGated);
+    demo = await startDemoServer(demoDir);
+    demoHost = `127.0.0.1:${(demo.address() as AddressInfo).port}`;
     const model = (id: string, name: string, file: string, f?: { sha256: string; data: Buffer }) => ({
       id, name, version: '1.0.0', task: 'text-generation', format: 'gguf',
       files: [{ path: file, url: files.url(file), ...(f ? { sha256: f.sha256, size: f.data.length } : {}) }],
@@ -40,6 +51,10 @@ describe('Downloads in a real VS Code: tree, status bar, commands, notifications
       model('slow-model', 'Slow Model', 'slow.gguf', slow),
       model('gone-model', 'Gone Model', 'gone.gguf'),
       { id: 'gated-model', name: 'Gated Model', version: '1.0.0', task: 'text-generation', format: 'gguf', files: [{ path: 'gated.gguf', hf: { repo: 'org/tiny-GGUF', file: 'gated.gguf' } }] },
+      {
+        id: 'demo-gated', name: 'Demo Gated Model', version: '1.0.0', task: 'text-generation', format: 'gguf',
+        files: [{ path: 'demo-gated.gguf', url: `http://${demoHost}/gated/demo-gated.gguf`, sha256: demoGated.sha256, size: demoGated.size }],
+      },
     ], {
       'modelAvailability.builtinCatalog': false,
       'modelAvailability.download.connections': 2,
@@ -63,6 +78,7 @@ describe('Downloads in a real VS Code: tree, status bar, commands, notifications
     await session?.close();
     await hub?.close();
     await files?.close();
+    await new Promise((resolve) => demo?.close(resolve));
   });
 
   afterEach(async function () {
@@ -165,9 +181,10 @@ describe('Downloads in a real VS Code: tree, status bar, commands, notifications
     await wb.clickInlineAction(row, 'Download Model…');
     const toast = wb.notification(/Gated Model could not be downloaded/);
     await toast.waitFor({ timeout: 30_000 });
-    assert.match(await toast.innerText(), /gated: set a Hugging Face token/i);
+    const hubHost = new URL(hub.endpoint).host;
+    assert.match(await toast.innerText(), /gated: the Hugging Face hub refused access .*; set a Hugging Face token/i);
     await wb.screenshot('17-gated-needs-token');
-    await toast.locator('.monaco-button', { hasText: /^Set Token$/ }).click();
+    await toast.locator('.monaco-button', { hasText: `Set Token for ${hubHost}…` }).click();
     const input = wb.page.locator('.quick-input-widget input');
     await input.waitFor();
     assert.equal(await input.getAttribute('type'), 'password', 'the token is typed into a password box');
@@ -179,6 +196,38 @@ describe('Downloads in a real VS Code: tree, status bar, commands, notifications
     const cdn = files.requestsFor('gated.gguf');
     assert.ok(cdn.length > 0 && cdn.every((r) => r.authorization === undefined), 'the download host never saw the token');
     await wb.screenshot('19-gated-ready');
+  });
+
+  it('the demo\'s gated model: a 401 from any host offers Set Token for that host, and the README\'s token makes it ready', async () => {
+    const pane = await wb.expandView('Models');
+    const row = await wb.waitForTreeRow(pane, 'Demo Gated Model');
+    await wb.clickInlineAction(row, 'Download Model…');
+    const toast = wb.notification(/Demo Gated Model could not be downloaded/);
+    await toast.waitFor({ timeout: 30_000 });
+    const text = await toast.innerText();
+    assert.match(text, new RegExp(`${demoHost.replace(/\./g, '\\.')} refused access \\(HTTP 401 .*\\): it needs a token; Set Token for ${demoHost.replace(/\./g, '\\.')}… adds one`));
+    const setToken = toast.locator('.monaco-button', { hasText: `Set Token for ${demoHost}…` });
+    await toast.hover();
+    await setToken.waitFor({ state: 'visible' });
+    await wb.screenshot('19a-demo-gated-401');
+    await setToken.click();
+    const input = wb.page.locator('.quick-input-widget input');
+    await input.waitFor();
+    assert.equal(await input.getAttribute('type'), 'password');
+    assert.match(await wb.page.locator('.quick-input-widget').innerText(), new RegExp(`sent only to http://${demoHost.replace(/\./g, '\\.')}, never to another host`));
+    await input.fill(DEMO_TOKEN);
+    await wb.screenshot('19b-demo-token-prompt');
+    await input.press('Enter');
+    await wb.waitForTreeRow(pane, /^Demo Gated Model.*ready/, 60_000);
+    await wb.screenshot('19c-demo-gated-ready');
+    // Clear Token… lists the hosts that have one: the demo's and the hub's.
+    await wb.runCommand('Model Availability: Clear Token…');
+    const picks = wb.page.locator('.quick-input-widget .monaco-list-row');
+    await picks.first().waitFor();
+    const labels = await picks.allInnerTexts();
+    assert.ok(labels.some((l) => l.includes(demoHost)) && labels.some((l) => l.includes(new URL(hub.endpoint).host)), labels.join(' | '));
+    await wb.screenshot('19d-clear-token-hosts');
+    await wb.page.keyboard.press('Escape');
   });
 
   it('Move Model Storage… copies, verifies, switches the setting, deletes the old copy and reloads on the new folder', async () => {

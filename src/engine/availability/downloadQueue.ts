@@ -1,6 +1,7 @@
 import { Emitter, type Event } from '../core/event';
 import { Disposable, toDisposable } from '../core/lifecycle';
 import { DownloadError, toDownloadError } from '../core/downloadError';
+import type { Fix } from '../core/fixes';
 import { readJsonIfPresent, writeJsonAtomic } from '../core/atomicFile';
 import type { ModelProgress } from './modelDownload';
 import type { Logger } from '../transfer/settings';
@@ -13,6 +14,8 @@ export interface DownloadFailure {
   readonly id: string;
   readonly reason: string;
   readonly kind: 'failed' | 'paused';
+  /** What the user can do about it, for the surface to phrase (core/fixes). */
+  readonly fix?: Fix;
 }
 export type QueueItemState = 'queued' | 'running' | 'paused' | 'failed';
 
@@ -298,7 +301,6 @@ export class DownloadQueue extends Disposable {
     const current = this.items.get(item.id) === item;
     if (!err) {
       if (current) this.items.delete(item.id);
-      this.opts.logger.info('download finished and verified', item.id);
       this._onDidFinish.fire({ id: item.id });
     } else if (err.kind === 'aborted') {
       // Paused or cancelled: the state was already set by whoever aborted it.
@@ -313,7 +315,7 @@ export class DownloadQueue extends Disposable {
       item.state = 'failed';
       item.error = err.message;
       this.opts.logger.error(`download failed: ${err.message}`, item.id);
-      this._onDidFail.fire({ id: item.id, reason: err.message, kind: 'failed' });
+      this._onDidFail.fire({ id: item.id, reason: err.message, kind: 'failed', fix: err.fix });
     }
     this.changed(true);
     this.pump();

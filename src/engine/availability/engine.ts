@@ -3,6 +3,7 @@ import { Emitter, type Event } from '../core/event';
 import { Disposable } from '../core/lifecycle';
 import { DownloadQueue, type DownloadFailure, type DownloadPriority, type QueueProgress } from './downloadQueue';
 import type { TransferIo } from '../transfer/fileTransfer';
+import type { CredentialLookup } from '../transfer/http/httpClient';
 import { downloadModel } from './modelDownload';
 import { whenLockFree } from '../store/fileLock';
 import { removePartData } from '../store/partState';
@@ -19,6 +20,7 @@ import type { ForeignLocation } from '../store/foreign/foundFile';
 export type { DownloadPriority } from './downloadQueue';
 export type { DownloadSettings, Logger } from '../transfer/settings';
 export type { Health, HealthReason, HealthReasonCode, HealthSettings } from './health';
+export { downloadedWords, onlyUnverifiable, unverifiableFiles } from './health';
 export type { HealthReport, RepairResult } from './modelIntegrity';
 export type { CheckProgress, FileCheck, FileCheckStatus, VerifyOptions } from './modelVerifier';
 import { OperationRefusedError } from '../core/operationRefused';
@@ -66,8 +68,8 @@ export interface AvailabilityEngineOptions {
   readonly models: readonly ModelEntry[];
   readonly settings?: Partial<DownloadSettings>;
   readonly logger?: Logger;
-  /** Asked each time a hub file is resolved, so a token set later is used. */
-  readonly hfToken?: () => Promise<string | undefined>;
+  /** The credential for an origin, asked each time a file is resolved, so a token set later is used. */
+  readonly credentials?: CredentialLookup;
   /** Defaults to HF_ENDPOINT or https://huggingface.co. */
   readonly hfEndpoint?: string;
   /** Test seam for disk-full injection. */
@@ -129,7 +131,7 @@ export class AvailabilityEngine extends Disposable {
       runner: {
         run: (id, signal, onProgress) => downloadModel({
           layout: this.layout, settings: () => this.settings, limiter: this.limiter, logger: this.logger,
-          hfToken: options.hfToken, hfEndpoint: options.hfEndpoint, io: options.io, lockStaleMs: this.lockStaleMs,
+          credentials: options.credentials, hfEndpoint: options.hfEndpoint, io: options.io, lockStaleMs: this.lockStaleMs,
           mode: this.integrity.modeFor(id), localCopies: options.localCopies,
         }, this.requireModel(id), signal, onProgress),
         discard: (id) => this.discardPartial(id),

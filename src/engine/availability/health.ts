@@ -19,6 +19,26 @@ export interface HealthReason {
   readonly path?: string;
 }
 
+/** Files that can never be verified: the catalog gives no sha256 (and neither did the hub). */
+export function unverifiableWords(paths: readonly string[]): string {
+  return `not verifiable: the catalog gives no sha256 for ${paths.join(', ')}`;
+}
+
+/** What a finished download achieved, in words that claim no more: verified only when every sha256 was checked. */
+export function downloadedWords(unverifiable: readonly string[]): string {
+  return unverifiable.length > 0 ? `downloaded — ${unverifiableWords(unverifiable)}` : 'downloaded and verified';
+}
+
+/** The files the reasons say cannot be verified. */
+export function unverifiableFiles(reasons: readonly HealthReason[]): string[] {
+  return reasons.filter((r) => r.code === 'unverifiable').map((r) => r.path ?? '');
+}
+
+/** True when nothing is wrong but files without a sha256: as good as the catalog allows. */
+export function onlyUnverifiable(health: Health | null, reasons: readonly HealthReason[]): boolean {
+  return health === 'yellow' && reasons.length > 0 && reasons.every((r) => r.code === 'unverifiable');
+}
+
 export interface ModelHealth {
   readonly health: Health | null;
   readonly reasons: readonly HealthReason[];
@@ -101,7 +121,7 @@ function describeProblem(f: HealthFileInput): HealthReason {
 function readyReasons(input: HealthInput): HealthReason[] {
   const reasons: HealthReason[] = input.files
     .filter((f) => f.sha256Expected === false)
-    .map((f) => ({ code: 'unverifiable', message: `${f.path} has no checksum in the catalog (unverifiable)`, path: f.path }));
+    .map((f) => ({ code: 'unverifiable', message: unverifiableWords([f.path]), path: f.path }));
   if (input.checkIntervalHours > 0) {
     const times = input.files.map((f) => (f.verifiedAt ? Date.parse(f.verifiedAt) : NaN));
     const oldest = times.some((t) => !Number.isFinite(t)) ? undefined : Math.min(...times);

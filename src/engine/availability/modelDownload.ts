@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import type { ModelEntry, ModelFile } from '../catalog/catalogTypes';
 import { DownloadError } from '../core/downloadError';
-import type { ScopedToken } from '../transfer/http/httpClient';
+import type { CredentialLookup, ScopedToken } from '../transfer/http/httpClient';
+import { withRetries } from '../transfer/retryBudget';
 import { hfEndpoint, resolveHubFile } from '../transfer/http/huggingFace';
 import type { SpeedLimiter } from '../transfer/speedLimiter';
 import { planTransfer, type DownloadMode } from './transferPlan';
@@ -12,6 +13,7 @@ import { scanModel } from '../store/storeScanner';
 import type { StoreLayout } from '../store/storeLayout';
 import { withFileLock } from '../store/fileLock';
 import { formatBytes } from '../core/format';
+import { downloadedWords } from './health';
 import { FileTransfer, type TransferIo } from '../transfer/fileTransfer';
 import type { DownloadSettings, Logger } from '../transfer/settings';
 
@@ -20,7 +22,7 @@ export interface ModelDownloadContext {
   readonly settings: () => DownloadSettings;
   readonly limiter: SpeedLimiter;
   readonly logger: Logger;
-  readonly hfToken?: () => Promise<string | undefined>;
+  readonly credentials?: CredentialLookup;
   readonly hfEndpoint?: string;
   readonly io?: TransferIo;
   readonly lockStaleMs?: number;
@@ -56,14 +58,17 @@ export async function downloadModel(ctx: ModelDownloadContext, model: ModelEntry
   let finishedBytes = 0;
   const total: number | undefined = model.files.reduce<number | undefined>((s, f) => (s === undefined || f.size === undefined ? undefined : s + f.size), 0);
   let transferred = 0;
+  const unverifiable: string[] = [];
   for (const file of model.files) {
     const current = stored.files.find((f) => f.path === file.path);
     if (current?.state === 'ready' && ctx.mode !== 'full') {
       finishedBytes += current.bytesOnDisk;
+      if (current.manifest?.sha256Expected === false) unverifiable.push(file.path);
       continue;
     }
     const finalPath = ctx.layout.filePath(model.id, model.version, file.path);
-    const resolved = await resolveSource(ctx, file, signal);
+    // The hub's answers are retried like any transient failure (offline, DNS, 5xx).
+    const resolved = await withRetries({ settings: ctx.settings, signal, warn: (message) => ctx.logger.warn(`${file.path}: ${message}`, model.id) }, () => resolveSource(ctx, file, signal));
     // Without catalog sizes, a one-file model still gets a total once the server tells the file's size.
     const report = (done: number, following: boolean, fileTotal?: number): void => onProgress({
       bytesDone: finishedBytes + done, total: total ?? (model.files.length === 1 ? fileTotal : undefined), followingOtherProcess: following,
@@ -79,7 +84,7 @@ export async function downloadModel(ctx: ModelDownloadContext, model: ModelEntry
       });
       if (reused) return { result: { ...reused, url: resolved.url }, transferred: false };
       const plan = await planTransfer({
-        modelId: model.id, finalPath, url: resolved.url, auth: resolved.auth, entry: current?.manifest, expectedSize: resolved.size,
+        modelId: model.id, finalPath, url: resolved.url, auth: resolved.auth, transport: ctx.settings().transport, entry: current?.manifest, expectedSize: resolved.size,
         expectedSha256: resolved.sha256, mode: ctx.mode ?? 'auto', pieceSize: ctx.settings().pieceSizeBytes, logger: ctx.logger, signal: lockedSignal,
       });
       if (plan.kind === 'adopt') return { result: plan.result, transferred: false };
@@ -100,6 +105,7 @@ export async function downloadModel(ctx: ModelDownloadContext, model: ModelEntry
       continue;
     }
     const { result } = outcome.value;
+    if (resolved.sha256 === undefined) unverifiable.push(file.path);
     await recordVerifiedFile(ctx.layout, model.id, model.version, {
       path: file.path, source: file.source, url: result.url, size: result.size, sha256: result.sha256,
       sha256Expected: resolved.sha256 !== undefined, pieceSize: result.pieceSize, pieces: result.pieces,
@@ -110,16 +116,25 @@ export async function downloadModel(ctx: ModelDownloadContext, model: ModelEntry
     report(0, false);
   }
   const seconds = Math.max(0.001, (Date.now() - started) / 1000);
-  ctx.logger.info(`${model.id} is ready (${formatBytes(finishedBytes)}; average ${formatBytes(transferred / seconds)}/s)`, model.id);
+  ctx.logger.info(`${downloadedWords(unverifiable)} (${formatBytes(finishedBytes)}; average ${formatBytes(transferred / seconds)}/s)`, model.id);
 }
 
 async function resolveSource(ctx: ModelDownloadContext, file: ModelFile, signal: AbortSignal): Promise<ResolvedFile> {
-  if (file.source.kind === 'url') return { url: file.source.url, size: file.size, sha256: file.sha256?.toLowerCase() };
-  const token = await ctx.hfToken?.();
-  const hub = await resolveHubFile(file.source, token, ctx.hfEndpoint ?? hfEndpoint(), signal);
+  if (file.source.kind === 'url') {
+    return { url: file.source.url, size: file.size, sha256: file.sha256?.toLowerCase(), auth: await credentialFor(ctx, file.source.url) };
+  }
+  const endpoint = ctx.hfEndpoint ?? hfEndpoint();
+  const hub = await resolveHubFile(file.source, { endpoint, auth: await credentialFor(ctx, endpoint), signal, transport: ctx.settings().transport });
   const sha256 = file.sha256?.toLowerCase() ?? hub.sha256;
   if (file.sha256 && hub.sha256 && file.sha256.toLowerCase() !== hub.sha256) {
     throw new DownloadError('fatal', `${path.basename(file.path)}: the catalog's sha256 differs from the hub's (${hub.sha256})`);
   }
   return { url: hub.url, commit: hub.commit, size: file.size ?? hub.size, sha256, auth: hub.auth };
+}
+
+/** The credential for the URL's origin, scoped to it. */
+async function credentialFor(ctx: ModelDownloadContext, url: string): Promise<ScopedToken | undefined> {
+  const origin = new URL(url).origin;
+  const credential = await ctx.credentials?.(origin);
+  return credential ? { ...credential, origin } : undefined;
 }

@@ -3,7 +3,7 @@ import type { ModelEntry } from '../catalog/catalogTypes';
 import type { DownloadPriority, QueueItem } from './downloadQueue';
 import { formatBytes } from '../core/format';
 import type { Logger } from '../transfer/settings';
-import type { Health, HealthReason, ModelHealth } from './health';
+import { onlyUnverifiable, unverifiableWords, type Health, type HealthReason, type ModelHealth } from './health';
 import { isLockedByAnotherProcess, removeModelFiles } from '../store/modelRemoval';
 import type { StoreLayout } from '../store/storeLayout';
 import { checkModel, type FileCheck, type VerifyOptions } from './modelVerifier';
@@ -134,7 +134,9 @@ export class ModelIntegrity {
     await this.host.refresh([id]);
     const { health, reasons } = this.host.healthOf(id);
     const bad = result.files.filter((f) => f.status !== 'ok' && f.status !== 'unverifiable');
-    const summary = bad.length > 0 ? bad.map((f) => f.message).join('; ') : result.manifestError ?? 'all files verified';
+    const unverifiable = result.files.filter((f) => f.status === 'unverifiable').map((f) => f.path);
+    const summary = bad.length > 0 ? bad.map((f) => f.message).join('; ') : result.manifestError
+      ?? (unverifiable.length === 0 ? 'all files verified' : verifiedPrefix(result.files.length - unverifiable.length) + unverifiableWords(unverifiable));
     this.host.logger[health === 'red' ? 'warn' : 'info'](`full check: ${health ?? 'not installed'}: ${summary}`, id);
     return { id, checkedAt, health, healthReasons: reasons, files: result.files, manifestError: result.manifestError };
   }
@@ -145,7 +147,7 @@ export class ModelIntegrity {
     let check: HealthReport | undefined;
     if (mode === 'auto') {
       check = await this.check(id, opts);
-      if (check.health === 'green' || (check.health === 'yellow' && check.healthReasons.every((r) => r.code === 'unverifiable'))) {
+      if (check.health === 'green' || onlyUnverifiable(check.health, check.healthReasons)) {
         return { id, check, repaired: [], health: check.health, healthReasons: check.healthReasons };
       }
     }
@@ -187,4 +189,8 @@ export class ModelIntegrity {
       throw new OperationRefusedError('downloading', `cannot ${action} ${id} while it downloads; wait for it or cancel the download first`);
     }
   }
+}
+
+function verifiedPrefix(verified: number): string {
+  return verified === 0 ? '' : `${verified} file${verified === 1 ? '' : 's'} verified; `;
 }

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { markInPlaceRepair, readPartState, writePartState } from '../store/partState';
 import type { FileTransferResult } from '../transfer/fileTransfer';
 import type { Logger } from '../transfer/settings';
-import { openRequest, type ScopedToken } from '../transfer/http/httpClient';
+import { openRequest, type ScopedToken, type Transport } from '../transfer/http/httpClient';
 import { partPath, type ManifestFile } from '../store/storeLayout';
 import { hashPieces } from '../transfer/pieceHasher';
 
@@ -15,6 +15,7 @@ export interface TransferPlanInput {
   readonly finalPath: string;
   readonly url: string;
   readonly auth?: ScopedToken;
+  readonly transport?: Transport;
   /** The manifest's entry for this file, when it was installed with the content the catalog names. */
   readonly entry?: ManifestFile;
   readonly expectedSize?: number;
@@ -63,7 +64,7 @@ export async function planTransfer(input: TransferPlanInput): Promise<TransferPl
       input.logger.warn(`${name}: ${bad} of ${entry.pieces.length} pieces are bad; downloading the whole file again (the old copy stays until the new one is verified)`, input.modelId);
       return fresh;
     }
-    if (!(await rangeSupported(input.url, input.auth, entry.size, input.signal))) {
+    if (!(await rangeSupported(input, entry.size))) {
       input.logger.warn(`${name}: the server does not support Range requests; downloading the whole file again (the old copy stays until the new one is verified)`, input.modelId);
       return fresh;
     }
@@ -106,9 +107,10 @@ async function goodPieces(file: string, entry: ManifestFile, size: number, signa
  * probe costs no data. Only a plain 200 (the server ignores Range) rules piece repair out; errors are
  * left to the transfer, which retries them.
  */
-async function rangeSupported(url: string, auth: ScopedToken | undefined, size: number, signal: AbortSignal): Promise<boolean> {
+async function rangeSupported(input: TransferPlanInput, size: number): Promise<boolean> {
   try {
-    const res = await openRequest({ url, headers: { range: `bytes=${size}-` }, auth, signal });
+    const { url, auth, signal, transport } = input;
+    const res = await openRequest({ url, headers: { range: `bytes=${size}-` }, auth, signal, transport });
     res.body.destroy();
     return res.status !== 200;
   } catch {

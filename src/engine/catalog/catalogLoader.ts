@@ -7,7 +7,10 @@ import builtinCatalog from './builtinCatalog.json';
 export { builtinCatalog };
 import { DEFAULT_MODEL_VERSION, type FileSource, type ModelEntry, type ModelFile } from './catalogTypes';
 import { writeFileAtomic } from '../core/atomicFile';
-import { formatJsonPath, schemaIssues, type JsonPath } from './catalogValidation';
+import { withFix, type Fix, type Surface } from '../core/fixes';
+import { proxyFor } from '../core/proxy';
+import type { Agents } from 'got';
+import { DOCUMENT_PATH, formatJsonPath, schemaIssues, type JsonPath } from './catalogValidation';
 
 export type CatalogSource =
   | { readonly kind: 'file'; readonly path: string }
@@ -26,6 +29,8 @@ export interface CatalogProblem {
   readonly severity: 'error' | 'warning';
   /** Where in the file, when the origin is a file we parsed. */
   readonly range?: TextRange;
+  /** What to do about it, phrased by each surface (core/fixes). */
+  readonly fix?: Fix;
 }
 
 export interface CatalogLoadResult {
@@ -37,9 +42,15 @@ export interface CatalogLoadResult {
 
 export const BUILTIN_ORIGIN = 'built-in';
 
-export function formatProblem(p: CatalogProblem): string {
+/** The problem without its origin (a diagnostic's text): the JSON path unless it is the whole document, the message, the fix. */
+export function problemMessage(p: CatalogProblem, surface: Surface): string {
+  return `${p.jsonPath === DOCUMENT_PATH ? '' : `${p.jsonPath}: `}${withFix(p.message, p.fix, surface, '')}`;
+}
+
+/** file:line:col: path: message; fix — in the surface's words. */
+export function formatProblem(p: CatalogProblem, surface: Surface): string {
   const where = p.range ? `${p.origin}:${p.range.start.line + 1}:${p.range.start.character + 1}` : p.origin;
-  return `${where}: ${p.jsonPath}: ${p.message}`;
+  return `${where}: ${problemMessage(p, surface)}`;
 }
 
 export function sourceOrigin(source: CatalogSource): string {
@@ -115,8 +126,9 @@ export function parseCatalog(text: string, origin: string): ParsedCatalog {
     return {
       models: [],
       problems: [{
-        origin, jsonPath: '(document)', severity: 'error',
-        message: e ? `is not valid JSON (${printParseErrorCode(e.error)}); fix the syntax and save` : 'is empty: a catalog is {"models": [...]}',
+        origin, jsonPath: DOCUMENT_PATH, severity: 'error',
+        message: e ? `is not valid JSON (${printParseErrorCode(e.error)})` : 'is empty: a catalog is {"models": [...]}',
+        fix: e ? { kind: 'catalogSyntax' } : undefined,
         range: e ? locator.range(e.offset, e.length) : undefined,
       }],
     };
@@ -175,7 +187,23 @@ export type FetchText = (url: string) => Promise<string>;
 
 async function defaultFetchText(url: string): Promise<string> {
   const { default: got } = await import('got');
-  return got(url, { http2: false, timeout: { request: 20_000 }, retry: { limit: 2 } }).text();
+  return got(url, { http2: false, timeout: { request: 20_000 }, retry: { limit: 2 }, agent: await proxyAgents(new URL(url)) }).text();
+}
+
+/**
+ * HTTPS_PROXY / HTTP_PROXY / NO_PROXY for catalog URLs, as the download client honours them (core/proxy).
+ * The proxy-agent packages: maintained (TooTallNate/proxy-agents, used by npm and VS Code), and got takes
+ * node:http agents, so a CONNECT tunnel need not be written twice.
+ */
+async function proxyAgents(url: URL): Promise<Agents> {
+  const proxy = proxyFor(url);
+  if (!proxy) return {};
+  if (url.protocol === 'https:') {
+    const { HttpsProxyAgent } = await import('https-proxy-agent');
+    return { https: new HttpsProxyAgent(proxy) };
+  }
+  const { HttpProxyAgent } = await import('http-proxy-agent');
+  return { http: new HttpProxyAgent(proxy) };
 }
 
 export interface LoadOptions {
@@ -198,11 +226,11 @@ async function fetchCatalog(url: string, origin: string, options: LoadOptions): 
     const reason = `could not be fetched (${(err as Error).message})`;
     const cached = options.cacheDir ? await readFile(cacheFile(options.cacheDir, url), 'utf8').catch(() => undefined) : undefined;
     if (cached === undefined) {
-      return { models: [], problems: [{ origin, jsonPath: '(document)', severity: 'error', message: `${reason}; check the URL and your connection, then Refresh` }] };
+      return { models: [], problems: [{ origin, jsonPath: DOCUMENT_PATH, severity: 'error', message: reason, fix: { kind: 'catalogUrl' } }] };
     }
     // Offline is not a reason to hide models that are already downloaded: use the last good copy.
     const parsed = parseCatalog(cached, origin);
-    return { ...parsed, problems: [...parsed.problems, { origin, jsonPath: '(document)', severity: 'warning', message: `${reason}; using the last copy fetched. Refresh when you are back online` }] };
+    return { ...parsed, problems: [...parsed.problems, { origin, jsonPath: DOCUMENT_PATH, severity: 'warning', message: reason, fix: { kind: 'catalogOffline' } }] };
   }
 }
 
@@ -211,7 +239,7 @@ async function readSource(source: CatalogSource, options: LoadOptions): Promise<
   if (source.kind === 'builtin') return validateParsed(builtinCatalog, origin);
   if (source.kind === 'url') {
     if (!/^https?:\/\//i.test(source.url)) {
-      return { models: [], problems: [{ origin, jsonPath: '(document)', severity: 'error', message: 'is not an http(s) URL; catalogs come from files or http(s) URLs' }] };
+      return { models: [], problems: [{ origin, jsonPath: DOCUMENT_PATH, severity: 'error', message: 'is not an http(s) URL; catalogs come from files or http(s) URLs' }] };
     }
     return fetchCatalog(source.url, origin, options);
   }
@@ -220,8 +248,9 @@ async function readSource(source: CatalogSource, options: LoadOptions): Promise<
     text = await readFile(source.path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'does not exist; fix the path in modelAvailability.catalogs or create the file' : `could not be read (${(err as Error).message})`;
-    return { models: [], problems: [{ origin, jsonPath: '(document)', severity: 'error', message: reason }] };
+    const missing = code === 'ENOENT';
+    const reason = missing ? 'does not exist' : `could not be read (${(err as Error).message})`;
+    return { models: [], problems: [{ origin, jsonPath: DOCUMENT_PATH, severity: 'error', message: reason, fix: missing ? { kind: 'catalogPath' } : undefined }] };
   }
   return parseCatalog(text, origin);
 }

@@ -101,9 +101,12 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** The JSON path of a problem with the whole document. */
+export const DOCUMENT_PATH = '(document)';
+
 /** `models[0].files[1].path` */
 export function formatJsonPath(path: JsonPath): string {
   let out = '';
   for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out ? `.${seg}` : seg;
-  return out || '(document)';
+  return out || DOCUMENT_PATH;
 }

@@ -2,6 +2,8 @@
  * Why a transfer stopped. `retryable` failures are retried with backoff; `fatal` ones are reported as-is;
  * `diskFull` pauses the download; `aborted` means the caller paused or cancelled it.
  */
+import type { Fix } from './fixes';
+
 export type DownloadErrorKind = 'retryable' | 'fatal' | 'diskFull' | 'aborted';
 
 export class DownloadError extends Error {
@@ -9,6 +11,8 @@ export class DownloadError extends Error {
     readonly kind: DownloadErrorKind,
     message: string,
     readonly retryAfterMs?: number,
+    /** What the user can do about it; surfaces phrase it (core/fixes). */
+    readonly fix?: Fix,
   ) {
     super(message);
     this.name = 'DownloadError';
@@ -22,14 +26,32 @@ export function toDownloadError(err: unknown): DownloadError {
   const message = err instanceof Error ? err.message : String(err);
   if (code === 'ENOSPC' || code === 'EDQUOT') return new DownloadError('diskFull', 'disk full');
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return new DownloadError('fatal', `cannot write: ${message}`);
+  const network = networkFailure(err, code);
+  if (network) return network;
   return new DownloadError('retryable', message || code || 'network error');
+}
+
+/** Name resolution and connection failures, named by host with their likely causes (retried like any transient failure). */
+function networkFailure(err: unknown, code: string): DownloadError | undefined {
+  const e = err as { hostname?: unknown; address?: unknown; port?: unknown };
+  const host = typeof e.hostname === 'string' ? e.hostname
+    : typeof e.address === 'string' ? `${e.address}${typeof e.port === 'number' ? `:${e.port}` : ''}` : undefined;
+  if (!host) return undefined;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return new DownloadError('retryable', `cannot resolve ${host} (offline, DNS failing, or only reachable through a proxy)`, undefined, { kind: 'network', host });
+  }
+  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE'].includes(code)) {
+    return new DownloadError('retryable', `cannot connect to ${host} (${code}: offline, the host is down, or a proxy or firewall is in the way)`, undefined, { kind: 'network', host });
+  }
+  return undefined;
 }
 
 export function httpStatusError(status: number, url: string, isHub: boolean, retryAfterMs?: number): DownloadError {
   if (status === 401 || status === 403) {
+    const { origin, host } = new URL(url);
     return new DownloadError('fatal', isHub
-      ? `this model is gated: set a Hugging Face token (HTTP ${status} from ${url})`
-      : `access denied (HTTP ${status}) at URL ${url}`);
+      ? `this model is gated: the Hugging Face hub refused access (HTTP ${status} from ${url})`
+      : `${host} refused access (HTTP ${status} for ${url}): it needs a token`, undefined, { kind: 'credentials', origin });
   }
   if (status === 404 || status === 410) return new DownloadError('fatal', `not found at URL ${url} (HTTP ${status})`);
   if (status === 408 || status === 429 || status >= 500) {

@@ -26,7 +26,7 @@ export class RemoteFile {
 
   statusError(res: HttpResponse): DownloadError {
     res.body.destroy();
-    return httpStatusError(res.status, this.url, this.isHub, parseRetryAfter(res.headers['retry-after']));
+    return httpStatusError(res.status, res.url, this.isHub, parseRetryAfter(res.headers['retry-after']));
   }
 }
 

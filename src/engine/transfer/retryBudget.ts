@@ -48,7 +48,7 @@ export class RetryBudget {
     const failures = this.opts.progress() > startedAt ? 1 : (this.failures.get(lane) ?? 0) + 1;
     this.failures.set(lane, failures);
     const { maxRetries, retryBaseDelayMs } = this.opts.settings();
-    if (failures > maxRetries) throw new DownloadError('fatal', `${err.message} (gave up after ${maxRetries} retries)`);
+    if (failures > maxRetries) throw new DownloadError('fatal', `${err.message} (gave up after ${maxRetries} retries)`, undefined, err.fix);
     const delay = retryDelayMs(failures, retryBaseDelayMs, err.retryAfterMs);
     this.opts.warn(`${err.message}; retry ${failures}/${maxRetries} in ${delay} ms`);
     await this.opts.beforeWait();
@@ -63,6 +63,25 @@ export class RetryBudget {
       throw new DownloadError('fatal', `${reason.message}; gave up after ${this.restarts} attempts`);
     }
     this.opts.warn(`${reason.message}; downloading again (attempt ${this.restarts + 1})`);
+  }
+}
+
+/**
+ * Runs one request (a hub lookup, say) under a budget of its own, so it retries exactly as a transfer's
+ * requests do: transient failures, name resolution and refused connections included.
+ */
+export async function withRetries<T>(
+  opts: Pick<RetryBudgetOptions, 'settings' | 'warn'> & { readonly signal: AbortSignal },
+  request: () => Promise<T>,
+): Promise<T> {
+  const budget = new RetryBudget({ settings: opts.settings, progress: () => 0, beforeWait: async () => undefined, warn: opts.warn });
+  for (;;) {
+    const startedAt = budget.started();
+    try {
+      return await request();
+    } catch (err) {
+      await budget.failed('stream', startedAt, err, opts.signal);
+    }
   }
 }
 

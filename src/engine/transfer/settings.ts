@@ -16,7 +16,7 @@ export interface DownloadSettings {
   readonly pieceSizeBytes: number;
   /** Free space required beyond the missing bytes before a download starts. */
   readonly diskMarginBytes: number;
-  /** How file bodies are fetched (API calls always use the platform's networking). */
+  /** How file bodies and the hub's API answers are fetched. */
   readonly transport: Transport;
 }
 

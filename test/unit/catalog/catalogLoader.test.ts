@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { formatProblem, loadCatalogs, parseCatalog, type CatalogProblem } from '../../../src/engine/catalog/catalogLoader';
+import { formatProblem, loadCatalogs, problemMessage, parseCatalog, type CatalogProblem } from '../../../src/engine/catalog/catalogLoader';
 
 const SHA = 'a'.repeat(64);
 const goodFile = { path: 'm.gguf', url: 'https://example.test/m.gguf', sha256: SHA, size: 10 };
@@ -13,7 +13,7 @@ function catalog(...models: object[]): string {
 
 function onlyProblem(text: string): CatalogProblem {
   const { problems } = parseCatalog(text, '/cat/a.models.json');
-  assert.equal(problems.length, 1, `expected one problem, got: ${problems.map(formatProblem).join('\n')}`);
+  assert.equal(problems.length, 1, `expected one problem, got: ${problems.map((x) => formatProblem(x, 'vscode')).join('\n')}`);
   return problems[0];
 }
 
@@ -42,7 +42,8 @@ describe('catalog parsing', () => {
     assert.equal(p.jsonPath, '(document)');
     assert.match(p.message, /not valid JSON/);
     assert.ok(p.range, 'a syntax error has a position');
-    assert.match(formatProblem(p), /^\/cat\/a\.models\.json:1:\d+: \(document\): is not valid JSON/);
+    assert.match(formatProblem(p, 'vscode'), /^\/cat\/a\.models\.json:1:\d+: is not valid JSON .*; fix the syntax and save$/);
+    assert.match(formatProblem(p, 'cli'), /^\/cat\/a\.models\.json:1:\d+: is not valid JSON .*; fix the syntax in that file$/);
   });
 
   it('rejects an id with upper case or a leading dash, pointing at the id', () => {
@@ -184,7 +185,8 @@ describe('catalog merging', () => {
 
   it('reports a missing catalog file and a non-http URL with a next step', async () => {
     const res = await loadCatalogs([{ kind: 'file', path: path.join(dir, 'nope.json') }, { kind: 'url', url: 'file:///etc/x.json' }]);
-    assert.match(res.problems[0].message, /does not exist; fix the path in modelAvailability\.catalogs/);
+    assert.match(problemMessage(res.problems[0], 'vscode'), /does not exist; fix the path in modelAvailability\.catalogs/);
+    assert.match(problemMessage(res.problems[0], 'cli'), /does not exist; fix the --catalog path/);
     assert.match(res.problems[1].message, /not an http\(s\) URL/);
   });
 
@@ -197,7 +199,7 @@ describe('catalog merging', () => {
     };
     const res = await loadCatalogs([{ kind: 'url', url: 'https://cat.test/ok.json' }, { kind: 'url', url: 'https://cat.test/missing.json' }, { kind: 'file', path: a }], { fetchText });
     assert.deepEqual(res.models.map((m) => m.id), ['remote', 'local']);
-    assert.match(res.problems[0].message, /could not be fetched \(Response code 404.*check the URL and your connection/);
+    assert.match(problemMessage(res.problems[0], 'vscode'), /could not be fetched \(Response code 404.*check the URL and your connection/);
   });
 
   it("keeps listing a URL catalog's models from its last good copy while offline", async () => {
@@ -214,7 +216,7 @@ describe('catalog merging', () => {
     assert.deepEqual(offline.models.map((m) => m.id), ['remote']);
     assert.equal(offline.problems.length, 1);
     assert.equal(offline.problems[0].severity, 'warning');
-    assert.match(offline.problems[0].message, /ENOTFOUND.*using the last copy fetched/);
+    assert.match(problemMessage(offline.problems[0], 'vscode'), /ENOTFOUND.*using the last copy fetched/);
     const noCache = await loadCatalogs(source, { fetchText });
     assert.deepEqual(noCache.models, []);
   });

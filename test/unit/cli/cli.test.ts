@@ -41,15 +41,19 @@ describe('CLI', function () {
     return JSON.parse(r.stdout) as Awaited<ReturnType<typeof listJson>>;
   }
 
-  it('downloads, exits 0, prints results on stdout and progress on stderr; list --json shows health', async () => {
+  it('downloads, exits 3 when a file has no sha256 (0 when all verified), results on stdout, progress on stderr; list --json shows health', async () => {
     const before = (await listJson()).find((m) => m.id === 'test-good');
     assert.equal(before?.state, 'missing');
     assert.equal(before?.health, null);
     const r = await cli(['--store', store, '--catalog', catalog, 'download', 'test-good', 'test-nosha', '--connections', '2']);
-    assert.equal(r.code, 0, r.stderr);
+    // 3: both are ready, but nosha.bin has no sha256 to verify it with, and the words say so.
+    assert.equal(r.code, 3, r.stderr);
     assert.match(r.stdout, /^ready {2}test-good /m);
     assert.match(r.stdout, /^ready {2}test-nosha /m);
-    assert.match(r.stderr, /is ready/);
+    assert.match(r.stderr, /test-good: downloaded and verified \(/);
+    assert.match(r.stderr, /^note: test-nosha: downloaded — not verifiable: the catalog gives no sha256 for nosha\.bin$/m);
+    assert.doesNotMatch(r.stderr, /test-nosha: downloaded and verified|finished and verified/);
+    assert.equal((await cli(['--store', store, '--catalog', catalog, 'download', 'test-good'])).code, 0, 'verified alone: 0');
     const list = await listJson();
     const good = list.find((m) => m.id === 'test-good');
     assert.equal(good?.state, 'ready');
@@ -74,6 +78,38 @@ describe('CLI', function () {
     assert.equal(r.code, 2);
     assert.ok(r.stderr.includes(catalog), r.stderr);
     assert.match(r.stderr, /models\[0\]|\/models\/0|models\.0/);
+  });
+
+  it('list: one broken --catalog hides nothing else — it lists what loaded, names the broken file in CLI words, exits 2', async () => {
+    const broken = path.join(dir, 'broken.json');
+    await fs.writeFile(broken, '{"models": [');
+    const missing = path.join(dir, 'nowhere.json');
+    const r = await cli(['--store', store, '--catalog', catalog, '--catalog', broken, '--catalog', missing, 'list']);
+    assert.equal(r.code, 2);
+    assert.match(r.stdout, /^test-good +missing +- +Good {2}\[.*models\.json\]$/m);
+    assert.match(r.stdout, /\[built-in\]$/m, 'the built-in catalog is merged by default');
+    assert.match(r.stderr, new RegExp(`^catalog error: ${broken}:1:\\d+: is not valid JSON \\(\\w+\\); fix the syntax in that file$`, 'm'));
+    assert.match(r.stderr, new RegExp(`^catalog error: ${missing}: does not exist; fix the --catalog path or create the file$`, 'm'));
+    assert.doesNotMatch(r.stderr, /modelAvailability\.|and save|\(document\)/, 'no VS Code words in the CLI');
+  });
+
+  it('--no-builtin lists only the --catalog models; list --json names each model\'s catalog', async () => {
+    const r = await cli(['--store', store, '--catalog', catalog, '--no-builtin', 'list', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const listed = JSON.parse(r.stdout) as { id: string; catalog: string }[];
+    assert.deepEqual(listed.map((m) => m.id), ['test-good', 'test-nosha', 'test-missing', 'test-big']);
+    assert.ok(listed.every((m) => m.catalog === catalog));
+    const merged = JSON.parse((await cli(['--store', store, '--catalog', catalog, 'list', '--json'])).stdout) as { id: string; catalog: string }[];
+    assert.ok(merged.some((m) => m.catalog === 'built-in') && merged.length > listed.length);
+  });
+
+  it('a bad flag prints one line that points to --help, not the whole usage', async () => {
+    const r = await cli(['--store', store, 'list', '--jsn']);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, 'model-availability: unknown option --jsn (see model-availability --help)\n');
+    const help = await cli(['--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /--no-builtin/);
   });
 
   it('exits 2 on an unknown id, naming it and close ids', async () => {

@@ -47,12 +47,14 @@ describe('CLI verify, repair and remove', function () {
     return JSON.parse(r.stdout) as ListedModel[];
   }
 
-  it('verify reports, exits 1 unless green, repairs only with --repair; list --json shows the reasons', async () => {
-    assert.equal((await run('download', 'test-good', 'test-nosha')).code, 0);
+  it('verify reports, exits 3 when only a missing sha256 keeps a model from green, 1 otherwise; repairs only with --repair', async () => {
+    assert.equal((await run('download', 'test-good', 'test-nosha')).code, 3);
     const all = await run('verify');
-    assert.equal(all.code, 1, 'the unverifiable model is yellow');
+    assert.equal(all.code, 3, 'the unverifiable model is yellow, and nothing else is wrong');
     assert.match(all.stdout, /^green +test-good$/m);
-    assert.match(all.stdout, /^yellow +test-nosha +nosha\.bin has no checksum/m);
+    assert.match(all.stdout, /^yellow +test-nosha +not verifiable: the catalog gives no sha256 for nosha\.bin$/m);
+    assert.doesNotMatch(all.stderr, /test-nosha: full check: yellow: all files verified/);
+    assert.match(all.stderr, /test-nosha: full check: yellow: not verifiable: the catalog gives no sha256 for nosha\.bin/);
     assert.equal((await run('verify', 'test-good')).code, 0);
 
     await flipByte(fileOf('test-good', 'good.bin'), 5 * PIECE + 7);

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { DownloadError } from '../../../src/engine/core/downloadError';
 import { sendDirect, type DirectResponse } from '../../../src/engine/transfer/http/directHttp';
 import type { ResponseBody } from '../../../src/engine/transfer/http/responseBody';
+import { TestProxy } from '../../support/testProxy';
 
 const MiB = 1024 * 1024;
 /** Fills sink memory nothing was delivered to, so a stray write shows. */
@@ -471,6 +472,26 @@ describe('sendDirect (HTTP/1.1 over a raw socket, body read into the sink)', fun
     it('refuses a certificate it does not trust', async () => {
       const url = await tlsServer();
       await assert.rejects(get(url), isError('retryable', /certificate/));
+    });
+
+    it('goes through HTTPS_PROXY in a CONNECT tunnel (TLS inside it), also to a sink that pauses, unless NO_PROXY names the host', async () => {
+      const url = await tlsServer();
+      const proxy = await TestProxy.start();
+      const saved = { ...process.env };
+      try {
+        process.env.HTTPS_PROXY = proxy.url;
+        const pausing = await readBody((await sendDirect(url, 'GET', {}, undefined, undefined, 2000, { ca: cert })).body, { space: 5000, pauseEvery: 4 });
+        assert.ok(pausing.pauses > 10);
+        assert.equal(pausing.misuse, 0);
+        assert.ok(pausing.data.equals(data));
+        assert.deepEqual(proxy.requests.map((r) => `${r.method} ${r.target}`), [`CONNECT ${url.host}`]);
+        process.env.NO_PROXY = 'example.com,127.0.0.1';
+        assert.ok((await readBody((await sendDirect(url, 'GET', {}, undefined, undefined, 2000, { ca: cert })).body)).data.equals(data));
+        assert.equal(proxy.requests.length, 1, 'NO_PROXY: straight to the server');
+      } finally {
+        process.env = saved;
+        await proxy.close();
+      }
     });
   });
 });

@@ -119,7 +119,7 @@ for (const transport of ['direct', 'platform'] as const) describe(`FileTransfer 
   it('does not retry 401 on a hub file and says the model is gated', async () => {
     server.addFile('a.bin', generateData(PIECE), { requireToken: 'secret' });
     const { t } = transfer('a.bin', { isHub: true });
-    await rejectsWith(run(t), 'fatal', /this model is gated: set a Hugging Face token/);
+    await rejectsWith(run(t), 'fatal', /this model is gated: the Hugging Face hub refused access \(HTTP 401/);
     assert.equal(server.requests.length, 1);
   });
 
@@ -127,7 +127,7 @@ for (const transport of ['direct', 'platform'] as const) describe(`FileTransfer 
     server.addFile('a.bin', generateData(PIECE));
     server.inject('a.bin', { status: 403, times: 5 });
     const { t } = transfer('a.bin');
-    await rejectsWith(run(t), 'fatal', /access denied \(HTTP 403\)/);
+    await rejectsWith(run(t), 'fatal', /^127\.0\.0\.1:\d+ refused access \(HTTP 403 for .*\): it needs a token$/);
     assert.equal(server.requests.length, 1);
   });
 

@@ -35,7 +35,7 @@ describe('Hugging Face files', () => {
     assert.ok(f);
     const hub = await startHub(cdn, { name: 'tiny.Q4_K_M.gguf', sha256: f.sha256, size: data.length }, false);
     try {
-      const resolved = await resolveHubFile({ kind: 'hf', repo: 'org/tiny-GGUF', revision: 'main', file: 'tiny.Q4_K_M.gguf' }, undefined, hub.endpoint);
+      const resolved = await resolveHubFile({ kind: 'hf', repo: 'org/tiny-GGUF', revision: 'main', file: 'tiny.Q4_K_M.gguf' }, { endpoint: hub.endpoint });
       assert.equal(resolved.commit, COMMIT);
       assert.equal(resolved.sha256, f.sha256);
       assert.equal(resolved.size, data.length);
@@ -51,7 +51,7 @@ describe('Hugging Face files', () => {
     assert.ok(f);
     const hub = await startHub(cdn, { name: 'tiny.Q4_K_M.gguf', sha256: f.sha256, size: data.length }, true);
     const engine = await AvailabilityEngine.create({
-      storeRoot: store, models: [hfModel()], hfEndpoint: hub.endpoint, hfToken: async () => TOKEN,
+      storeRoot: store, models: [hfModel()], hfEndpoint: hub.endpoint, credentials: async (origin) => (origin === new URL(hub.endpoint).origin ? { token: TOKEN } : undefined),
       settings: { pieceSizeBytes: 64 * 1024 }, persistQueue: false,
     });
     try {
@@ -79,7 +79,7 @@ describe('Hugging Face files', () => {
     try {
       engine.download(['tiny']);
       await waitFor((l) => engine.onDidChange(l), () => engine.getModelState('tiny')?.state === 'failed');
-      assert.match(engine.getModelState('tiny')?.error ?? '', /gated.*token/i);
+      assert.match(engine.getModelState('tiny')?.error ?? '', /this model is gated: the Hugging Face hub refused access \(HTTP 401/);
       assert.equal(hub.requests.length, 1, 'a 401 is not retried');
     } finally {
       engine.dispose();

@@ -11,13 +11,15 @@ export function recommendationCount(snap: AnalyticsSnapshot): number {
 }
 
 export function recommendationsView(snap: AnalyticsSnapshot, run: RunAction): HTMLElement {
-  const { proposals, freedBytes, stillOverBytes } = snap.cleanup;
+  const { proposals, freedBytes, stillOverBytes, usageRecorded } = snap.cleanup;
   return h('section', { class: 'view' },
     h('h2', {}, 'Recommendations'),
     h('p', { class: 'note' }, 'Based on all recorded usage, whatever period is selected. Pinned models and models in use are never proposed.'),
     h('h3', {}, 'Clean up storage'),
     proposals.length === 0
-      ? emptyState('Nothing to clean up — every downloaded model was used recently or often, or is pinned.')
+      ? emptyState(usageRecorded
+        ? 'Nothing to clean up — every downloaded model was used recently or often, or is pinned.'
+        : 'Nothing to clean up — no model use is recorded yet, so none can be called unused. Suggestions appear once models are used.')
       : h('div', {},
         h('p', {}, `Removing ${plural(proposals.length, 'model')} frees ${formatBytes(freedBytes)}.`),
         stillOverBytes > 0 ? h('p', { class: 'warning' }, `Still ${formatBytes(stillOverBytes)} over the storage limit: pinned and in-use models alone exceed it.`) : null,

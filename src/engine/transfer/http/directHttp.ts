@@ -1,6 +1,8 @@
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { DownloadError, toDownloadError } from '../../core/downloadError';
+import { proxyAuthorization, proxyFor } from '../../core/proxy';
+import { openTunnel } from './proxyTunnel';
 import type { ByteSink, ResponseBody } from './responseBody';
 
 export interface DirectResponse {
@@ -19,23 +21,36 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /**
  * A minimal HTTP/1.1 client, one request per connection, whose body is read by the socket straight into the
  * consumer's memory (net `onread`): a multi-GB body then costs no Buffer per read and none of node:http's
- * stream machinery. No proxy or platform certificate settings: callers that need those use node:http.
+ * stream machinery. Proxies come from the environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY: core/proxy): https
+ * goes through a CONNECT tunnel, http is forwarded. No platform certificate settings: callers that need
+ * those use node:http.
  */
-export function sendDirect(
+export async function sendDirect(
   url: URL, method: 'GET' | 'POST', headers: Record<string, string>, body: string | undefined,
   signal: AbortSignal | undefined, headersTimeoutMs: number, tls?: { ca?: string | Buffer },
 ): Promise<DirectResponse> {
+  if (signal?.aborted) throw new DownloadError('aborted', 'aborted');
+  const proxy = proxyFor(url);
+  const tunnel = proxy && url.protocol === 'https:' ? await openTunnel(proxy, url, signal, headersTimeoutMs) : undefined;
+  const forward = tunnel ? undefined : proxy;
   return new Promise<DirectResponse>((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(new DownloadError('aborted', 'aborted'));
-      return;
-    }
-    new DirectConnection(url, requestBytes(url, method, headers, body), signal, headersTimeoutMs, tls?.ca, resolve, reject);
+    new DirectConnection(url, requestBytes(url, method, headers, body, forward), signal, headersTimeoutMs, { ca: tls?.ca, tunnel, forward }, resolve, reject);
   });
 }
 
-function requestBytes(url: URL, method: string, headers: Record<string, string>, body: string | undefined): Buffer {
-  const lines = [`${method} ${url.pathname}${url.search} HTTP/1.1`, `Host: ${url.host}`];
+/** How the connection reaches the server: straight, inside a CONNECT tunnel, or through a forwarding proxy. */
+interface Route {
+  readonly ca?: string | Buffer;
+  readonly tunnel?: net.Socket;
+  readonly forward?: URL;
+}
+
+function requestBytes(url: URL, method: string, headers: Record<string, string>, body: string | undefined, forward: URL | undefined): Buffer {
+  // A forwarding proxy takes the absolute URL (RFC 9112 §3.2.2).
+  const target = forward ? `${url.origin}${url.pathname}${url.search}` : `${url.pathname}${url.search}`;
+  const lines = [`${method} ${target} HTTP/1.1`, `Host: ${url.host}`];
+  const proxyAuth = forward && proxyAuthorization(forward);
+  if (proxyAuth) lines.push(`Proxy-Authorization: ${proxyAuth}`);
   for (const [name, value] of Object.entries(headers)) {
     // Set here; a second copy would make the request ambiguous.
     if (/^(host|connection|content-length)$/i.test(name)) continue;
@@ -46,6 +61,21 @@ function requestBytes(url: URL, method: string, headers: Record<string, string>,
   lines.push('Connection: close');
   if (body !== undefined) lines.push(`Content-Length: ${Buffer.byteLength(body)}`);
   return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), Buffer.from(body ?? '')]);
+}
+
+type OnRead = { buffer: () => Buffer; callback: (n: number, buf: Uint8Array) => boolean };
+
+/** A socket to `to` (the server, or the forwarding proxy) whose reads go through `onread`; TLS runs inside a tunnel when there is one. */
+function connect(to: URL, route: Route, onread: OnRead): net.Socket {
+  const host = to.hostname.replace(/^\[(.*)\]$/, '$1');
+  const port = Number(to.port);
+  if (to.protocol !== 'https:') return net.connect({ host, port: port || 80, onread });
+  // @types/node omits `onread` from tls options, though tls.connect honours it (not over a given socket).
+  const options: tls.ConnectionOptions & net.ConnectOpts = {
+    host, port: port || 443, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'], ca: route.ca, onread,
+    ...(route.tunnel && { socket: route.tunnel }),
+  };
+  return tls.connect(options);
 }
 
 /**
@@ -80,21 +110,13 @@ class DirectConnection implements ResponseBody {
 
   constructor(
     private readonly url: URL, request: Buffer, private readonly signal: AbortSignal | undefined, headersTimeoutMs: number,
-    ca: string | Buffer | undefined, private readonly onHead: (res: DirectResponse) => void, reject: (err: DownloadError) => void,
+    route: Route, private readonly onHead: (res: DirectResponse) => void, reject: (err: DownloadError) => void,
   ) {
     this.rejectWaiter = reject;
-    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-    const port = Number(url.port);
     const onread = { buffer: () => this.nextBuffer(), callback: (n: number, buf: Uint8Array) => this.onRead(n, buf) };
-    if (url.protocol === 'https:') {
-      // @types/node omits `onread` from tls options, though tls.connect honours it.
-      const options: tls.ConnectionOptions & net.ConnectOpts = {
-        host, port: port || 443, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'], ca, onread,
-      };
-      this.socket = tls.connect(options);
-    } else {
-      this.socket = net.connect({ host, port: port || 80, onread });
-    }
+    this.socket = connect(route.forward ?? url, route, onread);
+    // TLS over a tunnel socket ignores `onread` and emits chunks instead: those are copied into the sink.
+    if (route.tunnel) this.socket.on('data', (chunk: Buffer) => { if (!this.onRead(chunk.length, chunk)) this.socket.pause(); });
     this.socket.on('error', (err) => this.finish(signal?.aborted ? new DownloadError('aborted', 'aborted') : toDownloadError(err)));
     this.socket.on('end', () => this.onEof());
     this.socket.on('close', () => this.onEof());

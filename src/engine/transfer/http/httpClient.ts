@@ -6,10 +6,27 @@ import { StreamBody, type ResponseBody } from './responseBody';
 
 export const MAX_REDIRECTS = 10;
 
-/** A bearer token and the only origin it may be sent to (never to a redirect target elsewhere). */
+/**
+ * A credential and the only origin (scheme://host:port) it may be sent to — never to a redirect target
+ * elsewhere. Sent as `Bearer token`, or as Basic `login:token` when there is a login (netrc entries).
+ */
 export interface ScopedToken {
   readonly token: string;
   readonly origin: string;
+  readonly login?: string;
+}
+
+/** A credential without its origin: what a lookup by origin returns. */
+export type Credential = Omit<ScopedToken, 'origin'>;
+
+/**
+ * The credential for an origin (scheme://host:port), asked each time a file is resolved so one set later is
+ * used: VS Code's SecretStorage, or the CLI's ~/.netrc and HF_TOKEN.
+ */
+export type CredentialLookup = (origin: string) => Promise<Credential | undefined>;
+
+export function authorizationHeader(auth: ScopedToken): string {
+  return auth.login !== undefined ? `Basic ${Buffer.from(`${auth.login}:${auth.token}`).toString('base64')}` : `Bearer ${auth.token}`;
 }
 
 export interface HttpRequest {
@@ -29,7 +46,8 @@ export interface HttpRequest {
  * 'platform': node:http(s), which VS Code routes through its proxy and certificate settings — right for
  * API calls, and for downloads inside VS Code unless its proxy support is off. 'direct': our own HTTP/1.1
  * client on a plain socket that reads bodies straight into the transfer's memory, about four times less
- * CPU per byte (the CLI, and VS Code without proxy support). Proxies are not used by 'direct'.
+ * CPU per byte (the CLI, and VS Code without proxy support); it honours HTTPS_PROXY, HTTP_PROXY and
+ * NO_PROXY as curl does.
  */
 export type Transport = 'platform' | 'direct';
 
@@ -73,7 +91,7 @@ export async function openRequest(req: HttpRequest): Promise<HttpResponse> {
   for (let hop = 0; ; hop++) {
     // Some servers refuse requests without a User-Agent (node:http sends none).
     const headers: Record<string, string> = { 'user-agent': 'model-availability', 'accept-encoding': 'identity', ...req.headers };
-    if (req.auth && url.origin === req.auth.origin) headers.authorization = `Bearer ${req.auth.token}`;
+    if (req.auth && url.origin === req.auth.origin) headers.authorization = authorizationHeader(req.auth);
     const timeoutMs = req.headersTimeoutMs ?? 30_000;
     const response = req.transport === 'direct'
       ? await sendDirect(url, method, headers, body, req.signal, timeoutMs)

@@ -1,6 +1,6 @@
 import type { HuggingFaceFileSource } from '../../catalog/catalogTypes';
 import { DownloadError, httpStatusError } from '../../core/downloadError';
-import { openRequest, type ScopedToken } from './httpClient';
+import { openRequest, type ScopedToken, type Transport } from './httpClient';
 import { readText } from './responseBody';
 
 export const DEFAULT_HF_ENDPOINT = 'https://huggingface.co';
@@ -30,16 +30,25 @@ interface PathInfo {
  * Resolves the revision to a commit (`/api/models/{repo}/revision/{rev}`) and takes size and sha256 from
  * the paths-info API, so a moving branch cannot change bytes under a resumed download.
  */
-export async function resolveHubFile(source: HuggingFaceFileSource, token: string | undefined, endpoint = hfEndpoint(), signal?: AbortSignal): Promise<ResolvedHubFile> {
-  const auth = token ? { token, origin: new URL(endpoint).origin } : undefined;
+export interface HubRequestOptions {
+  readonly endpoint?: string;
+  /** The hub origin's credential (it is sent nowhere else). */
+  readonly auth?: ScopedToken;
+  readonly signal?: AbortSignal;
+  readonly transport?: Transport;
+}
+
+export async function resolveHubFile(source: HuggingFaceFileSource, options: HubRequestOptions = {}): Promise<ResolvedHubFile> {
+  const { endpoint = hfEndpoint(), auth, signal, transport } = options;
+  const get = (url: string, body?: string): Promise<unknown> => getJson(url, { auth, signal, transport }, body);
   const repo = source.repo.split('/').map(encodeURIComponent).join('/');
-  const info = await getJson(`${endpoint}/api/models/${repo}/revision/${encodeURIComponent(source.revision)}`, auth, signal);
+  const info = await get(`${endpoint}/api/models/${repo}/revision/${encodeURIComponent(source.revision)}`);
   const commit = typeof info === 'object' && info !== null && typeof (info as { sha?: unknown }).sha === 'string'
     ? (info as { sha: string }).sha : undefined;
   if (!commit) throw new DownloadError('fatal', `the hub did not resolve ${source.repo}@${source.revision} to a commit`);
   // Form-encoded, as huggingface_hub sends it.
   const form = new URLSearchParams({ paths: source.file, expand: 'true' }).toString();
-  const listing = await getJson(`${endpoint}/api/models/${repo}/paths-info/${commit}`, auth, signal, form);
+  const listing = await get(`${endpoint}/api/models/${repo}/paths-info/${commit}`, form);
   const entry = Array.isArray(listing) ? (listing as PathInfo[]).find((e) => e.path === source.file) : undefined;
   if (!entry) throw new DownloadError('fatal', `${source.file} not found in ${source.repo}@${source.revision}`);
   const file = source.file.split('/').map(encodeURIComponent).join('/');
@@ -47,9 +56,9 @@ export async function resolveHubFile(source: HuggingFaceFileSource, token: strin
   return { url: `${endpoint}/${repo}/resolve/${commit}/${file}`, commit, size: entry.lfs?.size ?? entry.size, sha256, auth };
 }
 
-async function getJson(url: string, auth: ScopedToken | undefined, signal: AbortSignal | undefined, body?: string): Promise<unknown> {
+async function getJson(url: string, options: Pick<HubRequestOptions, 'auth' | 'signal' | 'transport'>, body?: string): Promise<unknown> {
   const res = await openRequest({
-    url, auth, signal, method: body ? 'POST' : 'GET', body,
+    url, ...options, method: body ? 'POST' : 'GET', body,
     headers: body ? { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' } : { accept: 'application/json' },
   });
   if (res.status !== 200) {

@@ -54,7 +54,7 @@ export function buildAnalyticsSnapshot(inputs: SnapshotInputs): AnalyticsSnapsho
     const none = { succeeded: 0, failed: 0, rate: null };
     return {
       ...base, usage: [], rates: { generations: none, downloads: none, repairs: none }, performance: [], durations: [],
-      cleanup: cleanupSummary(inputs.cleanup, nameOf), preload: [], alerts: [],
+      cleanup: cleanupSummary(inputs.cleanup, nameOf, false), preload: [], alerts: [],
     };
   }
 
@@ -84,7 +84,7 @@ export function buildAnalyticsSnapshot(inputs: SnapshotInputs): AnalyticsSnapsho
       name: nameOf(modelId),
       points: daily.flatMap((d) => (d.modelId === modelId && d.meanMs !== undefined ? [{ day: d.day, meanMs: d.meanMs }] : [])),
     })).filter((s) => s.points.length > 0),
-    cleanup: cleanupSummary(inputs.cleanup, nameOf),
+    cleanup: cleanupSummary(inputs.cleanup, nameOf, [...usageSummary(db, now, 'all').values()].some((u) => u.useCount > 0)),
     preload: preloadSuggestions(usageSummary(db, now, 30), availability, PRELOAD_MIN_USES).map((p) => ({
       modelId: p.modelId, name: nameOf(p.modelId), state: p.state, action: p.action, uses: p.useCount, lastUsed: p.lastUsed ?? null,
     })),
@@ -108,7 +108,7 @@ export function availabilityOf(model: Pick<ModelFacts, 'state' | 'files'>): Mode
   }
 }
 
-function cleanupSummary(plan: CleanupPlan, nameOf: (id: string) => string): AnalyticsSnapshot['cleanup'] {
+function cleanupSummary(plan: CleanupPlan, nameOf: (id: string) => string, usageRecorded: boolean): AnalyticsSnapshot['cleanup'] {
   return {
     proposals: plan.proposals.map((p) => ({
       modelId: p.modelId, name: nameOf(p.modelId), bytes: p.sizeBytes, lastUsed: p.lastUsed ?? null, uses: p.useCount,
@@ -116,6 +116,7 @@ function cleanupSummary(plan: CleanupPlan, nameOf: (id: string) => string): Anal
     })),
     freedBytes: plan.freedBytes,
     stillOverBytes: plan.stillOverBytes,
+    usageRecorded,
   };
 }
 

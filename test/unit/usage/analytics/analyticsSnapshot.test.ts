@@ -116,6 +116,18 @@ describe('analytics snapshot', () => {
     assert.deepEqual(buildAnalyticsSnapshot(inputs(db, { cleanup, period: 'all' })).cleanup, snap.cleanup);
   });
 
+  it('tells "nothing to clean up because nothing was used" from "everything was used": usageRecorded', async () => {
+    const empty = buildAnalyticsSnapshot(inputs(await seeded([])));
+    assert.equal(empty.cleanup.usageRecorded, false);
+    // Downloads are not usage.
+    const downloadedOnly = await seeded([{ kind: 'download', modelId: 'chat', ok: true, bytes: 1, ts: NOW - DAY }]);
+    assert.equal(buildAnalyticsSnapshot(inputs(downloadedOnly)).cleanup.usageRecorded, false);
+    assert.equal(buildAnalyticsSnapshot(inputs(undefined)).cleanup.usageRecorded, false);
+    const used = buildAnalyticsSnapshot(inputs(await realisticDb()));
+    assert.equal(used.cleanup.usageRecorded, true);
+    assert.ok(isHostToWebview({ type: 'snapshot', snapshot: used }), 'the message guard accepts it');
+  });
+
   it('marks models proposed only to get under the storage limit', async () => {
     const db = await realisticDb();
     const snap = buildAnalyticsSnapshot(inputs(db, { cleanup: plan(db, { ...POLICY, pinned: ['pinned-old'], maxStorageGB: 0.2 }) }));

@@ -55,7 +55,7 @@ export async function runAnalytics(engine: AvailabilityEngine, store: AnalyticsS
       const s = engine.getModelState(m.id);
       return { id: m.id, name: m.name, state: s?.state ?? 'missing', bytesOnDisk: s?.bytesOnDisk ?? 0, files: s?.files ?? [] };
     }),
-    cleanup: proposeCleanup(engine, usage, { keepRecentDays: 30, keepFrequentUses: 20, pinned: [], inUse: [] }, now),
+    cleanup: proposeCleanup(engine, usage, { keepRecentDays: 30, keepFrequentUses: 20, pinned: [] }, now),
   }));
   if (opts.json) {
     out.write(`${JSON.stringify(snapshot, null, 2)}\n`);
@@ -85,7 +85,7 @@ export interface CleanupCliOptions {
 export async function runCleanup(engine: AvailabilityEngine, store: AnalyticsStore, opts: CleanupCliOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<boolean> {
   const now = Date.now();
   const usage = store.read((db) => usageSummary(db, now, 'all'));
-  const plan = proposeCleanup(engine, usage, { keepRecentDays: opts.keepRecentDays, keepFrequentUses: opts.keepFrequentUses, maxStorageGB: opts.maxStorageGB, pinned: opts.pinned, inUse: [] }, now);
+  const plan = proposeCleanup(engine, usage, { keepRecentDays: opts.keepRecentDays, keepFrequentUses: opts.keepFrequentUses, maxStorageGB: opts.maxStorageGB, pinned: opts.pinned }, now);
   const removed: { id: string; bytes: number }[] = [];
   const failed: { id: string; error: string }[] = [];
   if (!opts.dryRun) {

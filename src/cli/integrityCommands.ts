@@ -47,7 +47,7 @@ export async function runVerify(engine: AvailabilityEngine, opts: CliOptions, ou
 
 /** `repair`: true when every model ended repaired (green, or yellow only for lack of a checksum). */
 export async function runRepair(engine: AvailabilityEngine, ids: readonly string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream, printer: ProgressPrinter): Promise<boolean> {
-  const sub = engine.onDidChange(() => printer.update(engine.getModelStates()));
+  const sub = engine.onDidChangeModel(() => printer.update(engine.getModelStates()));
   let ok = true;
   try {
     for (const id of ids) {

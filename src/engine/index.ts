@@ -1,12 +1,16 @@
 // The engine's one entrance for its surfaces (src/vscode, src/cli, src/api): they import nothing else.
 export { AvailabilityEngine, OperationRefusedError } from './availability/engine';
-export type { CheckProgress, DownloadPriority, DownloadSettings, FileCheck, Health, HealthReason, HealthReport, HealthSettings, InstalledVersion, Logger, ModelFileState, ModelState, ModelStateName, RepairResult } from './availability/engine';
+export type { CheckProgress, DownloadControls, DownloadPriority, DownloadSettings, FileCheck, Health, HealthReason, HealthReport, HealthSettings, InstalledVersion, Logger, ModelChange, ModelFailure, ModelFileState, ModelState, ModelStateName, RepairResult } from './availability/engine';
+export type { DownloadFailureCode } from './core/downloadError';
+export { UseGuard } from './availability/useGuard';
+export type { Use } from './availability/useGuard';
 export { moveStore } from './availability/moveStore';
 export { builtinCatalog, formatProblem, loadCatalogs } from './catalog/catalogLoader';
 export type { CatalogLoadResult, CatalogSource } from './catalog/catalogLoader';
 export type { ModelEntry, ModelFile } from './catalog/catalogTypes';
 export { Emitter } from './core/event';
 export { formatBytes, formatDuration } from './core/format';
+export { throttled } from './core/throttle';
 export { Disposable, toDisposable } from './core/lifecycle';
 export type { IDisposable } from './core/lifecycle';
 export { PRELOAD_MIN_USES, availabilityOf, buildAnalyticsSnapshot } from './usage/analytics/analyticsSnapshot';

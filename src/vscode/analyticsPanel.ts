@@ -22,8 +22,6 @@ export interface AnalyticsPanelOptions {
   readonly storeRoot: string;
   /** The storage policy from settings, pinned models included (cleanupCommand's `storagePolicy`). */
   readonly policy: () => StoragePolicy;
-  /** Whether a model is held by a lease now; such models are never proposed for removal. */
-  readonly inUse?: (modelId: string) => boolean;
 }
 
 /** The command each recommendation button runs, with the model id as its argument. */
@@ -54,7 +52,8 @@ export class AnalyticsPanel extends Disposable implements vscode.WebviewPanelSer
 
   constructor(private readonly options: AnalyticsPanelOptions) {
     super();
-    this._register(options.engine.onDidChange(() => this.schedulePost()));
+    this._register(options.engine.onDidChangeModel(() => this.schedulePost()));
+    this._register(options.engine.onDidChangeCatalog(() => this.schedulePost()));
     if (options.store) this._register(options.store.onDidSave(() => this.schedulePost()));
     this._register(vscode.window.registerWebviewPanelSerializer(AnalyticsPanel.viewType, this));
     this._register({ dispose: () => { clearTimeout(this.postTimer); this.panel?.dispose(); } });
@@ -174,12 +173,10 @@ export class AnalyticsPanel extends Disposable implements vscode.WebviewPanelSer
     const freeBytes = await this.freeBytes();
     const now = Date.now();
     const policy = this.options.policy();
-    const inUse = this.options.inUse;
-    const fullPolicy: StoragePolicy = inUse ? { ...policy, inUse: [...policy.inUse, ...models.filter((m) => inUse(m.id)).map((m) => m.id)] } : policy;
     const build = (db: AnalyticsDatabase | undefined) => buildAnalyticsSnapshot({
       db, recordingEnabled: store?.enabled ?? false, now, period, models, freeBytes,
       // The same plan as Clean Up Storage… shows, so the panel never proposes something the command would not.
-      cleanup: proposeCleanup(engine, db ? usageSummary(db, now, 'all') : new Map(), fullPolicy, now),
+      cleanup: proposeCleanup(engine, db ? usageSummary(db, now, 'all') : new Map(), policy, now),
     });
     return store ? store.read(build) : build(undefined);
   }

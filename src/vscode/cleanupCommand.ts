@@ -10,19 +10,15 @@ import { config } from './settings';
 export interface CleanupDeps {
   readonly engine: AvailabilityEngine;
   readonly store: AnalyticsStore | undefined;
-  readonly inUse: () => readonly string[];
-  /** Removes a model's files; resolves to the bytes freed. */
-  readonly remove: (id: string) => Promise<number>;
 }
 
-export function storagePolicy(inUse: readonly string[]): StoragePolicy {
+export function storagePolicy(): StoragePolicy {
   const c = config();
   return {
     keepRecentDays: c.get<number>('cleanup.keepRecentDays', 30),
     keepFrequentUses: c.get<number>('cleanup.keepFrequentUses', 20),
     maxStorageGB: c.get<number>('cleanup.maxStorageGB', 0),
     pinned: c.get<string[]>('pinnedModels', []),
-    inUse,
   };
 }
 
@@ -47,7 +43,7 @@ export async function cleanUpStorage(deps: CleanupDeps): Promise<void> {
     return;
   }
   const now = Date.now();
-  const plan = proposeCleanup(deps.engine, usage(deps.store, now), storagePolicy(deps.inUse()), now);
+  const plan = proposeCleanup(deps.engine, usage(deps.store, now), storagePolicy(), now);
   if (plan.proposals.length === 0) {
     const pick = await vscode.window.showInformationMessage(`Nothing to clean up: the ${formatBytes(plan.totalBytes)} of models on disk are all kept by the storage policies, pinned, or in use.`, 'Storage Settings');
     if (pick) await vscode.commands.executeCommand('workbench.action.openSettings', 'modelAvailability.cleanup');
@@ -82,7 +78,7 @@ export async function autoCleanup(deps: CleanupDeps): Promise<void> {
   // Never without recorded use: every model would look unused.
   if (!config().get<boolean>('cleanup.auto', false) || !deps.store?.enabled) return;
   const now = Date.now();
-  const plan = proposeCleanup(deps.engine, usage(deps.store, now), storagePolicy(deps.inUse()), now);
+  const plan = proposeCleanup(deps.engine, usage(deps.store, now), storagePolicy(), now);
   if (plan.proposals.length === 0) return;
   const name = (id: string) => deps.engine.getModels().find((m) => m.id === id)?.name ?? id;
   await removeAndReport(deps, plan.proposals.map((p) => p.modelId), name);
@@ -93,7 +89,7 @@ async function removeAndReport(deps: CleanupDeps, ids: readonly string[], name: 
   const failed: string[] = [];
   for (const id of ids) {
     try {
-      freed += await deps.remove(id);
+      freed += await deps.engine.remove(id);
     } catch (err) {
       failed.push(`${name(id)} (${err instanceof Error ? err.message : String(err)})`);
     }

@@ -16,10 +16,10 @@ export class DownloadNotifications extends Disposable {
         { title: 'Copy Path', run: () => vscode.commands.executeCommand('modelAvailability.copyPath', id) },
         { title: 'Show in Models', run: () => vscode.commands.executeCommand('modelAvailability.focusModel', id) });
     }));
-    this._register(engine.onDidFail(({ id, reason, kind }) => {
+    this._register(engine.onDidFail(({ id, reason, code, kind }) => {
       startedByUser.delete(id);
       const retry: NotificationAction = { title: kind === 'paused' ? 'Resume' : 'Retry', run: () => vscode.commands.executeCommand(kind === 'paused' ? 'modelAvailability.resume' : 'modelAvailability.download', id) };
-      if (/gated|token/i.test(reason)) {
+      if (code === 'auth') {
         const setTokenAndRetry: NotificationAction = {
           title: 'Set Token',
           run: async () => {
@@ -27,7 +27,7 @@ export class DownloadNotifications extends Disposable {
           },
         };
         notifier.notify('gated', 'error', `${name(id)} could not be downloaded: ${reason}`, setTokenAndRetry, retry);
-      } else if (/disk full|ENOSPC|free space/i.test(reason)) {
+      } else if (code === 'disk-full') {
         notifier.notify('diskFull', 'error', `${name(id)} is paused: ${reason}. What was downloaded is kept.`, { title: 'Open Storage Folder', run: () => vscode.commands.executeCommand('modelAvailability.openStorageFolder') }, retry);
       } else {
         notifier.notify(`failed:${kind}`, 'error', `${name(id)} could not be downloaded: ${reason}`, retry, showLogs);

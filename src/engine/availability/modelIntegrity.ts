@@ -1,14 +1,26 @@
-import type { Event } from '../core/event';
+import { Emitter, type Event } from '../core/event';
+import type { IDisposable } from '../core/lifecycle';
 import type { ModelEntry } from '../catalog/catalogTypes';
 import type { DownloadPriority, QueueItem } from './downloadQueue';
 import { formatBytes } from '../core/format';
 import type { Logger } from '../transfer/settings';
 import type { Health, HealthReason, ModelHealth } from './health';
 import { isLockedByAnotherProcess, removeModelFiles } from '../store/modelRemoval';
+import { removeInstalledVersion } from '../store/installedVersions';
 import type { StoreLayout } from '../store/storeLayout';
 import { checkModel, type FileCheck, type VerifyOptions } from './modelVerifier';
 import { OperationRefusedError } from '../core/operationRefused';
 import type { DownloadMode } from './transferPlan';
+import type { UseGuard } from './useGuard';
+import type { ModelChange } from './modelState';
+
+export interface IntegrityEvent {
+  readonly id: string;
+  readonly kind: 'check' | 'repair';
+  /** The model ended green. */
+  readonly ok: boolean;
+  readonly durationMs: number;
+}
 
 export interface HealthReport {
   readonly id: string;
@@ -37,7 +49,10 @@ export interface IntegrityHost {
   readonly layout: StoreLayout;
   readonly lockStaleMs: number;
   readonly logger: Logger;
+  readonly uses: UseGuard;
   requireModel(id: string): ModelEntry;
+  /** The version requests get now (older than the catalog's when the catalog moved on), or null. */
+  installedVersion(id: string): string | null;
   queueItem(id: string): QueueItem | undefined;
   enqueue(id: string, priority: DownloadPriority): void;
   cancel(id: string): Promise<void>;
@@ -46,7 +61,7 @@ export interface IntegrityHost {
   /** Fired after the store was rescanned. */
   readonly onDidFinish: Event<{ id: string }>;
   readonly onDidFail: Event<{ id: string; reason: string }>;
-  readonly onDidChange: Event<void>;
+  readonly onDidChangeModel: Event<ModelChange>;
 }
 
 type RunOutcome = { readonly ok: true } | { readonly ok: false; readonly error: string };
@@ -56,7 +71,10 @@ type RunOutcome = { readonly ok: true } | { readonly ok: false; readonly error: 
  * and the same FileTransfer: the check records the damaged pieces, planTransfer turns them into missing
  * pieces, and the transfer fetches them and verifies the whole file again.
  */
-export class ModelIntegrity {
+export class ModelIntegrity implements IDisposable {
+  private readonly _onDidCheck = new Emitter<IntegrityEvent>();
+  /** A full check or a repair ended. */
+  readonly onDidCheck: Event<IntegrityEvent> = this._onDidCheck.event;
   private readonly running = new Map<string, Promise<unknown>>();
   /** Models whose current or last failed run is a repair or re-download. */
   private readonly repairModes = new Map<string, DownloadMode>();
@@ -84,22 +102,33 @@ export class ModelIntegrity {
     this.waiters.get(id)?.({ ok: false, error: 'cancelled' });
   }
 
+  dispose(): void {
+    this._onDidCheck.dispose();
+  }
+
   verify(id: string, opts: VerifyOptions = {}): Promise<HealthReport> {
-    return this.exclusive(id, () => this.check(id, opts));
+    return this.reported(id, 'check', () => this.exclusive(id, () => this.check(id, opts)));
   }
 
   repair(id: string, opts: VerifyOptions = {}): Promise<RepairResult> {
-    return this.exclusive(id, () => this.fix(id, 'auto', opts));
+    return this.reported(id, 'repair', () => this.exclusive(id, () => this.fix(id, 'auto', opts)));
   }
 
   redownload(id: string): Promise<RepairResult> {
-    return this.exclusive(id, () => this.fix(id, 'full', {}));
+    return this.reported(id, 'repair', () => this.exclusive(id, () => this.fix(id, 'full', {})));
   }
 
-  async remove(id: string, isInUse?: (id: string) => boolean): Promise<number> {
+  private async reported<T extends { readonly health: Health | null }>(id: string, kind: IntegrityEvent['kind'], run: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    const result = await run();
+    this._onDidCheck.fire({ id, kind, ok: result.health === 'green', durationMs: Date.now() - started });
+    return result;
+  }
+
+  async remove(id: string): Promise<number> {
     const model = this.host.requireModel(id);
     this.refuseWhileDownloading(id, 'remove');
-    if (isInUse?.(id)) throw new OperationRefusedError('inUse', `${id} is in use by a running generation; remove it when that ends`);
+    this.host.uses.refuse(id, 'remove');
     if (this.running.has(id)) throw new OperationRefusedError('busy', `${id} is being checked or repaired; remove it when that ends`);
     if (await isLockedByAnotherProcess(this.host.layout, model, this.host.lockStaleMs)) {
       throw new OperationRefusedError('otherProcess', `another window or process is downloading ${id}; cancel it there first`);
@@ -107,7 +136,10 @@ export class ModelIntegrity {
     return this.exclusive(id, async () => {
       // A paused or failed download goes too, with its partial data.
       if (this.host.queueItem(id)) await this.host.cancel(id);
-      const freed = await removeModelFiles(this.host.layout, model);
+      const installed = this.host.installedVersion(id);
+      // Ready on an older version (the catalog moved on): that is the copy being removed.
+      const older = installed !== null && installed !== model.version ? await removeInstalledVersion(this.host.layout, id, installed) : 0;
+      const freed = older + await removeModelFiles(this.host.layout, model);
       this.repairModes.delete(id);
       await this.host.refresh([id]);
       this.host.logger.info(`removed (${formatBytes(freed)} freed)`, id);
@@ -141,7 +173,10 @@ export class ModelIntegrity {
 
   private async fix(id: string, mode: DownloadMode, opts: VerifyOptions): Promise<RepairResult> {
     const model = this.host.requireModel(id);
-    this.refuseWhileDownloading(id, mode === 'full' ? 're-download' : 'repair');
+    const action = mode === 'full' ? 're-download' : 'repair';
+    this.refuseWhileDownloading(id, action);
+    // Files are replaced in place: not under a lease or a running generation.
+    this.host.uses.refuse(id, action);
     let check: HealthReport | undefined;
     if (mode === 'auto') {
       check = await this.check(id, opts);
@@ -166,7 +201,8 @@ export class ModelIntegrity {
       const subs = [
         this.host.onDidFinish((e) => { if (e.id === id) settle({ ok: true }); }),
         this.host.onDidFail((e) => { if (e.id === id) settle({ ok: false, error: e.reason }); }),
-        this.host.onDidChange(() => {
+        this.host.onDidChangeModel((e) => {
+          if (e.id !== id) return;
           const item = this.host.queueItem(id);
           if (item?.state === 'paused') settle({ ok: false, error: `paused${item.pausedReason ? `: ${item.pausedReason}` : ''}` });
         }),

@@ -123,7 +123,7 @@ export class FileTransfer {
         restarts++;
         await removePartData(this.opts.finalPath);
         if (restarts > this.opts.settings().maxRetries) {
-          throw new DownloadError('fatal', `${err.message}; gave up after ${restarts} attempts`);
+          throw new DownloadError('fatal', `${err.message}; gave up after ${restarts} attempts`, { code: 'checksum' });
         }
         this.opts.logger.warn(`${path.basename(this.opts.finalPath)}: ${err.message}; downloading again (attempt ${restarts + 1})`, this.opts.modelId);
       } finally {
@@ -307,7 +307,7 @@ export class FileTransfer {
         if (err.kind !== 'retryable') throw err;
         failures = (this.map?.bytesComplete() ?? 0) > before ? 1 : failures + 1;
         const { maxRetries, retryBaseDelayMs } = this.opts.settings();
-        if (failures > maxRetries) throw new DownloadError('fatal', `${err.message} (gave up after ${maxRetries} retries)`);
+        if (failures > maxRetries) throw new DownloadError('fatal', `${err.message} (gave up after ${maxRetries} retries)`, { code: err.code });
         const delay = retryDelayMs(failures, retryBaseDelayMs, err.retryAfterMs);
         this.opts.logger.warn(`${path.basename(this.opts.finalPath)}: ${err.message}; retry ${failures}/${maxRetries} in ${delay} ms`, this.opts.modelId);
         await this.saveState(true);
@@ -432,7 +432,7 @@ export class FileTransfer {
     const fh = this.requireFile();
     const done = this.writes.then(() => this.io.write(fh, chunk, offset)).catch((err: unknown) => {
       const e = toDownloadError(err);
-      throw e.kind === 'retryable' ? new DownloadError('fatal', `cannot write ${this.part}: ${e.message}`) : e;
+      throw e.kind === 'retryable' ? new DownloadError('fatal', `cannot write ${this.part}: ${e.message}`, { code: 'write' }) : e;
     });
     this.writes = done.catch(() => undefined);
     return done;

@@ -16,7 +16,7 @@ describe('install time', () => {
     const file = () => engine.getModelState('m')?.files[0];
     try {
       engine.download(['m']);
-      await waitFor((l) => engine.onDidChange(l), () => engine.getModelState('m')?.state === 'ready');
+      await waitFor((l) => engine.onDidChangeModel(l), () => engine.getModelState('m')?.state === 'ready');
       const installedAt = file()?.installedAt;
       assert.ok(installedAt, 'the download records when the file was installed');
       assert.equal(file()?.verifiedAt, installedAt);

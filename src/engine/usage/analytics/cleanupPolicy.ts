@@ -18,7 +18,6 @@ export interface StoragePolicy {
   /** Above this total, least recently used models are proposed until under it; 0 or undefined: no limit. */
   readonly maxStorageGB?: number;
   readonly pinned: readonly string[];
-  readonly inUse: readonly string[];
 }
 
 export type CleanupReason =
@@ -48,8 +47,8 @@ const GB = 1024 ** 3;
  * first), largest first among equals — the limit is the person's hard ceiling, so it outranks the keep rules.
  * Pinned models and models in use are never proposed.
  */
-export function planCleanup(models: readonly InstalledModel[], policy: StoragePolicy, now: number): CleanupPlan {
-  const protectedIds = new Set([...policy.pinned, ...policy.inUse]);
+export function planCleanup(models: readonly InstalledModel[], policy: StoragePolicy, now: number, inUse: ReadonlySet<string> = new Set()): CleanupPlan {
+  const protectedIds = new Set([...policy.pinned, ...inUse]);
   const candidates = models.filter((m) => !protectedIds.has(m.modelId));
   const totalBytes = models.reduce((s, m) => s + m.sizeBytes, 0);
   const proposals: CleanupProposal[] = [];

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { buildAnalyticsSnapshot } from '../engine';
 import { AnalyticsStore } from '../engine';
 import type { AnalyticsPeriod } from '../engine';
-import { describeReason, proposeCleanup } from '../engine';
+import { DEFAULT_STORAGE_POLICY, describeReason, proposeCleanup } from '../engine';
 import { usageSummary } from '../engine';
 import type { AvailabilityEngine } from '../engine';
 import { formatBytes } from '../engine';
@@ -55,7 +55,7 @@ export async function runAnalytics(engine: AvailabilityEngine, store: AnalyticsS
       const s = engine.getModelState(m.id);
       return { id: m.id, name: m.name, state: s?.state ?? 'missing', bytesOnDisk: s?.bytesOnDisk ?? 0, files: s?.files ?? [] };
     }),
-    cleanup: proposeCleanup(engine, usage, { keepRecentDays: 30, keepFrequentUses: 20, pinned: [] }, now),
+    cleanup: proposeCleanup(engine, usage, DEFAULT_STORAGE_POLICY, now),
   }));
   if (opts.json) {
     out.write(`${JSON.stringify(snapshot, null, 2)}\n`);

@@ -17,6 +17,7 @@ export { PRELOAD_MIN_USES, availabilityOf, buildAnalyticsSnapshot } from './usag
 export type { ModelFacts } from './usage/analytics/analyticsSnapshot';
 export { AnalyticsStore } from './usage/analytics/analyticsStore';
 export type { AnalyticsWarning } from './usage/analytics/analyticsStore';
+export { DEFAULT_STORAGE_POLICY } from './usage/analytics/cleanupPolicy';
 export type { StoragePolicy } from './usage/analytics/cleanupPolicy';
 export type { AnalyticsDatabase } from './usage/analytics/eventTypes';
 export type { AnalyticsPeriod } from './usage/analytics/period';

@@ -5,7 +5,7 @@ import { preloadSuggestions, type ModelAvailabilityState } from '../engine';
 import { usageSummary } from '../engine';
 import type { AvailabilityEngine } from '../engine';
 import type { ExtensionLog } from './logs';
-import { config, onDidChangeSetting } from './settings';
+import { setting, onDidChangeSetting } from './settings';
 
 const MIN_INTERVAL_MS = 10 * 60_000;
 
@@ -27,7 +27,7 @@ export class AutoPreload extends Disposable {
   }
 
   async run(): Promise<void> {
-    if (!config().get<boolean>('preload.auto', false) || Date.now() - this.lastRun < MIN_INTERVAL_MS) return;
+    if (!setting('preload.auto') || Date.now() - this.lastRun < MIN_INTERVAL_MS) return;
     this.lastRun = Date.now();
     const usage = this.store.read((db) => usageSummary(db, Date.now(), 30));
     const states = new Map<string, ModelAvailabilityState>();

@@ -5,7 +5,7 @@ import { describeReason, proposeCleanup } from '../engine';
 import { usageSummary, type ModelUseSummary } from '../engine';
 import type { AvailabilityEngine } from '../engine';
 import { formatBytes } from '../engine';
-import { config } from './settings';
+import { setting } from './settings';
 
 export interface CleanupDeps {
   readonly engine: AvailabilityEngine;
@@ -13,12 +13,11 @@ export interface CleanupDeps {
 }
 
 export function storagePolicy(): StoragePolicy {
-  const c = config();
   return {
-    keepRecentDays: c.get<number>('cleanup.keepRecentDays', 30),
-    keepFrequentUses: c.get<number>('cleanup.keepFrequentUses', 20),
-    maxStorageGB: c.get<number>('cleanup.maxStorageGB', 0),
-    pinned: c.get<string[]>('pinnedModels', []),
+    keepRecentDays: setting('cleanup.keepRecentDays'),
+    keepFrequentUses: setting('cleanup.keepFrequentUses'),
+    maxStorageGB: setting('cleanup.maxStorageGB'),
+    pinned: setting('pinnedModels'),
   };
 }
 
@@ -76,7 +75,7 @@ export async function cleanUpStorage(deps: CleanupDeps): Promise<void> {
 /** `cleanup.auto`: removes what the policies propose without asking, and says what it did. */
 export async function autoCleanup(deps: CleanupDeps): Promise<void> {
   // Never without recorded use: every model would look unused.
-  if (!config().get<boolean>('cleanup.auto', false) || !deps.store?.enabled) return;
+  if (!setting('cleanup.auto') || !deps.store?.enabled) return;
   const now = Date.now();
   const plan = proposeCleanup(deps.engine, usage(deps.store, now), storagePolicy(), now);
   if (plan.proposals.length === 0) return;

@@ -5,7 +5,7 @@ import { moveStore } from '../engine';
 import { formatBytes } from '../engine';
 import type { ExtensionLog } from './logs';
 import { configuredStoreRoot } from './engineSettings';
-import { config } from './settings';
+import { updateSetting } from './settings';
 
 /**
  * "Move Model Storage…": copy the store to another folder or disk, verify every file, switch the setting,
@@ -46,7 +46,7 @@ export async function moveStorage(engine: AvailabilityEngine, currentRoot: strin
           progress.report({ message: `${p.phase === 'copy' ? 'copying and verifying' : 'deleting the old copy'} ${p.file ?? ''} (${formatBytes(p.bytesDone)} of ${formatBytes(p.totalBytes)})`, increment: Math.max(0, pct - last) });
           last = Math.max(last, pct);
         },
-        commit: () => Promise.resolve(config().update('storagePath', target, vscode.ConfigurationTarget.Global)),
+        commit: () => Promise.resolve(updateSetting('storagePath', target, vscode.ConfigurationTarget.Global)),
       });
     });
     log.info(`moved the store from ${currentRoot} to ${target}: ${result.files} files, ${formatBytes(result.bytes)} (${formatBytes(result.bytesCopied)} copied now)`);

@@ -288,7 +288,7 @@ export class AvailabilityEngine extends Disposable {
 
   private changed(id: string, kind: ModelChange['kind']): void {
     // A finished download is rescanned first: its 'files' event is the one that says it is ready, with its paths.
-    if (this.settling.has(id) && kind !== 'files') return;
+    if (this.settling.has(id) && (kind === 'state' || kind === 'progress')) return;
     if (kind === 'progress') this.progressThrottle.push(id);
     else this._onDidChangeModel.fire({ id, kind });
   }

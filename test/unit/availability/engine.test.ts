@@ -197,12 +197,13 @@ describe('AvailabilityEngine downloads', function () {
       } },
     });
     const failures: string[] = [];
-    e.onDidFail((f) => failures.push(`${f.kind}: ${f.reason}`));
+    e.onDidFail((f) => failures.push(`${f.kind} (${f.code}): ${f.reason}`));
     e.download(['m']);
     await waitFor(e.onDidChangeModel, () => e.getModelState('m')?.state === 'paused');
     await new Promise((r) => setTimeout(r, 200));
-    assert.deepEqual(failures, ['paused: disk full']);
+    assert.deepEqual(failures, ['paused (disk-full): disk full']);
     assert.equal(e.getModelState('m')?.pausedReason, 'disk full');
+    assert.deepEqual(e.getModelState('m')?.failure, { code: 'disk-full', message: 'disk full' });
     assert.equal(server.requests.length, 1);
   });
 

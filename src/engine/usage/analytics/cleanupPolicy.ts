@@ -20,6 +20,9 @@ export interface StoragePolicy {
   readonly pinned: readonly string[];
 }
 
+/** `modelAvailability.cleanup.*` and `pinnedModels` defaults (package.json says the same; a unit test compares). */
+export const DEFAULT_STORAGE_POLICY: StoragePolicy = { keepRecentDays: 30, keepFrequentUses: 20, maxStorageGB: 0, pinned: [] };
+
 export type CleanupReason =
   | { readonly kind: 'unused'; readonly days: number | undefined }
   | { readonly kind: 'rarelyUsed'; readonly uses: number }

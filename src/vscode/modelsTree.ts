@@ -40,13 +40,16 @@ export class ModelsTree extends Disposable implements vscode.TreeDataProvider<Mo
     this.view = this._register(vscode.window.createTreeView('modelAvailability.models', { treeDataProvider: this, showCollapseAll: true }));
     // The engine names the model that changed and throttles progress per model. A hidden view does no work
     // for it: it catches up (only what changed meanwhile) when it is shown again.
-    this._register(engine.onDidChangeModel(({ id }) => {
+    this._register(engine.onDidChangeModel(({ id, kind }) => {
+      // The store was rescanned: the versions on disk may have changed.
+      if (kind === 'files') this.versions.delete(id);
       this.stale.add(id);
       if (this.view.visible) this.refreshStale();
     }));
     this._register(engine.onDidChangeCatalog(() => {
       this.nodes.clear();
       this.stale.clear();
+      this.versions.clear();
       this.changed.fire(undefined);
     }));
     this._register(this.view.onDidChangeVisibility((e) => {
@@ -59,21 +62,21 @@ export class ModelsTree extends Disposable implements vscode.TreeDataProvider<Mo
     if (node.kind !== 'model') return [];
     const files: ModelNode[] = node.model.files.map((file) => ({ kind: 'file', model: node.model, file }));
     // Other versions on disk (the catalog moved on, the old one stays until removed). Read from disk only
-    // when the store changed: progress refreshes the tree several times a second.
+    // after the store was rescanned: progress refreshes the tree several times a second.
     const others = (await this.versionsOf(node.model.id))
       .filter((v) => v.version !== node.model.version)
       .map((version): ModelNode => ({ kind: 'version', model: node.model, version }));
     return [...files, ...others];
   }
 
-  private readonly versions = new Map<string, { generation: number; read: Promise<InstalledVersion[]> }>();
+  private readonly versions = new Map<string, Promise<InstalledVersion[]>>();
 
   private versionsOf(id: string): Promise<InstalledVersion[]> {
-    const generation = this.engine.storeGeneration;
-    const cached = this.versions.get(id);
-    if (cached?.generation === generation) return cached.read;
-    const read = this.engine.installedVersions(id).catch(() => []);
-    this.versions.set(id, { generation, read });
+    let read = this.versions.get(id);
+    if (!read) {
+      read = this.engine.installedVersions(id).catch(() => []);
+      this.versions.set(id, read);
+    }
     return read;
   }
 

@@ -69,7 +69,6 @@ export class AvailabilityEngine extends Disposable {
   private readonly logger: Logger;
   /** A download lock not refreshed for this long belongs to a dead process. */
   private readonly lockStaleMs: number;
-  private _storeGeneration = 0;
   /** Models whose download just finished and whose store entry is being rescanned. */
   private readonly settling = new Map<string, Promise<void>>();
 
@@ -181,14 +180,8 @@ export class AvailabilityEngine extends Disposable {
     }
   }
 
-  /** Changes whenever the store is rescanned or a version removed, so views can cache what they read from disk. */
-  get storeGeneration(): number {
-    return this._storeGeneration;
-  }
-
   /** Re-reads the store from disk (the store is the truth): the quick check. It never throws for one model's sake. */
   async refresh(ids?: readonly string[]): Promise<void> {
-    this._storeGeneration++;
     for (const id of ids ?? [...this.models.keys()]) {
       const model = this.models.get(id);
       if (!model) continue;

@@ -7,7 +7,7 @@ import type { StoragePolicy } from '../engine';
 import type { AnalyticsDatabase } from '../engine';
 import { proposeCleanup } from '../engine';
 import { usageSummary } from '../engine';
-import { Disposable, type IDisposable } from '../engine';
+import { Disposable, throttled, type IDisposable } from '../engine';
 import type { AvailabilityEngine } from '../engine';
 import {
   isWebviewToHost, type AnalyticsSnapshot, type HostToWebview, type Period, type RecommendationAction, type RunActionMessage,
@@ -47,8 +47,7 @@ export class AnalyticsPanel extends Disposable implements vscode.WebviewPanelSer
   /** Set by the page's ready message: nothing is posted before it. */
   private period: Period | undefined;
   private lastSnapshot: AnalyticsSnapshot | undefined;
-  private lastPostAt = 0;
-  private postTimer: NodeJS.Timeout | undefined;
+  private readonly postSoon = this._register(throttled(MIN_POST_INTERVAL_MS, () => void this.post()));
 
   constructor(private readonly options: AnalyticsPanelOptions) {
     super();
@@ -56,7 +55,7 @@ export class AnalyticsPanel extends Disposable implements vscode.WebviewPanelSer
     this._register(options.engine.onDidChangeCatalog(() => this.schedulePost()));
     if (options.store) this._register(options.store.onDidSave(() => this.schedulePost()));
     this._register(vscode.window.registerWebviewPanelSerializer(AnalyticsPanel.viewType, this));
-    this._register({ dispose: () => { clearTimeout(this.postTimer); this.panel?.dispose(); } });
+    this._register({ dispose: () => this.panel?.dispose() });
   }
 
   show(): void {
@@ -140,12 +139,7 @@ export class AnalyticsPanel extends Disposable implements vscode.WebviewPanelSer
   }
 
   private schedulePost(): void {
-    if (this.period === undefined || this.postTimer) return;
-    const wait = Math.max(0, this.lastPostAt + MIN_POST_INTERVAL_MS - Date.now());
-    this.postTimer = setTimeout(() => {
-      this.postTimer = undefined;
-      void this.post();
-    }, wait);
+    if (this.period !== undefined) this.postSoon.push();
   }
 
   private async post(): Promise<void> {
@@ -156,7 +150,6 @@ export class AnalyticsPanel extends Disposable implements vscode.WebviewPanelSer
   private async postSnapshot(): Promise<void> {
     const period = this.period;
     if (!this.panel || period === undefined) return;
-    this.lastPostAt = Date.now();
     const snapshot = await this.snapshot(period);
     // The page may have gone, or asked for another period, while free space was measured.
     if (this.period !== period) return;

@@ -1,32 +1,26 @@
 import * as assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
-import { AvailabilityEngine, type AvailabilityEngineOptions, type ModelChange } from '../../../src/engine/availability/engine';
+import type { AvailabilityEngine, AvailabilityEngineOptions, ModelChange } from '../../../src/engine/availability/engine';
 import { ModelRequests } from '../../../src/engine/usage/requests/modelRequests';
-import { PIECE, MemoryLogger, tempDir, testSettings } from '../../support/downloadFixtures';
+import { PIECE } from '../../support/downloadFixtures';
+import { EngineHarness } from './integrityFixtures';
 import { urlModel, waitFor } from '../../support/engineFixtures';
 import { FaultServer, generateData } from '../../support/faultServer';
 
 describe('model state: versions, per-model events, failure codes', function () {
   this.timeout(20_000);
   let server: FaultServer;
-  let store: string;
-  const engines: AvailabilityEngine[] = [];
+  const harness = new EngineHarness();
+  const engine = (opts: Partial<AvailabilityEngineOptions>) => harness.engine(opts);
 
   beforeEach(async () => {
     server = await FaultServer.start();
-    store = await tempDir('ma-state-');
+    await harness.setUp();
   });
   afterEach(async () => {
-    for (const e of engines.splice(0)) e.dispose();
+    await harness.tearDown();
     await server.close();
-    await fs.rm(store, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   });
-
-  async function engine(opts: Partial<AvailabilityEngineOptions>): Promise<AvailabilityEngine> {
-    const e = await AvailabilityEngine.create({ storeRoot: store, models: [], logger: new MemoryLogger(), persistQueue: false, ...opts, settings: testSettings(opts.settings) });
-    engines.push(e);
-    return e;
-  }
 
   const settled = (e: AvailabilityEngine, id: string) => waitFor(e.onDidChangeModel, () => ['ready', 'failed', 'paused'].includes(e.getModelState(id)?.state ?? '') && !e.getModelState(id)?.progress);
 

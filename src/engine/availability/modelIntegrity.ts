@@ -6,7 +6,7 @@ import { formatBytes } from '../core/format';
 import type { Logger } from '../transfer/settings';
 import type { Health, HealthReason, ModelHealth } from './health';
 import { isLockedByAnotherProcess, removeModelFiles } from '../store/modelRemoval';
-import { removeInstalledVersion } from '../store/installedVersions';
+import { installedEntry, removeInstalledVersion } from '../store/installedVersions';
 import type { StoreLayout } from '../store/storeLayout';
 import { checkModel, type FileCheck, type VerifyOptions } from './modelVerifier';
 import { OperationRefusedError } from '../core/operationRefused';
@@ -159,8 +159,9 @@ export class ModelIntegrity implements IDisposable {
   }
 
   private async check(id: string, opts: VerifyOptions): Promise<HealthReport> {
-    const model = this.host.requireModel(id);
     this.refuseWhileDownloading(id, 'check');
+    // What requests get is what is checked: an older version when the catalog moved on.
+    const model = (await this.olderInstalled(id)) ?? this.host.requireModel(id);
     const checkedAt = new Date().toISOString();
     const result = await checkModel(this.host.layout, model, opts);
     await this.host.refresh([id]);
@@ -177,6 +178,11 @@ export class ModelIntegrity implements IDisposable {
     this.refuseWhileDownloading(id, action);
     // Files are replaced in place: not under a lease or a running generation.
     this.host.uses.refuse(id, action);
+    const older = await this.olderInstalled(id);
+    if (older) {
+      // A repair fetches the catalog's files; for an older version that would be the update, not a repair.
+      throw new OperationRefusedError('busy', `cannot ${action} ${id} ${older.version}: the catalog now asks for ${model.version}; download that version instead`);
+    }
     let check: HealthReport | undefined;
     if (mode === 'auto') {
       check = await this.check(id, opts);
@@ -215,6 +221,12 @@ export class ModelIntegrity implements IDisposable {
       this.waiters.set(id, settle);
       this.host.enqueue(id, 'high');
     });
+  }
+
+  /** The installed version's entry when it is older than the catalog's (the catalog moved on), else undefined. */
+  private async olderInstalled(id: string): Promise<ModelEntry | undefined> {
+    const installed = this.host.installedVersion(id);
+    return installed !== null && installed !== this.host.requireModel(id).version ? installedEntry(this.host.layout, id, installed) : undefined;
   }
 
   private refuseWhileDownloading(id: string, action: string): void {

@@ -44,11 +44,17 @@ function entryOf(manifest: ModelManifest): ModelEntry {
   };
 }
 
+/** The catalog entry of an installed version, from its manifest; undefined when that version is not installed. */
+export async function installedEntry(layout: StoreLayout, id: string, version: string): Promise<ModelEntry | undefined> {
+  const manifest = (await manifestsOf(layout, id)).find((m) => m.version === version);
+  return manifest && entryOf(manifest);
+}
+
 /** Deletes one installed version by its own manifest. */
 export async function removeInstalledVersion(layout: StoreLayout, id: string, version: string): Promise<number> {
-  const manifest = (await manifestsOf(layout, id)).find((m) => m.version === version);
-  if (!manifest) throw new Error(`version ${version} of ${id} is not installed`);
-  return removeModelFiles(layout, entryOf(manifest));
+  const entry = await installedEntry(layout, id, version);
+  if (!entry) throw new Error(`version ${version} of ${id} is not installed`);
+  return removeModelFiles(layout, entry);
 }
 
 /**

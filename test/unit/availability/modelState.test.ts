@@ -42,6 +42,12 @@ describe('model state: versions, per-model events, failure codes', function () {
     assert.equal(s?.health, 'green');
     assert.deepEqual(s?.files.map((f) => f.localPath), oldPaths);
 
+    // A full check checks what is installed; a repair would fetch the new version, which is an update, not a repair.
+    const report = await e.verify('m');
+    assert.equal(report.health, 'green');
+    assert.deepEqual(report.files.map((f) => [f.path, f.status]), [['weights/v1.bin', 'ok']]);
+    await assert.rejects(e.repair('m'), /cannot repair m 1\.0\.0: the catalog now asks for 1\.1\.0/);
+
     const requests = new ModelRequests(e, () => ({ strategy: 'queue', minCompatibility: 60, autoDownload: true }), async () => undefined);
     try {
       const lease = await requests.requestModel('m');

@@ -140,8 +140,7 @@ export class DownloadQueue extends Disposable {
       return;
     }
     this.items.set(id, { id, priority, state: 'queued', order: this.nextOrder++ });
-    this.changedOrder(id);
-    this.pump();
+    this.startOrAnnounce(id);
   }
 
   pause(id: string, reason = 'paused'): void {
@@ -163,8 +162,13 @@ export class DownloadQueue extends Disposable {
     item.error = undefined;
     item.failureCode = undefined;
     item.heldByGeneration = false;
-    this.changedOrder(id);
+    this.startOrAnnounce(id);
+  }
+
+  /** Starts what may start; a queued item that did not start is told as queued (one that did, as running). */
+  private startOrAnnounce(id: string): void {
     this.pump();
+    if (this.items.get(id)?.state === 'queued') this.changedOrder(id);
   }
 
   /** Stops the download and deletes its partial data. */

@@ -58,7 +58,6 @@ export class ModelRequests extends Disposable {
     }));
   }
 
-
   /** Leases held now, mocks included. */
   get leaseCount(): number { return this.leases.size; }
 

@@ -86,7 +86,8 @@ describe('model state: versions, per-model events, failure codes', function () {
   it('names the model and the kind of every change; state changes go out at once, the last one is never lost', async () => {
     server.addFile('a.bin', generateData(8 * PIECE, 1));
     server.addFile('b.bin', generateData(PIECE, 2));
-    server.bytesPerSecondPerConnection = 2 * 1024 * 1024;
+    // About 2 s for a: long enough to see progress and pause it midway.
+    server.bytesPerSecondPerConnection = 256 * 1024;
     const e = await engine({ models: [urlModel(server, 'a', ['a.bin']), urlModel(server, 'b', ['b.bin'])] });
     const changes: ModelChange[] = [];
     const seen: string[] = [];

@@ -138,6 +138,8 @@ export class AvailabilityEngine extends Disposable {
     this._register(this.queue.onDidFinish(({ id }) => {
       this.settling.set(id, this.refresh([id]).finally(() => {
         this.settling.delete(id);
+        // Ready, with the paths of what the rescan found: the state change that was held back meanwhile.
+        this.changed(id, 'state');
         this._onDidFinish.fire({ id });
       }));
     }));
@@ -280,10 +282,15 @@ export class AvailabilityEngine extends Disposable {
   }
 
   private changed(id: string, kind: ModelChange['kind']): void {
-    // A finished download is rescanned first: its 'files' event is the one that says it is ready, with its paths.
+    // A finished download is rescanned first; its 'state' event follows the rescan, so it comes with its paths.
     if (this.settling.has(id) && (kind === 'state' || kind === 'progress')) return;
-    if (kind === 'progress') this.progressThrottle.push(id);
-    else this._onDidChangeModel.fire({ id, kind });
+    if (kind === 'progress') {
+      this.progressThrottle.push(id);
+      return;
+    }
+    // Listeners re-read the whole state on any event: a progress event still pending would only repeat it.
+    this.progressThrottle.cancel(id);
+    this._onDidChangeModel.fire({ id, kind });
   }
 
   private stateOf(id: string): ModelState {

@@ -26,9 +26,14 @@ export class KeyedThrottle<K> implements IDisposable {
 
   /** Sends now and drops a pending trailing call (this one carries the newest state). */
   flush(key: K): void {
+    this.cancel(key);
+    this.send(key);
+  }
+
+  /** Drops a pending trailing call, e.g. because a newer event about the same thing went out another way. */
+  cancel(key: K): void {
     clearTimeout(this.timers.get(key));
     this.timers.delete(key);
-    this.send(key);
   }
 
   dispose(): void {

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
-import type { AvailabilityEngine, AvailabilityEngineOptions, ModelChange } from '../../../src/engine/availability/engine';
+import type { AvailabilityEngineOptions, ModelChange } from '../../../src/engine/availability/engine';
 import { ModelRequests } from '../../../src/engine/usage/requests/modelRequests';
 import { PIECE } from '../../support/downloadFixtures';
 import { EngineHarness } from './integrityFixtures';
@@ -21,8 +21,6 @@ describe('model state: versions, per-model events, failure codes', function () {
     await harness.tearDown();
     await server.close();
   });
-
-  const settled = (e: AvailabilityEngine, id: string) => waitFor(e.onDidChangeModel, () => ['ready', 'failed', 'paused'].includes(e.getModelState(id)?.state ?? '') && !e.getModelState(id)?.progress);
 
   it('stays ready on the installed version when the catalog moves on, and requests get its paths', async () => {
     server.addFile('v1.bin', generateData(2 * PIECE, 1));
@@ -102,10 +100,9 @@ describe('model state: versions, per-model events, failure codes', function () {
     e.downloads.pause('a');
     assert.deepEqual(changes, [{ id: 'a', kind: 'state' }], 'a pause is told at once, and b did not change');
     e.downloads.resume('a');
-    await settled(e, 'a');
-    // The last event for a leaves it ready: whoever re-reads on each event ends on the true state.
-    const last = changes.filter((c) => c.id === 'a').at(-1);
-    assert.equal(last?.kind, 'files');
+    await e.whenIdle();
+    // The rescan, then ready as the last state change: whoever re-reads on each event ends on the true state.
+    assert.deepEqual(changes.filter((c) => c.id === 'a').slice(-2), [{ id: 'a', kind: 'files' }, { id: 'a', kind: 'state' }]);
     assert.equal(e.getModelState('a')?.state, 'ready');
     assert.ok(!changes.some((c) => c.id === 'b'));
 

@@ -26,7 +26,7 @@ describe('usage recording', () => {
     const subs = recordEngineEvents(engine, { record: (e) => events.push(e) });
     try {
       engine.download(['a']);
-      await waitFor((l) => engine.onDidChangeModel(l), () => events.some((e) => e.kind === 'download'));
+      await waitFor((l) => engine.onDidFinish(l), () => events.some((e) => e.kind === 'download'));
       await engine.verify('a');
       await engine.repair('a');
       assert.deepEqual(events.map((e) => [e.kind, e.ok]), [['download', true], ['check', true], ['repair', true]]);

@@ -91,7 +91,7 @@ export async function runCleanup(engine: AvailabilityEngine, store: AnalyticsSto
   if (!opts.dryRun) {
     for (const p of plan.proposals) {
       try {
-        removed.push({ id: p.modelId, bytes: await engine.remove(p.modelId) });
+        removed.push({ id: p.modelId, bytes: await engine.integrity.remove(p.modelId) });
       } catch (e) {
         failed.push({ id: p.modelId, error: e instanceof Error ? e.message : String(e) });
       }

@@ -30,10 +30,10 @@ export async function runVerify(engine: AvailabilityEngine, opts: CliOptions, ou
     const onProgress = progressLine(id, err);
     try {
       if (opts.repair) {
-        const r = await engine.repair(id, { signal, onProgress });
+        const r = await engine.integrity.repair(id, { signal, onProgress });
         results.push({ ...fromReport(id, r.check), health: r.health, healthReasons: r.healthReasons, repaired: r.repaired, repairError: r.error });
       } else {
-        results.push(fromReport(id, await engine.verify(id, { signal, onProgress })));
+        results.push(fromReport(id, await engine.integrity.verify(id, { signal, onProgress })));
       }
     } catch (e) {
       const s = engine.getModelState(id);
@@ -53,7 +53,7 @@ export async function runRepair(engine: AvailabilityEngine, ids: readonly string
     for (const id of ids) {
       let result: RepairResult;
       try {
-        result = await engine.repair(id, { onProgress: progressLine(id, err) });
+        result = await engine.integrity.repair(id, { onProgress: progressLine(id, err) });
       } catch (e) {
         ok = false;
         out.write(`error  ${id}  ${messageOf(e)}\n`);
@@ -80,7 +80,7 @@ export async function runRemove(engine: AvailabilityEngine, ids: readonly string
   let ok = true;
   for (const id of ids) {
     try {
-      const freed = await engine.remove(id);
+      const freed = await engine.integrity.remove(id);
       out.write(`removed  ${id}  ${formatBytes(freed)} freed\n`);
     } catch (e) {
       ok = false;

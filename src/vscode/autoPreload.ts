@@ -39,7 +39,7 @@ export class AutoPreload extends Disposable {
       if (this.isDisposed) return;
       this.log.info(`preload: ${p.action === 'download' ? 'downloading' : 'verifying'} (used ${p.useCount} times in 30 days)`, p.modelId);
       if (p.action === 'download') this.engine.download([p.modelId], 'low');
-      else await this.engine.verify(p.modelId, { pauseBetweenPiecesMs: 5 }).catch((err: Error) => this.log.warn(`preload verify failed: ${err.message}`, p.modelId));
+      else await this.engine.integrity.verify(p.modelId, { pauseBetweenPiecesMs: 5 }).catch((err: Error) => this.log.warn(`preload verify failed: ${err.message}`, p.modelId));
     }
   }
 }

@@ -88,7 +88,7 @@ async function removeAndReport(deps: CleanupDeps, ids: readonly string[], name: 
   const failed: string[] = [];
   for (const id of ids) {
     try {
-      freed += await deps.engine.remove(id);
+      freed += await deps.engine.integrity.remove(id);
     } catch (err) {
       failed.push(`${name(id)} (${err instanceof Error ? err.message : String(err)})`);
     }

@@ -50,7 +50,7 @@ export function registerIntegrityCommands(register: Register, deps: IntegrityCom
     const ac = new AbortController();
     token.onCancellationRequested(() => ac.abort());
     let last = 0;
-    return engine.verify(id, {
+    return engine.integrity.verify(id, {
       signal: ac.signal,
       onProgress: (p) => {
         const pct = p.totalBytes ? (p.bytesDone / p.totalBytes) * 100 : 0;
@@ -101,7 +101,7 @@ export function registerIntegrityCommands(register: Register, deps: IntegrityCom
     }
     if (!(await whenFree(deps, m.id, m.name, command === 'repair' ? 'repaired' : 're-downloaded'))) return;
     const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `${title}: ${m.name}` },
-      () => (command === 'repair' ? engine.repair(m.id) : engine.redownload(m.id))).then((r) => r, (err: Error) => { void vscode.window.showErrorMessage(`${title}: ${err.message}`); return undefined; });
+      () => (command === 'repair' ? engine.integrity.repair(m.id) : engine.integrity.redownload(m.id))).then((r) => r, (err: Error) => { void vscode.window.showErrorMessage(`${title}: ${err.message}`); return undefined; });
     if (!result) return;
     if (result.health === 'green') {
       void vscode.window.showInformationMessage(result.repaired.length ? `${m.name} is repaired and verified (${result.repaired.join(', ')}).` : `${m.name} is healthy; nothing needed repair.`);
@@ -135,7 +135,7 @@ export function registerIntegrityCommands(register: Register, deps: IntegrityCom
     if (!ok) return;
     if (!(await whenFree(deps, m.id, m.name, 'removed'))) return;
     try {
-      const freed = await engine.remove(m.id);
+      const freed = await engine.integrity.remove(m.id);
       log.info(`removed (${formatBytes(freed)} freed)`, m.id);
       void vscode.window.setStatusBarMessage(`$(trash) Removed ${m.name}: ${formatBytes(freed)} freed`, 5000);
     } catch (err) {

@@ -9,8 +9,7 @@ import { whenLockFree } from '../store/fileLock';
 import { removePartData } from '../store/partState';
 import { NULL_LOGGER, withDefaults, type DownloadSettings, type Logger } from '../transfer/settings';
 import { DEFAULT_HEALTH_SETTINGS, type HealthSettings } from './health';
-import { ModelIntegrity, type HealthReport, type IntegrityEvent, type RepairResult } from './modelIntegrity';
-import type { VerifyOptions } from './modelVerifier';
+import { ModelIntegrity, type IntegrityEvent } from './modelIntegrity';
 import { SpeedLimiter } from '../transfer/speedLimiter';
 import type { StoredModel } from '../store/storeScanner';
 import { installedVersions, removeInstalledVersion, scanInstalled, type InstalledVersion } from '../store/installedVersions';
@@ -33,6 +32,8 @@ const PROGRESS_INTERVAL_MS = 250;
 
 /** Pause, resume and order downloads: the queue's own controls, as the engine exposes them. */
 export type DownloadControls = Pick<DownloadQueue, 'pause' | 'resume' | 'pauseAll' | 'resumeAll' | 'setPriority' | 'reorder' | 'flush'>;
+/** Full checks, repairs, re-downloads and removal: ModelIntegrity's own methods, as the engine exposes them. */
+export type IntegrityControls = Pick<ModelIntegrity, 'verify' | 'repair' | 'redownload' | 'remove' | 'isBusy'>;
 
 export interface AvailabilityEngineOptions {
   readonly storeRoot: string;
@@ -59,11 +60,13 @@ export class AvailabilityEngine extends Disposable {
   readonly uses: UseGuard;
   /** Pause, resume, prioritise and reorder downloads (download and cancel are the engine's own). */
   readonly downloads: DownloadControls;
+  /** Verify, repair, re-download and remove models. */
+  readonly integrity: IntegrityControls;
   private models = new Map<string, ModelEntry>();
   private stored = new Map<string, StoredModel>();
   private downloadSettings: DownloadSettings;
   private healthSettings: HealthSettings;
-  private readonly integrity: ModelIntegrity;
+  private readonly checks: ModelIntegrity;
   private readonly limiter: SpeedLimiter;
   private readonly queue: DownloadQueue;
   private readonly logger: Logger;
@@ -108,7 +111,7 @@ export class AvailabilityEngine extends Disposable {
         run: (id, signal, onProgress) => downloadModel({
           layout: this.layout, settings: () => this.downloadSettings, limiter: this.limiter, logger: this.logger,
           hfToken: options.hfToken, hfEndpoint: options.hfEndpoint, io: options.io, lockStaleMs: this.lockStaleMs,
-          mode: this.integrity.modeFor(id),
+          mode: this.checks.modeFor(id),
         }, this.requireModel(id), signal, onProgress),
         discard: (id) => this.discardPartial(id),
         remainingBytes: (id) => this.remainingBytes(id),
@@ -119,7 +122,7 @@ export class AvailabilityEngine extends Disposable {
       logger: this.logger,
     }));
     this.downloads = this.queue;
-    this.integrity = this._register(new ModelIntegrity({
+    this.checks = this._register(new ModelIntegrity({
       layout: this.layout, lockStaleMs: this.lockStaleMs, logger: this.logger, uses: this.uses,
       requireModel: (id) => this.requireModel(id),
       installedVersion: (id) => this.stateOf(id).installedVersion,
@@ -130,7 +133,8 @@ export class AvailabilityEngine extends Disposable {
       healthOf: (id) => { const s = this.stateOf(id); return { health: s.health, reasons: s.healthReasons }; },
       onDidFinish: this.onDidFinish, onDidFail: this.onDidFail, onDidChangeModel: this.onDidChangeModel,
     }));
-    this.onDidCheck = this.integrity.onDidCheck;
+    this.integrity = this.checks;
+    this.onDidCheck = this.checks.onDidCheck;
     this._register(this.queue.onDidChange(({ id, kind }) => this.changed(id, kind)));
     // Downloads pause while a model generates (pauseDuringGeneration): generations register in the guard.
     this._register(this.uses.onDidChange(() => this.queue.setGenerationActive(this.uses.generationsRunning > 0)));
@@ -208,7 +212,7 @@ export class AvailabilityEngine extends Disposable {
     for (const id of ids) {
       this.requireModel(id);
       // A check or repair works on these very files; a download now would race it.
-      if (this.integrity.isBusy(id)) throw new OperationRefusedError('busy', `${id} is being checked or repaired; try again when that has finished`);
+      if (this.checks.isBusy(id)) throw new OperationRefusedError('busy', `${id} is being checked or repaired; try again when that has finished`);
     }
     for (const id of ids) this.queue.enqueue(id, priority);
   }
@@ -216,41 +220,8 @@ export class AvailabilityEngine extends Disposable {
   /** Stops the download (or repair) and deletes its partial data. */
   async cancel(id: string): Promise<void> {
     await this.queue.cancel(id);
-    this.integrity.cancelled(id);
+    this.checks.cancelled(id);
     await this.refresh([id]);
-  }
-
-  /**
-   * Full check: sha256 of each whole file (and of every piece where it differs), in worker threads; cancellable through
-   * `signal`. Records verifiedAt (good files) or the changed pieces (damaged ones) in the manifest.
-   * Refused (OperationRefusedError) while the model downloads.
-   */
-  verify(id: string, opts: VerifyOptions = {}): Promise<HealthReport> {
-    return this.integrity.verify(id, opts);
-  }
-
-  /**
-   * Checks the model, then fetches only what is damaged: changed pieces (Range requests, into place), a
-   * truncated tail, missing files. Falls back to a whole-file download — keeping the old copy until the
-   * new one is verified — when the server ignores Range or more than half the pieces are bad. An
-   * interrupted repair resumes when run again. Refused while the model is in use (`uses`).
-   */
-  repair(id: string, opts: VerifyOptions = {}): Promise<RepairResult> {
-    return this.integrity.repair(id, opts);
-  }
-
-  /** Downloads every file again; each old copy stays until its replacement is verified. Refused while in use. */
-  redownload(id: string): Promise<RepairResult> {
-    return this.integrity.redownload(id);
-  }
-
-  /**
-   * Deletes the model's files and manifest (its installed version's, too, when older than the catalog's);
-   * returns the bytes freed. Refused while it downloads (cancel first), while it is checked or repaired,
-   * while another process downloads it, and while it is in use (`uses`).
-   */
-  remove(id: string): Promise<number> {
-    return this.integrity.remove(id);
   }
 
   /** The versions of a model on disk, the catalog's current one included when installed. */
@@ -258,7 +229,7 @@ export class AvailabilityEngine extends Disposable {
     return installedVersions(this.layout, this.requireModel(id).id);
   }
 
-  /** Removes an older version; the catalog's current version goes through remove(), with its guards. */
+  /** Removes an older version; the catalog's current version goes through integrity.remove(), with its guards. */
   async removeVersion(id: string, version: string): Promise<number> {
     const model = this.requireModel(id);
     if (version === model.version) throw new OperationRefusedError('busy', `${version} is the current version of ${id}; use Remove Model`);
@@ -268,11 +239,6 @@ export class AvailabilityEngine extends Disposable {
     this.logger.info(`removed older version ${version}`, id);
     await this.refresh([id]);
     return freed;
-  }
-
-  /** A check, repair or removal of this model is running. */
-  isBusy(id: string): boolean {
-    return this.integrity.isBusy(id);
   }
 
   /** Settles when no download is running or queued. */
@@ -296,7 +262,7 @@ export class AvailabilityEngine extends Disposable {
   private stateOf(id: string): ModelState {
     return modelStateOf({
       model: this.requireModel(id), stored: this.stored.get(id), item: this.queue.get(id), settling: this.settling.has(id),
-      lastRunWasRepair: this.integrity.wasRepair(id), healthSettings: this.healthSettings, now: Date.now(),
+      lastRunWasRepair: this.checks.wasRepair(id), healthSettings: this.healthSettings, now: Date.now(),
     });
   }
 

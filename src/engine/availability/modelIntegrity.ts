@@ -106,14 +106,26 @@ export class ModelIntegrity implements IDisposable {
     this._onDidCheck.dispose();
   }
 
+  /**
+   * Full check: sha256 of each whole file (and of every piece where it differs), in worker threads; cancellable
+   * through `signal`. Records verifiedAt (good files) or the changed pieces (damaged ones) in the manifest.
+   * Refused (OperationRefusedError) while the model downloads.
+   */
   verify(id: string, opts: VerifyOptions = {}): Promise<HealthReport> {
     return this.reported(id, 'check', () => this.exclusive(id, () => this.check(id, opts)));
   }
 
+  /**
+   * Checks the model, then fetches only what is damaged: changed pieces (Range requests, into place), a
+   * truncated tail, missing files. Falls back to a whole-file download — keeping the old copy until the
+   * new one is verified — when the server ignores Range or more than half the pieces are bad. An
+   * interrupted repair resumes when run again. Refused while the model is in use (the use guard).
+   */
   repair(id: string, opts: VerifyOptions = {}): Promise<RepairResult> {
     return this.reported(id, 'repair', () => this.exclusive(id, () => this.fix(id, 'auto', opts)));
   }
 
+  /** Downloads every file again; each old copy stays until its replacement is verified. Refused while in use. */
   redownload(id: string): Promise<RepairResult> {
     return this.reported(id, 'repair', () => this.exclusive(id, () => this.fix(id, 'full', {})));
   }
@@ -125,6 +137,11 @@ export class ModelIntegrity implements IDisposable {
     return result;
   }
 
+  /**
+   * Deletes the model's files and manifest (its installed version's, too, when older than the catalog's);
+   * returns the bytes freed. Refused while it downloads (cancel first), while it is checked or repaired,
+   * while another process downloads it, and while it is in use (the use guard).
+   */
   async remove(id: string): Promise<number> {
     const model = this.host.requireModel(id);
     this.refuseWhileDownloading(id, 'remove');

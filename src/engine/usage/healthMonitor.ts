@@ -10,9 +10,11 @@ export interface MonitoredEngine {
   readonly settings: { readonly health: HealthSettings };
   /** Leases, generations and a storage move: a model in use is skipped. */
   readonly uses: { reasonAgainst(id: string): string | undefined };
-  verify(id: string, opts: VerifyOptions): Promise<HealthReport>;
-  repair(id: string, opts: VerifyOptions): Promise<RepairResult>;
-  isBusy(id: string): boolean;
+  readonly integrity: {
+    verify(id: string, opts: VerifyOptions): Promise<HealthReport>;
+    repair(id: string, opts: VerifyOptions): Promise<RepairResult>;
+    isBusy(id: string): boolean;
+  };
 }
 
 export interface HealthMonitorOptions {
@@ -88,7 +90,7 @@ export class HealthMonitor extends Disposable {
         logger.info(`scheduled check skipped: ${inUse}`, s.id);
         continue;
       }
-      if (engine.isBusy(s.id)) continue;
+      if (engine.integrity.isBusy(s.id)) continue;
       this.lastChecked.set(s.id, Date.now());
       await this.checkOne(s.id);
     }
@@ -99,7 +101,7 @@ export class HealthMonitor extends Disposable {
     const options: VerifyOptions = { signal: this.stop.signal, pauseBetweenPiecesMs: this.opts.pauseBetweenPiecesMs ?? 5 };
     try {
       logger.info('scheduled check started', id);
-      const report = await engine.verify(id, options);
+      const report = await engine.integrity.verify(id, options);
       const reasons = report.healthReasons.map((r) => r.message).join('; ');
       logger[report.health === 'red' ? 'warn' : 'info'](`scheduled check: ${report.health ?? 'not installed'}${reasons ? ` (${reasons})` : ''}`, id);
       if (report.health !== 'red' || !engine.settings.health.autoRepair) return;
@@ -109,7 +111,7 @@ export class HealthMonitor extends Disposable {
         return;
       }
       logger.info('auto-repair started', id);
-      const result = await engine.repair(id, options);
+      const result = await engine.integrity.repair(id, options);
       if (result.error) logger.error(`auto-repair failed: ${result.error}`, id);
       else logger.info(`auto-repair finished: ${result.health ?? 'not installed'}${result.repaired.length ? ` (fetched ${result.repaired.join(', ')})` : ''}`, id);
     } catch (err) {

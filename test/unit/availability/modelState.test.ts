@@ -41,10 +41,10 @@ describe('model state: versions, per-model events, failure codes', function () {
     assert.deepEqual(s?.files.map((f) => f.localPath), oldPaths);
 
     // A full check checks what is installed; a repair would fetch the new version, which is an update, not a repair.
-    const report = await e.verify('m');
+    const report = await e.integrity.verify('m');
     assert.equal(report.health, 'green');
     assert.deepEqual(report.files.map((f) => [f.path, f.status]), [['weights/v1.bin', 'ok']]);
-    await assert.rejects(e.repair('m'), /cannot repair m 1\.0\.0: the catalog now asks for 1\.1\.0/);
+    await assert.rejects(e.integrity.repair('m'), /cannot repair m 1\.0\.0: the catalog now asks for 1\.1\.0/);
 
     const requests = new ModelRequests(e, () => ({ strategy: 'queue', minCompatibility: 60, autoDownload: true }), async () => undefined);
     try {
@@ -58,7 +58,7 @@ describe('model state: versions, per-model events, failure codes', function () {
     }
 
     // Remove takes away what is installed: nothing usable is left.
-    await e.remove('m');
+    await e.integrity.remove('m');
     assert.equal(e.getModelState('m')?.state, 'missing');
     assert.equal(e.getModelState('m')?.installedVersion, null);
     assert.deepEqual(await e.installedVersions('m'), []);

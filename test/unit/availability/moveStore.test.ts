@@ -59,7 +59,7 @@ describe('moveStore', function () {
     await assert.rejects(fs.stat(path.join(target, MOVE_MARKER)));
     const moved = await harness.engine({ storeRoot: target, models: [urlModel(server, 'a', ['a.bin']), urlModel(server, 'b', ['b.bin'])] });
     assert.deepEqual(moved.getModelStates().map((s) => s.health), ['green', 'green']);
-    assert.equal((await moved.verify('b')).health, 'green');
+    assert.equal((await moved.integrity.verify('b')).health, 'green');
   });
 
   it('moves only what the store owns, leaving other files in its folder (analytics, catalog cache) where they are', async () => {

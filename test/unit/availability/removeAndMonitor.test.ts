@@ -35,11 +35,11 @@ describe('remove and the health monitor', function () {
     const file = e.getModelState('a')?.files[0].localPath ?? '';
     const lease = e.uses.register({ kind: 'lease', modelId: 'a' });
     // The engine consults its own guard: no surface passes a callback.
-    await assert.rejects(e.remove('a'), (err: unknown) => refused('inUse')(err) && /in use by 1 lease/.test((err as Error).message));
-    await assert.rejects(e.repair('a'), (err: unknown) => refused('inUse')(err) && /cannot repair a: in use by 1 lease/.test((err as Error).message));
-    await assert.rejects(e.redownload('a'), refused('inUse'));
+    await assert.rejects(e.integrity.remove('a'), (err: unknown) => refused('inUse')(err) && /in use by 1 lease/.test((err as Error).message));
+    await assert.rejects(e.integrity.repair('a'), (err: unknown) => refused('inUse')(err) && /cannot repair a: in use by 1 lease/.test((err as Error).message));
+    await assert.rejects(e.integrity.redownload('a'), refused('inUse'));
     const generation = e.uses.register({ kind: 'generation', modelId: 'a' });
-    await assert.rejects(e.remove('a'), /a generation is running/);
+    await assert.rejects(e.integrity.remove('a'), /a generation is running/);
     generation.dispose();
     lease.dispose();
     assert.equal((await fs.stat(file)).size, 4 * PIECE);
@@ -47,10 +47,10 @@ describe('remove and the health monitor', function () {
     server.bytesPerSecondPerConnection = 256 * 1024;
     e.download(['b']);
     await waitFor(e.onDidChangeModel, () => e.getModelState('b')?.state === 'downloading');
-    await assert.rejects(e.remove('b'), refused('downloading'));
+    await assert.rejects(e.integrity.remove('b'), refused('downloading'));
     await e.cancel('b');
 
-    const freed = await e.remove('a');
+    const freed = await e.integrity.remove('a');
     // The file and its small manifest.
     assert.ok(freed > 4 * PIECE && freed < 4 * PIECE + 4096, `freed ${freed}`);
     await assert.rejects(fs.stat(file));

@@ -37,10 +37,10 @@ describe('verify and repair', function () {
   it('cancelling an in-place repair gives the installed file back instead of deleting the model', async () => {
     const { e, file } = await installed();
     await flipByte(file, 3 * PIECE + 10);
-    await e.verify('m');
+    await e.integrity.verify('m');
     // The repair's one piece never arrives: it is stuck after the installed file became its .part.
     server.inject('m.bin', { stallAfterBytes: 0, times: 10 });
-    const repair = e.repair('m');
+    const repair = e.integrity.repair('m');
     while (!(await fs.stat(`${file}.part`).then(() => true, () => false))) await new Promise((r) => setTimeout(r, 20));
     await e.cancel('m');
     await repair.catch(() => undefined);
@@ -55,7 +55,7 @@ describe('verify and repair', function () {
     assert.equal(e.getModelState('m')?.health, 'green');
     await flipByte(file, 16 * PIECE + 1234);
     const progress: number[] = [];
-    const report = await e.verify('m', { onProgress: (p) => progress.push(p.bytesDone) });
+    const report = await e.integrity.verify('m', { onProgress: (p) => progress.push(p.bytesDone) });
     assert.equal(report.health, 'red');
     assert.deepEqual(report.files[0].changedPieces, [16]);
     assert.equal(report.files[0].status, 'changed');
@@ -64,14 +64,14 @@ describe('verify and repair', function () {
     assert.equal(e.getModelState('m')?.state, 'missing', 'a corrupt model is not handed out as ready');
     assert.equal(server.bytesSent, 0);
 
-    const result = await e.repair('m');
+    const result = await e.integrity.repair('m');
     assert.equal(result.error, undefined);
     assert.deepEqual(result.repaired, ['weights/m.bin']);
     // The Range probe before a piece repair asks past the end (416, no body): exactly one piece moves.
     assert.equal(server.bytesSent, PIECE);
     assert.equal(result.health, 'green');
     assert.equal(sha256Of(await fs.readFile(file)), sha256Of(data));
-    const after = await e.verify('m');
+    const after = await e.integrity.verify('m');
     assert.equal(after.health, 'green');
     assert.equal(after.files[0].status, 'ok');
     assert.equal((await readManifest(e.layout, 'm', '1.0.0'))?.files[0].damagedPieces, undefined);
@@ -80,7 +80,7 @@ describe('verify and repair', function () {
   it('keeps the damage across a restart (red until repaired)', async () => {
     const { e, file } = await installed();
     await flipByte(file, 3);
-    await e.verify('m');
+    await e.integrity.verify('m');
     const again = await harness.engine({ models: e.getModels() });
     assert.equal(again.getModelState('m')?.health, 'red');
     assert.match(again.getModelState('m')?.healthReasons[0].message ?? '', /1 piece changed/);
@@ -92,7 +92,7 @@ describe('verify and repair', function () {
     await e.refresh();
     assert.equal(e.getModelState('m')?.health, 'red');
     assert.equal(e.getModelState('m')?.healthReasons[0].code, 'truncated');
-    const result = await e.repair('m');
+    const result = await e.integrity.repair('m');
     assert.equal(result.health, 'green');
     assert.equal(server.bytesSent, (PIECES - 20) * PIECE);
     assert.deepEqual(await fs.readFile(file), data);
@@ -103,7 +103,7 @@ describe('verify and repair', function () {
     await fs.appendFile(file, 'extra');
     await e.refresh();
     assert.equal(e.getModelState('m')?.healthReasons[0].code, 'grown');
-    assert.equal((await e.repair('m')).health, 'green');
+    assert.equal((await e.integrity.repair('m')).health, 'green');
     assert.equal(server.bytesSent, 0);
     assert.deepEqual(await fs.readFile(file), data);
   });
@@ -114,7 +114,7 @@ describe('verify and repair', function () {
     await e.refresh();
     assert.equal(e.getModelState('m')?.health, 'red');
     assert.equal(e.getModelState('m')?.healthReasons[0].code, 'missingFiles');
-    assert.equal((await e.repair('m')).health, 'green');
+    assert.equal((await e.integrity.repair('m')).health, 'green');
     assert.equal(server.bytesSent, SIZE);
     assert.deepEqual(await fs.readFile(file), data);
   });
@@ -129,13 +129,13 @@ describe('verify and repair', function () {
     assert.equal(s?.healthReasons[0].code, 'manifestUnreadable');
     assert.match(s?.healthReasons[0].message ?? '', /not valid JSON/);
     // The file still matches the catalog's sha256: the repair records it without transferring anything.
-    const repaired = await fresh.repair('m');
+    const repaired = await fresh.integrity.repair('m');
     assert.equal(repaired.health, 'green');
     assert.equal(server.bytesSent, 0);
     await fs.writeFile(manifest, 'garbage');
     await fresh.refresh();
     assert.equal(fresh.getModelState('m')?.health, 'red');
-    const again = await fresh.redownload('m');
+    const again = await fresh.integrity.redownload('m');
     assert.equal(again.health, 'green');
     assert.equal(server.bytesSent, SIZE);
     assert.deepEqual(await fs.readFile(file), data);
@@ -144,9 +144,9 @@ describe('verify and repair', function () {
   it('downloads the whole file when the server ignores Range, keeping the old copy until the new one is verified', async () => {
     const { e, file, data } = await installed({ rangeSupport: false });
     await flipByte(file, 5 * PIECE);
-    await e.verify('m');
+    await e.integrity.verify('m');
     server.bytesPerSecondPerConnection = 1024 * 1024;
-    const repairing = e.repair('m');
+    const repairing = e.integrity.repair('m');
     // While the new copy downloads into .part, the old one is still at its path.
     let sawBoth = false;
     while (!sawBoth) {
@@ -165,9 +165,9 @@ describe('verify and repair', function () {
   it('downloads the whole file again when more than half the pieces are bad', async () => {
     const { e, file, data } = await installed();
     for (let i = 0; i < 17; i++) await flipByte(file, i * PIECE + 9);
-    const report = await e.verify('m');
+    const report = await e.integrity.verify('m');
     assert.equal(report.files[0].changedPieces?.length, 17);
-    const result = await e.repair('m');
+    const result = await e.integrity.repair('m');
     assert.equal(result.health, 'green');
     assert.equal(server.bytesSent, SIZE);
     assert.deepEqual(await fs.readFile(file), data);
@@ -179,7 +179,7 @@ describe('verify and repair', function () {
     const model = urlModel(server, 'n', ['n.bin'], { sha256: undefined });
     const e = await harness.engine({ models: [model], health: { checkIntervalHours: 1 } });
     await install(e, ['n']);
-    const report = await e.verify('n');
+    const report = await e.integrity.verify('n');
     assert.equal(report.health, 'yellow');
     assert.equal(report.files[0].status, 'unverifiable');
     assert.deepEqual(report.healthReasons.map((r) => r.code), ['unverifiable']);
@@ -194,6 +194,6 @@ describe('verify and repair', function () {
     const { e } = await installed();
     const controller = new AbortController();
     controller.abort();
-    await assert.rejects(e.verify('m', { signal: controller.signal }));
+    await assert.rejects(e.integrity.verify('m', { signal: controller.signal }));
   });
 });

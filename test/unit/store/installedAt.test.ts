@@ -26,9 +26,9 @@ describe('install time', () => {
       const fh = await open(file()?.localPath ?? '', 'r+');
       await fh.write(Buffer.from([0xff]), 0, 1, 70 * 1024);
       await fh.close();
-      assert.equal((await engine.verify('m')).health, 'red');
-      await engine.repair('m');
-      await engine.verify('m');
+      assert.equal((await engine.integrity.verify('m')).health, 'red');
+      await engine.integrity.repair('m');
+      await engine.integrity.verify('m');
       const verifiedAt = file()?.verifiedAt ?? '';
       assert.ok(verifiedAt > installedAt, `verified again (${verifiedAt}) after the install (${installedAt})`);
       assert.equal(file()?.installedAt, installedAt, 'the install time survives the check and the repair');

@@ -3,36 +3,27 @@ import { promises as fs } from 'node:fs';
 import type { AvailabilityEngineOptions, ModelChange } from '../../../src/engine/availability/engine';
 import { ModelRequests } from '../../../src/engine/usage/requests/modelRequests';
 import { PIECE } from '../../support/downloadFixtures';
-import { EngineHarness } from './integrityFixtures';
+import { EngineHarness, withFaultServer } from './integrityFixtures';
 import { urlModel, waitFor } from '../../support/engineFixtures';
-import { FaultServer, generateData } from '../../support/faultServer';
+import { generateData } from '../../support/faultServer';
 
 describe('model state: versions, per-model events, failure codes', function () {
   this.timeout(20_000);
-  let server: FaultServer;
   const harness = new EngineHarness();
+  const server = withFaultServer(harness);
   const engine = (opts: Partial<AvailabilityEngineOptions>) => harness.engine(opts);
 
-  beforeEach(async () => {
-    server = await FaultServer.start();
-    await harness.setUp();
-  });
-  afterEach(async () => {
-    await harness.tearDown();
-    await server.close();
-  });
-
   it('stays ready on the installed version when the catalog moves on, and requests get its paths', async () => {
-    server.addFile('v1.bin', generateData(2 * PIECE, 1));
-    server.addFile('v2.bin', generateData(3 * PIECE, 2));
-    const v1 = urlModel(server, 'm', ['v1.bin']);
+    server().addFile('v1.bin', generateData(2 * PIECE, 1));
+    server().addFile('v2.bin', generateData(3 * PIECE, 2));
+    const v1 = urlModel(server(), 'm', ['v1.bin']);
     const e = await engine({ models: [v1] });
     e.download(['m']);
     await waitFor(e.onDidChangeModel, () => e.getModelState('m')?.installedVersion === '1.0.0');
     const oldPaths = e.getModelState('m')?.files.map((f) => f.localPath);
 
     // The catalog now says 1.1.0, with another file and sha256.
-    await e.setModels([{ ...urlModel(server, 'm', ['v2.bin']), version: '1.1.0' }]);
+    await e.setModels([{ ...urlModel(server(), 'm', ['v2.bin']), version: '1.1.0' }]);
     const s = e.getModelState('m');
     assert.equal(s?.state, 'ready');
     assert.equal(s?.installedVersion, '1.0.0');
@@ -51,7 +42,7 @@ describe('model state: versions, per-model events, failure codes', function () {
       const lease = await requests.requestModel('m');
       assert.equal(lease.mode, 'ready');
       assert.deepEqual(lease.paths, oldPaths);
-      assert.equal(server.requestsFor('v2.bin').length, 0, 'a request does not start the update');
+      assert.equal(server().requestsFor('v2.bin').length, 0, 'a request does not start the update');
       lease.release();
     } finally {
       requests.dispose();
@@ -65,12 +56,12 @@ describe('model state: versions, per-model events, failure codes', function () {
   });
 
   it('keeps showing damage of the catalog version rather than falling back to an older one', async () => {
-    server.addFile('v1.bin', generateData(2 * PIECE, 1));
-    server.addFile('v2.bin', generateData(2 * PIECE, 2));
-    const e = await engine({ models: [urlModel(server, 'm', ['v1.bin'])] });
+    server().addFile('v1.bin', generateData(2 * PIECE, 1));
+    server().addFile('v2.bin', generateData(2 * PIECE, 2));
+    const e = await engine({ models: [urlModel(server(), 'm', ['v1.bin'])] });
     e.download(['m']);
     await waitFor(e.onDidChangeModel, () => e.getModelState('m')?.installedVersion === '1.0.0');
-    await e.setModels([{ ...urlModel(server, 'm', ['v2.bin']), version: '2.0.0' }]);
+    await e.setModels([{ ...urlModel(server(), 'm', ['v2.bin']), version: '2.0.0' }]);
     e.download(['m']);
     await waitFor(e.onDidChangeModel, () => e.getModelState('m')?.installedVersion === '2.0.0');
     await fs.truncate(e.getModelState('m')?.files[0].localPath ?? '', PIECE);
@@ -82,11 +73,11 @@ describe('model state: versions, per-model events, failure codes', function () {
   });
 
   it('names the model and the kind of every change; state changes go out at once, the last one is never lost', async () => {
-    server.addFile('a.bin', generateData(8 * PIECE, 1));
-    server.addFile('b.bin', generateData(PIECE, 2));
+    server().addFile('a.bin', generateData(8 * PIECE, 1));
+    server().addFile('b.bin', generateData(PIECE, 2));
     // About 2 s for a: long enough to see progress and pause it midway.
-    server.bytesPerSecondPerConnection = 256 * 1024;
-    const e = await engine({ models: [urlModel(server, 'a', ['a.bin']), urlModel(server, 'b', ['b.bin'])] });
+    server().bytesPerSecondPerConnection = 256 * 1024;
+    const e = await engine({ models: [urlModel(server(), 'a', ['a.bin']), urlModel(server(), 'b', ['b.bin'])] });
     const changes: ModelChange[] = [];
     const seen: string[] = [];
     e.onDidChangeModel((c) => { changes.push(c); seen.push(e.getModelState(c.id)?.state ?? ''); });
@@ -112,13 +103,13 @@ describe('model state: versions, per-model events, failure codes', function () {
   });
 
   it('gives a download failure a code to decide on: not-found, auth, checksum', async () => {
-    server.addFile('gated.bin', generateData(PIECE, 1), { requireToken: 'secret' });
-    server.addFile('good.bin', generateData(PIECE, 2));
+    server().addFile('gated.bin', generateData(PIECE, 1), { requireToken: 'secret' });
+    server().addFile('good.bin', generateData(PIECE, 2));
     const e = await engine({
       models: [
-        { ...urlModel(server, 'gone', ['good.bin']), files: [{ ...urlModel(server, 'x', ['good.bin']).files[0], source: { kind: 'url', url: server.url('nope.bin') } }] },
-        urlModel(server, 'gated', ['gated.bin']),
-        urlModel(server, 'wrong', ['good.bin'], { sha256: 'f'.repeat(64) }),
+        { ...urlModel(server(), 'gone', ['good.bin']), files: [{ ...urlModel(server(), 'x', ['good.bin']).files[0], source: { kind: 'url', url: server().url('nope.bin') } }] },
+        urlModel(server(), 'gated', ['gated.bin']),
+        urlModel(server(), 'wrong', ['good.bin'], { sha256: 'f'.repeat(64) }),
       ],
       settings: { maxRetries: 0 },
     });

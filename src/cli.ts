@@ -83,7 +83,7 @@ async function main(argv: readonly string[]): Promise<number> {
     const interrupt = new AbortController();
     process.once('SIGINT', () => {
       interrupt.abort();
-      engine.pauseAll();
+      engine.downloads.pauseAll();
       process.exitCode = 130;
       setTimeout(() => process.exit(130), 2000).unref();
     });

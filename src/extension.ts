@@ -47,8 +47,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
       localCopies: reuseLocations,
     }));
     own(catalogs.onDidChange((r) => void engine.setModels(r.models)));
-    own(onDidChangeSetting(['download'], () => engine.updateSettings(downloadSettings())));
-    own(onDidChangeSetting(['health'], () => engine.updateHealthSettings(healthSettings())));
+    own(onDidChangeSetting(['download'], () => engine.configure({ download: downloadSettings() })));
+    own(onDidChangeSetting(['health'], () => engine.configure({ health: healthSettings() })));
 
     const notifier = new Notifier();
     const usage = await openAnalytics(context, logs.management, notifier);
@@ -60,8 +60,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
       flushOnDeactivate = () => store.close();
     }
     const requests = own(new ModelRequests(engine, requestSettings, askFallback, usage.store ? usageRecorder(usage.store) : undefined));
-    const moving = { active: false };
-    const monitor = own(new HealthMonitor({ engine, logger: logs.health, isInUse: (id) => moving.active || requests.isInUse(id) }));
+    const monitor = own(new HealthMonitor({ engine, logger: logs.health }));
     own(onDidChangeSetting(['health.checkIntervalHours'], () => monitor.reschedule()));
     const usageIndex = own(new UsageIndex(usage.store));
     const tree = own(new ModelsTree(engine, (id) => usageIndex.get(id)));
@@ -69,7 +68,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
     own(new DownloadStatus(engine));
     const analytics = own(new AnalyticsPanel({
       extensionUri: context.extensionUri, engine, store: usage.store, storeRoot: root,
-      policy: () => storagePolicy([]), inUse: (id) => requests.isInUse(id),
+      policy: storagePolicy,
     }));
     const startedByUser = new Set<string>();
     own(new DownloadNotifications(engine, notifier, logs.downloads, startedByUser, tokens.hubOrigin));
@@ -85,16 +84,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
     registerTokenCommands(command, engine, tokens);
     command('requestModel', (arg) => requestModelCommand(engine, requests, arg));
     command('clearAnalytics', () => clearAnalytics(usage.store));
-    registerIntegrityCommands(command, { engine, requests, notifier, log: logs.health });
+    registerIntegrityCommands(command, { engine, notifier, log: logs.health });
     const localModels = { engine, catalogs, log: logs.management, globalStorage: context.globalStorageUri.fsPath, state: context.globalState };
     command('findLocalModels', () => findLocalModelsCommand(localModels));
     own(offerWhenViewOpens(tree.view, localModels));
-    command('moveStorage', (target?: unknown) => moveStorage(engine, requests, root, logs.management, moving, target));
-    const cleanup: CleanupDeps = {
-      engine, store: usage.store,
-      inUse: () => engine.getModels().map((m) => m.id).filter((id) => requests.isInUse(id)),
-      remove: (id) => engine.remove(id, { isInUse: (x) => requests.isInUse(x) }),
-    };
+    command('moveStorage', (target?: unknown) => moveStorage(engine, root, logs.management, target));
+    const cleanup: CleanupDeps = { engine, store: usage.store };
     command('cleanup', () => cleanUpStorage(cleanup));
     const runAutoCleanup = () => autoCleanup(cleanup).catch((err: unknown) => logs.management.error(`automatic cleanup failed: ${err instanceof Error ? err.message : String(err)}`));
     own(engine.onDidFinish(() => void runAutoCleanup()));

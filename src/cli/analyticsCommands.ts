@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { buildAnalyticsSnapshot } from '../engine';
 import { AnalyticsStore } from '../engine';
 import type { AnalyticsPeriod } from '../engine';
-import { describeReason, proposeCleanup } from '../engine';
+import { DEFAULT_STORAGE_POLICY, describeReason, proposeCleanup } from '../engine';
 import { usageSummary } from '../engine';
 import type { AvailabilityEngine } from '../engine';
 import { formatBytes } from '../engine';
@@ -55,7 +55,7 @@ export async function runAnalytics(engine: AvailabilityEngine, store: AnalyticsS
       const s = engine.getModelState(m.id);
       return { id: m.id, name: m.name, state: s?.state ?? 'missing', bytesOnDisk: s?.bytesOnDisk ?? 0, files: s?.files ?? [] };
     }),
-    cleanup: proposeCleanup(engine, usage, { keepRecentDays: 30, keepFrequentUses: 20, pinned: [], inUse: [] }, now),
+    cleanup: proposeCleanup(engine, usage, DEFAULT_STORAGE_POLICY, now),
   }));
   if (opts.json) {
     out.write(`${JSON.stringify(snapshot, null, 2)}\n`);
@@ -85,13 +85,13 @@ export interface CleanupCliOptions {
 export async function runCleanup(engine: AvailabilityEngine, store: AnalyticsStore, opts: CleanupCliOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<boolean> {
   const now = Date.now();
   const usage = store.read((db) => usageSummary(db, now, 'all'));
-  const plan = proposeCleanup(engine, usage, { keepRecentDays: opts.keepRecentDays, keepFrequentUses: opts.keepFrequentUses, maxStorageGB: opts.maxStorageGB, pinned: opts.pinned, inUse: [] }, now);
+  const plan = proposeCleanup(engine, usage, { keepRecentDays: opts.keepRecentDays, keepFrequentUses: opts.keepFrequentUses, maxStorageGB: opts.maxStorageGB, pinned: opts.pinned }, now);
   const removed: { id: string; bytes: number }[] = [];
   const failed: { id: string; error: string }[] = [];
   if (!opts.dryRun) {
     for (const p of plan.proposals) {
       try {
-        removed.push({ id: p.modelId, bytes: await engine.remove(p.modelId) });
+        removed.push({ id: p.modelId, bytes: await engine.integrity.remove(p.modelId) });
       } catch (e) {
         failed.push({ id: p.modelId, error: e instanceof Error ? e.message : String(e) });
       }

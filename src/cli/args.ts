@@ -1,6 +1,6 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { AnalyticsPeriod } from '../engine';
+import { DEFAULT_STORAGE_POLICY, type AnalyticsPeriod } from '../engine';
 
 export interface CliOptions {
   readonly store: string;
@@ -87,9 +87,8 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
   let analyticsDir: string | undefined;
   let period: AnalyticsPeriod = 30;
   let dryRun = false;
-  let keepRecentDays = 30;
-  let keepFrequentUses = 20;
-  let maxStorageGB = 0;
+  let { keepRecentDays, keepFrequentUses } = DEFAULT_STORAGE_POLICY;
+  let maxStorageGB = DEFAULT_STORAGE_POLICY.maxStorageGB ?? 0;
   const pinned: string[] = [];
   const from: string[] = [];
   let addToCatalog: string | undefined;

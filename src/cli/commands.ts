@@ -7,9 +7,12 @@ import { ProgressPrinter } from './progressPrinter';
 export interface ListedModel {
   readonly id: string;
   readonly name: string;
+  /** The catalog's version. */
   readonly version: string;
   /** The catalog it came from: a file path, a URL, or "built-in". */
   readonly catalog: string;
+  /** The version on disk that requests get; null when nothing usable is installed. */
+  readonly installedVersion: string | null;
   readonly state: ModelState['state'];
   readonly health: Health | null;
   readonly bytesOnDisk: number;
@@ -24,7 +27,7 @@ export function listModels(engine: AvailabilityEngine): ListedModel[] {
     const s = engine.getModelState(m.id);
     if (!s) throw new Error(`no state for ${m.id}`);
     return {
-      id: m.id, name: m.name, version: m.version, catalog: m.origin, state: s.state, health: s.health, bytesOnDisk: s.bytesOnDisk,
+      id: m.id, name: m.name, version: m.version, installedVersion: s.installedVersion, catalog: m.origin, state: s.state, health: s.health, bytesOnDisk: s.bytesOnDisk,
       files: s.files.map((f) => ({ path: f.path, localPath: f.localPath, size: f.size ?? null, sha256: f.sha256 ?? null, state: f.state })),
       problems: s.healthReasons.map((r) => r.message),
       healthReasons: s.healthReasons,
@@ -80,7 +83,7 @@ export async function runDownload(engine: AvailabilityEngine, opts: CliOptions, 
     engine.onDidFinish(({ id }) => settle(id, 'ok'));
     engine.onDidFail(({ id, reason, kind, fix }) => settle(id, `${kind === 'paused' ? 'paused' : 'failed'}: ${cliFailure(reason, fix)}`));
   });
-  const sub = engine.onDidChange(() => printer.update(engine.getModelStates()));
+  const sub = engine.onDidChangeModel(() => printer.update(engine.getModelStates()));
   engine.download(opts.ids);
   await done;
   sub.dispose();

@@ -31,10 +31,10 @@ export async function runVerify(engine: AvailabilityEngine, opts: CliOptions, ou
     const onProgress = progressLine(id, err);
     try {
       if (opts.repair) {
-        const r = await engine.repair(id, { signal, onProgress });
+        const r = await engine.integrity.repair(id, { signal, onProgress });
         results.push({ ...fromReport(id, r.check), health: r.health, healthReasons: r.healthReasons, repaired: r.repaired, repairError: r.error });
       } else {
-        results.push(fromReport(id, await engine.verify(id, { signal, onProgress })));
+        results.push(fromReport(id, await engine.integrity.verify(id, { signal, onProgress })));
       }
     } catch (e) {
       const s = engine.getModelState(id);
@@ -48,13 +48,13 @@ export async function runVerify(engine: AvailabilityEngine, opts: CliOptions, ou
 
 /** `repair`: each model ends repaired (green), repaired but unverifiable (no sha256 for a file), or not. */
 export async function runRepair(engine: AvailabilityEngine, ids: readonly string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream, printer: ProgressPrinter): Promise<number> {
-  const sub = engine.onDidChange(() => printer.update(engine.getModelStates()));
+  const sub = engine.onDidChangeModel(() => printer.update(engine.getModelStates()));
   const outcomes: Outcome[] = [];
   try {
     for (const id of ids) {
       let result: RepairResult;
       try {
-        result = await engine.repair(id, { onProgress: progressLine(id, err) });
+        result = await engine.integrity.repair(id, { onProgress: progressLine(id, err) });
       } catch (e) {
         outcomes.push('failed');
         out.write(`error  ${id}  ${messageOf(e)}\n`);
@@ -82,7 +82,7 @@ export async function runRemove(engine: AvailabilityEngine, ids: readonly string
   let ok = true;
   for (const id of ids) {
     try {
-      const freed = await engine.remove(id);
+      const freed = await engine.integrity.remove(id);
       out.write(`removed  ${id}  ${formatBytes(freed)} freed\n`);
     } catch (e) {
       ok = false;

@@ -1,6 +1,9 @@
 // The engine's one entrance for its surfaces (src/vscode, src/cli, src/api): they import nothing else.
 export { AvailabilityEngine, OperationRefusedError, downloadedWords, onlyUnverifiable, unverifiableFiles } from './availability/engine';
-export type { CheckProgress, DownloadPriority, DownloadSettings, FileCheck, Health, HealthReason, HealthReport, HealthSettings, InstalledVersion, Logger, ModelFileState, ModelState, ModelStateName, RepairResult } from './availability/engine';
+export type { CheckProgress, DownloadControls, IntegrityControls, DownloadPriority, DownloadSettings, FileCheck, Health, HealthReason, HealthReport, HealthSettings, InstalledVersion, Logger, ModelChange, ModelFailure, ModelFileState, ModelState, ModelStateName, RepairResult } from './availability/engine';
+export type { DownloadFailureCode } from './core/downloadError';
+export { UseGuard } from './availability/useGuard';
+export type { Use } from './availability/useGuard';
 export { moveStore } from './availability/moveStore';
 export { BUILTIN_ORIGIN, builtinCatalog, formatProblem, loadCatalogs, problemMessage } from './catalog/catalogLoader';
 export type { CatalogLoadResult, CatalogProblem, CatalogSource } from './catalog/catalogLoader';
@@ -11,12 +14,14 @@ export type { Fix, Surface } from './core/fixes';
 export type { Credential, CredentialLookup } from './transfer/http/httpClient';
 export { hfEndpoint } from './transfer/http/huggingFace';
 export { formatBytes, formatDuration } from './core/format';
+export { throttled } from './core/throttle';
 export { Disposable, toDisposable } from './core/lifecycle';
 export type { IDisposable } from './core/lifecycle';
 export { PRELOAD_MIN_USES, availabilityOf, buildAnalyticsSnapshot } from './usage/analytics/analyticsSnapshot';
 export type { ModelFacts } from './usage/analytics/analyticsSnapshot';
 export { AnalyticsStore } from './usage/analytics/analyticsStore';
 export type { AnalyticsWarning } from './usage/analytics/analyticsStore';
+export { DEFAULT_STORAGE_POLICY } from './usage/analytics/cleanupPolicy';
 export type { StoragePolicy } from './usage/analytics/cleanupPolicy';
 export type { AnalyticsDatabase } from './usage/analytics/eventTypes';
 export type { AnalyticsPeriod } from './usage/analytics/period';

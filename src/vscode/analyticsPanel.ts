@@ -7,7 +7,7 @@ import type { StoragePolicy } from '../engine';
 import type { AnalyticsDatabase } from '../engine';
 import { proposeCleanup } from '../engine';
 import { usageSummary } from '../engine';
-import { Disposable, type IDisposable } from '../engine';
+import { Disposable, throttled, type IDisposable } from '../engine';
 import type { AvailabilityEngine } from '../engine';
 import {
   isWebviewToHost, type AnalyticsSnapshot, type HostToWebview, type Period, type RecommendationAction, type RunActionMessage,
@@ -22,8 +22,6 @@ export interface AnalyticsPanelOptions {
   readonly storeRoot: string;
   /** The storage policy from settings, pinned models included (cleanupCommand's `storagePolicy`). */
   readonly policy: () => StoragePolicy;
-  /** Whether a model is held by a lease now; such models are never proposed for removal. */
-  readonly inUse?: (modelId: string) => boolean;
 }
 
 /** The command each recommendation button runs, with the model id as its argument. */
@@ -49,15 +47,15 @@ export class AnalyticsPanel extends Disposable implements vscode.WebviewPanelSer
   /** Set by the page's ready message: nothing is posted before it. */
   private period: Period | undefined;
   private lastSnapshot: AnalyticsSnapshot | undefined;
-  private lastPostAt = 0;
-  private postTimer: NodeJS.Timeout | undefined;
+  private readonly postSoon = this._register(throttled(MIN_POST_INTERVAL_MS, () => void this.post()));
 
   constructor(private readonly options: AnalyticsPanelOptions) {
     super();
-    this._register(options.engine.onDidChange(() => this.schedulePost()));
+    this._register(options.engine.onDidChangeModel(() => this.schedulePost()));
+    this._register(options.engine.onDidChangeCatalog(() => this.schedulePost()));
     if (options.store) this._register(options.store.onDidSave(() => this.schedulePost()));
     this._register(vscode.window.registerWebviewPanelSerializer(AnalyticsPanel.viewType, this));
-    this._register({ dispose: () => { clearTimeout(this.postTimer); this.panel?.dispose(); } });
+    this._register({ dispose: () => this.panel?.dispose() });
   }
 
   show(): void {
@@ -141,12 +139,7 @@ export class AnalyticsPanel extends Disposable implements vscode.WebviewPanelSer
   }
 
   private schedulePost(): void {
-    if (this.period === undefined || this.postTimer) return;
-    const wait = Math.max(0, this.lastPostAt + MIN_POST_INTERVAL_MS - Date.now());
-    this.postTimer = setTimeout(() => {
-      this.postTimer = undefined;
-      void this.post();
-    }, wait);
+    if (this.period !== undefined) this.postSoon.push();
   }
 
   private async post(): Promise<void> {
@@ -157,7 +150,6 @@ export class AnalyticsPanel extends Disposable implements vscode.WebviewPanelSer
   private async postSnapshot(): Promise<void> {
     const period = this.period;
     if (!this.panel || period === undefined) return;
-    this.lastPostAt = Date.now();
     const snapshot = await this.snapshot(period);
     // The page may have gone, or asked for another period, while free space was measured.
     if (this.period !== period) return;
@@ -174,12 +166,10 @@ export class AnalyticsPanel extends Disposable implements vscode.WebviewPanelSer
     const freeBytes = await this.freeBytes();
     const now = Date.now();
     const policy = this.options.policy();
-    const inUse = this.options.inUse;
-    const fullPolicy: StoragePolicy = inUse ? { ...policy, inUse: [...policy.inUse, ...models.filter((m) => inUse(m.id)).map((m) => m.id)] } : policy;
     const build = (db: AnalyticsDatabase | undefined) => buildAnalyticsSnapshot({
       db, recordingEnabled: store?.enabled ?? false, now, period, models, freeBytes,
       // The same plan as Clean Up Storage… shows, so the panel never proposes something the command would not.
-      cleanup: proposeCleanup(engine, db ? usageSummary(db, now, 'all') : new Map(), fullPolicy, now),
+      cleanup: proposeCleanup(engine, db ? usageSummary(db, now, 'all') : new Map(), policy, now),
     });
     return store ? store.read(build) : build(undefined);
   }

@@ -3,7 +3,7 @@ import type { IDisposable } from '../engine';
 import { AnalyticsStore, type AnalyticsWarning } from '../engine';
 import type { ExtensionLog } from './logs';
 import type { Notifier } from './notifier';
-import { config, onDidChangeSetting } from './settings';
+import { setting, onDidChangeSetting } from './settings';
 
 /**
  * Opens the usage database in global storage (shared by every window). A database that cannot be
@@ -19,16 +19,16 @@ export async function openAnalytics(context: vscode.ExtensionContext, log: Exten
     const store = await AnalyticsStore.open({
       folder: context.globalStorageUri.fsPath,
       wasmPath: vscode.Uri.joinPath(context.extensionUri, 'dist', 'sql-wasm.wasm').fsPath,
-      enabled: config().get<boolean>('analytics.enabled', true),
-      retentionDays: config().get<number>('analytics.retentionDays', 90),
+      enabled: setting('analytics.enabled'),
+      retentionDays: setting('analytics.retentionDays'),
     });
     store.startupWarnings.forEach(warn);
     return {
       store,
       disposables: [
         store.onDidWarn(warn),
-        onDidChangeSetting(['analytics.enabled'], () => { store.enabled = config().get<boolean>('analytics.enabled', true); }),
-        onDidChangeSetting(['analytics.retentionDays'], () => { store.retentionDays = config().get<number>('analytics.retentionDays', 90); }),
+        onDidChangeSetting(['analytics.enabled'], () => { store.enabled = setting('analytics.enabled'); }),
+        onDidChangeSetting(['analytics.retentionDays'], () => { store.retentionDays = setting('analytics.retentionDays'); }),
       ],
     };
   } catch (err) {

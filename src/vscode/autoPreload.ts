@@ -5,7 +5,7 @@ import { preloadSuggestions, type ModelAvailabilityState } from '../engine';
 import { usageSummary } from '../engine';
 import type { AvailabilityEngine } from '../engine';
 import type { ExtensionLog } from './logs';
-import { config, onDidChangeSetting } from './settings';
+import { setting, onDidChangeSetting } from './settings';
 
 const MIN_INTERVAL_MS = 10 * 60_000;
 
@@ -27,7 +27,7 @@ export class AutoPreload extends Disposable {
   }
 
   async run(): Promise<void> {
-    if (!config().get<boolean>('preload.auto', false) || Date.now() - this.lastRun < MIN_INTERVAL_MS) return;
+    if (!setting('preload.auto') || Date.now() - this.lastRun < MIN_INTERVAL_MS) return;
     this.lastRun = Date.now();
     const usage = this.store.read((db) => usageSummary(db, Date.now(), 30));
     const states = new Map<string, ModelAvailabilityState>();
@@ -39,7 +39,7 @@ export class AutoPreload extends Disposable {
       if (this.isDisposed) return;
       this.log.info(`preload: ${p.action === 'download' ? 'downloading' : 'verifying'} (used ${p.useCount} times in 30 days)`, p.modelId);
       if (p.action === 'download') this.engine.download([p.modelId], 'low');
-      else await this.engine.verify(p.modelId, { pauseBetweenPiecesMs: 5 }).catch((err: Error) => this.log.warn(`preload verify failed: ${err.message}`, p.modelId));
+      else await this.engine.integrity.verify(p.modelId, { pauseBetweenPiecesMs: 5 }).catch((err: Error) => this.log.warn(`preload verify failed: ${err.message}`, p.modelId));
     }
   }
 }

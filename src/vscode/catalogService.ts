@@ -7,7 +7,7 @@ import { Disposable } from '../engine';
 import { formatProblem, loadCatalogs, problemMessage, type CatalogLoadResult, type CatalogSource } from '../engine';
 import type { ModelEntry } from '../engine';
 import type { ExtensionLog } from './logs';
-import { config, onDidChangeSetting } from './settings';
+import { setting, onDidChangeSetting } from './settings';
 
 /** What the Models view shows when it has no models: drives its welcome content through a context key. */
 export type CatalogState = 'loading' | 'none' | 'empty' | 'error' | 'loaded';
@@ -81,7 +81,7 @@ export class CatalogService extends Disposable {
   private sources(): CatalogSource[] {
     const sources: CatalogSource[] = [];
     const base = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-    for (const entry of config().get<string[]>('catalogs', [])) {
+    for (const entry of setting('catalogs')) {
       const value = entry.trim();
       if (!value) continue;
       if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
@@ -97,7 +97,7 @@ export class CatalogService extends Disposable {
         if (existsSync(file) && !sources.some((s) => s.kind === 'file' && s.path === file)) sources.push({ kind: 'file', path: file });
       }
     }
-    if (config().get<boolean>('builtinCatalog', true)) sources.push({ kind: 'builtin' });
+    if (setting('builtinCatalog')) sources.push({ kind: 'builtin' });
     return sources;
   }
 

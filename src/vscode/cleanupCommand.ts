@@ -5,24 +5,19 @@ import { describeReason, proposeCleanup } from '../engine';
 import { usageSummary, type ModelUseSummary } from '../engine';
 import type { AvailabilityEngine } from '../engine';
 import { formatBytes } from '../engine';
-import { config } from './settings';
+import { setting } from './settings';
 
 export interface CleanupDeps {
   readonly engine: AvailabilityEngine;
   readonly store: AnalyticsStore | undefined;
-  readonly inUse: () => readonly string[];
-  /** Removes a model's files; resolves to the bytes freed. */
-  readonly remove: (id: string) => Promise<number>;
 }
 
-export function storagePolicy(inUse: readonly string[]): StoragePolicy {
-  const c = config();
+export function storagePolicy(): StoragePolicy {
   return {
-    keepRecentDays: c.get<number>('cleanup.keepRecentDays', 30),
-    keepFrequentUses: c.get<number>('cleanup.keepFrequentUses', 20),
-    maxStorageGB: c.get<number>('cleanup.maxStorageGB', 0),
-    pinned: c.get<string[]>('pinnedModels', []),
-    inUse,
+    keepRecentDays: setting('cleanup.keepRecentDays'),
+    keepFrequentUses: setting('cleanup.keepFrequentUses'),
+    maxStorageGB: setting('cleanup.maxStorageGB'),
+    pinned: setting('pinnedModels'),
   };
 }
 
@@ -47,7 +42,7 @@ export async function cleanUpStorage(deps: CleanupDeps): Promise<void> {
     return;
   }
   const now = Date.now();
-  const plan = proposeCleanup(deps.engine, usage(deps.store, now), storagePolicy(deps.inUse()), now);
+  const plan = proposeCleanup(deps.engine, usage(deps.store, now), storagePolicy(), now);
   if (plan.proposals.length === 0) {
     const pick = await vscode.window.showInformationMessage(`Nothing to clean up: the ${formatBytes(plan.totalBytes)} of models on disk are all kept by the storage policies, pinned, or in use.`, 'Storage Settings');
     if (pick) await vscode.commands.executeCommand('workbench.action.openSettings', 'modelAvailability.cleanup');
@@ -80,9 +75,9 @@ export async function cleanUpStorage(deps: CleanupDeps): Promise<void> {
 /** `cleanup.auto`: removes what the policies propose without asking, and says what it did. */
 export async function autoCleanup(deps: CleanupDeps): Promise<void> {
   // Never without recorded use: every model would look unused.
-  if (!config().get<boolean>('cleanup.auto', false) || !deps.store?.enabled) return;
+  if (!setting('cleanup.auto') || !deps.store?.enabled) return;
   const now = Date.now();
-  const plan = proposeCleanup(deps.engine, usage(deps.store, now), storagePolicy(deps.inUse()), now);
+  const plan = proposeCleanup(deps.engine, usage(deps.store, now), storagePolicy(), now);
   if (plan.proposals.length === 0) return;
   const name = (id: string) => deps.engine.getModels().find((m) => m.id === id)?.name ?? id;
   await removeAndReport(deps, plan.proposals.map((p) => p.modelId), name);
@@ -93,7 +88,7 @@ async function removeAndReport(deps: CleanupDeps, ids: readonly string[], name: 
   const failed: string[] = [];
   for (const id of ids) {
     try {
-      freed += await deps.remove(id);
+      freed += await deps.engine.integrity.remove(id);
     } catch (err) {
       failed.push(`${name(id)} (${err instanceof Error ? err.message : String(err)})`);
     }

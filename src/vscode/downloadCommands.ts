@@ -37,13 +37,13 @@ export function registerDownloadCommands(register: Register, deps: DownloadComma
   });
   register('pause', async (arg) => {
     const m = await pick(arg, ['downloading', 'queued'], 'Pause Download');
-    if (m) engine.pause(m.id);
+    if (m) engine.downloads.pause(m.id);
   });
   register('resume', async (arg) => {
     const m = await pick(arg, ['paused', 'failed'], 'Resume Download');
     if (!m) return;
     startedByUser.add(m.id);
-    if (engine.getModelState(m.id)?.state === 'paused') engine.resume(m.id); else engine.download([m.id]);
+    if (engine.getModelState(m.id)?.state === 'paused') engine.downloads.resume(m.id); else engine.download([m.id]);
   });
   register('cancel', async (arg) => {
     const m = await pick(arg, ['downloading', 'queued', 'paused'], 'Cancel Download');
@@ -51,14 +51,14 @@ export function registerDownloadCommands(register: Register, deps: DownloadComma
     const ok = await vscode.window.showWarningMessage(`Cancel the download of ${m.name} and delete what was downloaded so far?`, { modal: true }, 'Cancel Download');
     if (ok) await engine.cancel(m.id);
   });
-  register('pauseAll', () => engine.pauseAll());
-  register('resumeAll', () => engine.resumeAll());
+  register('pauseAll', () => engine.downloads.pauseAll());
+  register('resumeAll', () => engine.downloads.resumeAll());
   register('setPriority', async (arg) => {
     const m = await pick(arg, ['downloading', 'queued', 'paused'], 'Set Download Priority');
     if (!m) return;
     const current = engine.getModelState(m.id)?.priority;
     const choice = await vscode.window.showQuickPick(PRIORITIES.map((p) => ({ ...p, picked: p.value === current })), { title: `Priority of ${m.name}` });
-    if (choice) engine.setPriority(m.id, choice.value);
+    if (choice) engine.downloads.setPriority(m.id, choice.value);
   });
   register('showDownloads', () => showDownloads(engine));
   register('focusModel', async (arg) => {
@@ -116,11 +116,11 @@ async function showDownloads(engine: AvailabilityEngine): Promise<void> {
     if (qp.items.length === 0) qp.placeholder = 'No downloads right now';
   };
   refresh();
-  const sub = engine.onDidChange(refresh);
+  const sub = engine.onDidChangeModel(refresh);
   qp.onDidTriggerItemButton(async ({ item, button: b }) => {
-    if (b === PAUSE) engine.pause(item.id);
-    else if (b === RESUME) engine.resume(item.id);
-    else if (b === PRIORITY) engine.setPriority(item.id, 'high');
+    if (b === PAUSE) engine.downloads.pause(item.id);
+    else if (b === RESUME) engine.downloads.resume(item.id);
+    else if (b === PRIORITY) engine.downloads.setPriority(item.id, 'high');
     else if (b === CANCEL) await engine.cancel(item.id);
   });
   qp.onDidAccept(() => {

@@ -16,7 +16,7 @@ export class DownloadNotifications extends Disposable {
         { title: 'Copy Path', run: () => vscode.commands.executeCommand('modelAvailability.copyPath', id) },
         { title: 'Show in Models', run: () => vscode.commands.executeCommand('modelAvailability.focusModel', id) });
     }));
-    this._register(engine.onDidFail(({ id, reason: cause, kind, fix }) => {
+    this._register(engine.onDidFail(({ id, reason: cause, code, kind, fix }) => {
       startedByUser.delete(id);
       const reason = withFix(cause, fix, 'vscode', hubOrigin);
       const retry: NotificationAction = { title: kind === 'paused' ? 'Resume' : 'Retry', run: () => vscode.commands.executeCommand(kind === 'paused' ? 'modelAvailability.resume' : 'modelAvailability.download', id) };
@@ -28,7 +28,7 @@ export class DownloadNotifications extends Disposable {
           },
         };
         notifier.notify('gated', 'error', `${name(id)} could not be downloaded: ${reason}`, setTokenAndRetry, retry);
-      } else if (/disk full|ENOSPC|free space/i.test(reason)) {
+      } else if (code === 'disk-full') {
         notifier.notify('diskFull', 'error', `${name(id)} is paused: ${reason}. What was downloaded is kept.`, { title: 'Open Storage Folder', run: () => vscode.commands.executeCommand('modelAvailability.openStorageFolder') }, retry);
       } else {
         notifier.notify(`failed:${kind}`, 'error', `${name(id)} could not be downloaded: ${reason}`, retry, showLogs);

@@ -1,46 +1,32 @@
 import * as vscode from 'vscode';
 import { Disposable } from '../engine';
 import type { AvailabilityEngine, ModelState } from '../engine';
-import { formatBytes, formatDuration } from '../engine';
+import { formatBytes, formatDuration, throttled } from '../engine';
 
 const MIN_UPDATE_MS = 500;
 
 /** The one status bar item: aggregate download progress, or models that need attention; hidden otherwise. */
 export class DownloadStatus extends Disposable {
   private readonly item = this._register(vscode.window.createStatusBarItem('modelAvailability.status', vscode.StatusBarAlignment.Left, 10));
-  private lastUpdate = 0;
-  private timer: NodeJS.Timeout | undefined;
+  /** At most two updates a second, and never a lost final state. */
+  private readonly redraw = this._register(throttled(MIN_UPDATE_MS, () => this.update()));
   private readonly contextKeys = new Map<string, boolean>();
 
   constructor(private readonly engine: AvailabilityEngine) {
     super();
     this.item.name = 'Model Availability';
-    this._register(engine.onDidChange(() => {
+    this._register(engine.onDidChangeModel(() => {
       // The palette's Pause / Resume / Cancel follow these keys: they must not lag behind the Models view.
       this.updateContextKeys(this.engine.getModelStates());
-      this.schedule();
+      this.redraw.push();
     }));
     // An end is shown at once, with its notification, not up to half a second later.
-    const now = (): void => {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-      this.update();
-    };
-    this._register(engine.onDidFinish(now));
-    this._register(engine.onDidFail(now));
-    this._register({ dispose: () => clearTimeout(this.timer) });
+    this._register(engine.onDidFinish(() => this.redraw.flush()));
+    this._register(engine.onDidFail(() => this.redraw.flush()));
     this.update();
   }
 
-  /** At most two updates a second, and never a lost final state. */
-  private schedule(): void {
-    if (this.timer) return;
-    const wait = Math.max(0, this.lastUpdate + MIN_UPDATE_MS - Date.now());
-    this.timer = setTimeout(() => { this.timer = undefined; this.update(); }, wait);
-  }
-
   private update(): void {
-    this.lastUpdate = Date.now();
     const states = this.engine.getModelStates();
     const active = states.filter((s) => s.state === 'downloading');
     const queued = states.filter((s) => s.state === 'queued');

@@ -3,35 +3,33 @@ import os from 'node:os';
 import path from 'node:path';
 import type * as vscode from 'vscode';
 import type { DownloadSettings, HealthSettings } from '../engine';
-import { config, downloadTransport } from './settings';
+import { setting, downloadTransport } from './settings';
 
 /** `modelAvailability.download.*` as the engine's DownloadSettings. */
 export function downloadSettings(): Partial<DownloadSettings> {
-  const c = config();
   return {
-    concurrency: c.get<number>('download.concurrency', 2),
-    connections: c.get<number>('download.connections', 4),
-    speedLimitMBps: c.get<number>('download.speedLimitMBps', 0),
-    maxRetries: c.get<number>('download.maxRetries', 3),
-    retryBaseDelayMs: c.get<number>('download.retryBaseDelayMs', 1000),
-    stallTimeoutSeconds: c.get<number>('download.stallTimeoutSeconds', 30),
-    pauseDuringGeneration: c.get<boolean>('download.pauseDuringGeneration', true),
+    concurrency: setting('download.concurrency'),
+    connections: setting('download.connections'),
+    speedLimitMBps: setting('download.speedLimitMBps'),
+    maxRetries: setting('download.maxRetries'),
+    retryBaseDelayMs: setting('download.retryBaseDelayMs'),
+    stallTimeoutSeconds: setting('download.stallTimeoutSeconds'),
+    pauseDuringGeneration: setting('download.pauseDuringGeneration'),
     transport: downloadTransport(),
   };
 }
 
 /** `modelAvailability.health.*` as the engine's HealthSettings. */
 export function healthSettings(): HealthSettings {
-  const c = config();
   return {
-    checkIntervalHours: c.get<number>('health.checkIntervalHours', 24),
-    autoRepair: c.get<boolean>('health.autoRepair', true),
+    checkIntervalHours: setting('health.checkIntervalHours'),
+    autoRepair: setting('health.autoRepair'),
   };
 }
 
 /** `modelAvailability.storagePath` as an absolute folder, or undefined when it is empty (global storage). */
 export function configuredStoreRoot(): string | undefined {
-  const configured = config().get<string>('storagePath', '').trim();
+  const configured = setting('storagePath').trim();
   if (!configured) return undefined;
   return path.resolve(configured.startsWith('~') ? path.join(os.homedir(), configured.slice(1)) : configured);
 }

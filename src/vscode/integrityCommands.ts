@@ -1,6 +1,5 @@
 import * as vscode from 'vscode';
 import type { AvailabilityEngine, HealthReason, ModelState } from '../engine';
-import type { ModelRequests } from '../engine';
 import { formatBytes, onlyUnverifiable } from '../engine';
 import type { ExtensionLog } from './logs';
 import { resolveModel } from './modelPicker';
@@ -10,7 +9,6 @@ type Register = (id: string, fn: (...args: unknown[]) => unknown) => void;
 
 export interface IntegrityCommandDeps {
   readonly engine: AvailabilityEngine;
-  readonly requests: ModelRequests;
   readonly notifier: Notifier;
   readonly log: ExtensionLog;
 }
@@ -27,11 +25,13 @@ function reasonsText(reasons: readonly HealthReason[]): string {
  * Resolves true when the model is free (now or after waiting), false when the person declined.
  */
 async function whenFree(deps: IntegrityCommandDeps, id: string, name: string, action: string): Promise<boolean> {
-  if (!deps.requests.isInUse(id)) return true;
-  const pick = await vscode.window.showWarningMessage(`${name} is in use by an extension right now, so it cannot be ${action} in place.`, `${action[0].toUpperCase()}${action.slice(1)} When Released`);
+  const { uses } = deps.engine;
+  const inUse = uses.reasonAgainst(id);
+  if (!inUse) return true;
+  const pick = await vscode.window.showWarningMessage(`${name} cannot be ${action} in place right now: ${inUse}.`, `${action[0].toUpperCase()}${action.slice(1)} When Released`);
   if (!pick) return false;
   await new Promise<void>((resolve) => {
-    const sub = deps.requests.onDidChangeLeases(() => { if (!deps.requests.isInUse(id)) { sub.dispose(); resolve(); } });
+    const sub = uses.onDidChange(() => { if (!uses.reasonAgainst(id)) { sub.dispose(); resolve(); } });
   });
   return true;
 }
@@ -50,7 +50,7 @@ export function registerIntegrityCommands(register: Register, deps: IntegrityCom
     const ac = new AbortController();
     token.onCancellationRequested(() => ac.abort());
     let last = 0;
-    return engine.verify(id, {
+    return engine.integrity.verify(id, {
       signal: ac.signal,
       onProgress: (p) => {
         const pct = p.totalBytes ? (p.bytesDone / p.totalBytes) * 100 : 0;
@@ -101,7 +101,7 @@ export function registerIntegrityCommands(register: Register, deps: IntegrityCom
     }
     if (!(await whenFree(deps, m.id, m.name, command === 'repair' ? 'repaired' : 're-downloaded'))) return;
     const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `${title}: ${m.name}` },
-      () => (command === 'repair' ? engine.repair(m.id) : engine.redownload(m.id))).then((r) => r, (err: Error) => { void vscode.window.showErrorMessage(`${title}: ${err.message}`); return undefined; });
+      () => (command === 'repair' ? engine.integrity.repair(m.id) : engine.integrity.redownload(m.id))).then((r) => r, (err: Error) => { void vscode.window.showErrorMessage(`${title}: ${err.message}`); return undefined; });
     if (!result) return;
     if (result.health === 'green') {
       void vscode.window.showInformationMessage(result.repaired.length ? `${m.name} is repaired and verified (${result.repaired.join(', ')}).` : `${m.name} is healthy; nothing needed repair.`);
@@ -120,11 +120,6 @@ export function registerIntegrityCommands(register: Register, deps: IntegrityCom
   register('removeVersion', async (arg) => {
     if (!arg || typeof arg !== 'object' || !('version' in arg)) return;
     const node = arg as { model: { id: string; name: string }; version: { version: string; bytes: number } };
-    // A lease granted before the catalog moved on may still point into the older version.
-    if (deps.requests.isInUse(node.model.id)) {
-      void vscode.window.showWarningMessage(`${node.model.name} is in use by an extension right now; remove the older version once it is released.`);
-      return;
-    }
     const ok = await vscode.window.showWarningMessage(`Remove version ${node.version.version} of ${node.model.name} and free ${formatBytes(node.version.bytes)}?`, { modal: true }, 'Remove');
     if (!ok) return;
     try {
@@ -143,7 +138,7 @@ export function registerIntegrityCommands(register: Register, deps: IntegrityCom
     if (!ok) return;
     if (!(await whenFree(deps, m.id, m.name, 'removed'))) return;
     try {
-      const freed = await engine.remove(m.id, { isInUse: (id) => deps.requests.isInUse(id) });
+      const freed = await engine.integrity.remove(m.id);
       log.info(`removed (${formatBytes(freed)} freed)`, m.id);
       void vscode.window.setStatusBarMessage(`$(trash) Removed ${m.name}: ${formatBytes(freed)} freed`, 5000);
     } catch (err) {

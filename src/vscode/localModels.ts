@@ -7,7 +7,7 @@ import {
 } from '../engine';
 import type { CatalogService } from './catalogService';
 import type { ExtensionLog } from './logs';
-import { config } from './settings';
+import { setting, updateSetting } from './settings';
 
 export interface LocalModelsDeps {
   readonly engine: AvailabilityEngine;
@@ -20,13 +20,13 @@ export interface LocalModelsDeps {
 
 /** The tools' usual places plus `modelAvailability.import.locations`. */
 export async function importLocations(): Promise<ForeignLocation[]> {
-  const extra = config().get<string[]>('import.locations', []).map((p) => (p.startsWith('~') ? path.join(os.homedir(), p.slice(1)) : p));
+  const extra = setting('import.locations').map((p) => (p.startsWith('~') ? path.join(os.homedir(), p.slice(1)) : p));
   return [...defaultLocations(), ...await Promise.all(extra.filter((p) => path.isAbsolute(p)).map(locationOfFolder))];
 }
 
 /** Before every download: where to look for a copy to link instead (none when `import.reuseOnDownload` is off). */
 export async function reuseLocations(): Promise<ForeignLocation[]> {
-  return config().get<boolean>('import.reuseOnDownload', true) ? importLocations() : [];
+  return setting('import.reuseOnDownload') ? importLocations() : [];
 }
 
 interface FoundItem extends vscode.QuickPickItem { readonly candidate: ImportCandidate }
@@ -98,8 +98,8 @@ async function addToCatalog(deps: LocalModelsDeps, local: LocalModels, unlisted:
   for (const s of added.skipped) void vscode.window.showWarningMessage(`${s.name} was not added: ${s.reason}.`);
   if (added.models.length === 0) return undefined;
   deps.log.info(`added ${added.models.map((m) => m.id).join(', ')} to ${target}`);
-  const listed = config().get<string[]>('catalogs', []);
-  if (!files.includes(target)) await config().update('catalogs', [...listed, target], vscode.ConfigurationTarget.Global);
+  const listed = setting('catalogs');
+  if (!files.includes(target)) await updateSetting('catalogs', [...listed, target], vscode.ConfigurationTarget.Global);
   await deps.catalogs.reload();
   await deps.engine.setModels(deps.catalogs.models);
   return findLocalModels(deps.engine, await importLocations());

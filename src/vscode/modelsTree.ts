@@ -26,23 +26,34 @@ export class ModelsTree extends Disposable implements vscode.TreeDataProvider<Mo
   readonly onDidChangeTreeData = this.changed.event;
   readonly view: vscode.TreeView<ModelNode>;
   /**
-   * One node object per model, kept while its catalog entry is the same, and what each showed last. Refreshing
-   * only the models that changed keeps VS Code's handles of the others valid: a click on an inline action
-   * during a whole-tree refresh could otherwise reach the command without its model.
+   * One node object per model, kept while its catalog entry is the same. Refreshing only the models that
+   * changed keeps VS Code's handles of the others valid: a click on an inline action during a whole-tree
+   * refresh could otherwise reach the command without its model.
    */
-  private readonly nodes = new Map<string, { node: ModelNode & { kind: 'model' }; shown: string }>();
+  private readonly nodes = new Map<string, ModelNode & { kind: 'model' }>();
+  /** Models that changed while the view was hidden. */
+  private readonly stale = new Set<string>();
 
   /** `lastUse` reads recorded usage (analytics); it may know nothing. */
   constructor(private readonly engine: AvailabilityEngine, private readonly lastUse: (id: string) => ModelUseSummary | undefined = () => undefined) {
     super();
     this.view = this._register(vscode.window.createTreeView('modelAvailability.models', { treeDataProvider: this, showCollapseAll: true }));
-    // The engine throttles its change events to a few per second. A hidden view does no work for them: it
-    // catches up (only what changed meanwhile) when it is shown again.
-    this._register(engine.onDidChange(() => {
-      if (this.view.visible) this.refreshChanged();
+    // The engine names the model that changed and throttles progress per model. A hidden view does no work
+    // for it: it catches up (only what changed meanwhile) when it is shown again.
+    this._register(engine.onDidChangeModel(({ id, kind }) => {
+      // The store was rescanned: the versions on disk may have changed.
+      if (kind === 'files') this.versions.delete(id);
+      this.stale.add(id);
+      if (this.view.visible) this.refreshStale();
+    }));
+    this._register(engine.onDidChangeCatalog(() => {
+      this.nodes.clear();
+      this.stale.clear();
+      this.versions.clear();
+      this.changed.fire(undefined);
     }));
     this._register(this.view.onDidChangeVisibility((e) => {
-      if (e.visible) this.refreshChanged();
+      if (e.visible) this.refreshStale();
     }));
   }
 
@@ -51,61 +62,41 @@ export class ModelsTree extends Disposable implements vscode.TreeDataProvider<Mo
     if (node.kind !== 'model') return [];
     const files: ModelNode[] = node.model.files.map((file) => ({ kind: 'file', model: node.model, file }));
     // Other versions on disk (the catalog moved on, the old one stays until removed). Read from disk only
-    // when the store changed: progress refreshes the tree several times a second.
+    // after the store was rescanned: progress refreshes the tree several times a second.
     const others = (await this.versionsOf(node.model.id))
       .filter((v) => v.version !== node.model.version)
       .map((version): ModelNode => ({ kind: 'version', model: node.model, version }));
     return [...files, ...others];
   }
 
-  private readonly versions = new Map<string, { generation: number; read: Promise<InstalledVersion[]> }>();
+  private readonly versions = new Map<string, Promise<InstalledVersion[]>>();
 
   private versionsOf(id: string): Promise<InstalledVersion[]> {
-    const generation = this.engine.storeGeneration;
-    const cached = this.versions.get(id);
-    if (cached?.generation === generation) return cached.read;
-    const read = this.engine.installedVersions(id).catch(() => []);
-    this.versions.set(id, { generation, read });
+    let read = this.versions.get(id);
+    if (!read) {
+      read = this.engine.installedVersions(id).catch(() => []);
+      this.versions.set(id, read);
+    }
     return read;
   }
 
   /** Redraws every model's item, e.g. after new usage was saved (item by item, keeping the handles valid). */
   refresh(): void {
-    const all = [...this.nodes.values()].map((n) => n.node);
+    const all = [...this.nodes.values()];
     this.changed.fire(all.length > 0 ? all : undefined);
   }
 
   private modelNode(model: ModelEntry): ModelNode & { kind: 'model' } {
     const known = this.nodes.get(model.id);
-    if (known?.node.model === model) return known.node;
+    if (known?.model === model) return known;
     const node = { kind: 'model', model } as const;
-    this.nodes.set(model.id, { node, shown: this.fingerprint(model.id) });
+    this.nodes.set(model.id, node);
     return node;
   }
 
-  /** What a model's item and its children show, as one string to compare. */
-  private fingerprint(id: string): string {
-    const s = this.engine.getModelState(id);
-    return s ? JSON.stringify([s.state, s.health, s.bytesOnDisk, s.totalBytes, s.progress, s.queuePosition, s.waitEstimateSeconds, s.pausedReason, s.error, s.healthReasons, s.files, this.engine.storeGeneration]) : '';
-  }
-
-  private refreshChanged(): void {
-    const models = this.engine.getModels();
-    // Another catalog: the list itself changed.
-    if (models.length !== this.nodes.size || models.some((m) => this.nodes.get(m.id)?.node.model !== m)) {
-      this.nodes.clear();
-      this.changed.fire(undefined);
-      return;
-    }
-    const changed: ModelNode[] = [];
-    for (const m of models) {
-      const known = this.nodes.get(m.id);
-      const now = this.fingerprint(m.id);
-      if (known && known.shown !== now) {
-        known.shown = now;
-        changed.push(known.node);
-      }
-    }
+  private refreshStale(): void {
+    const changed = [...this.stale].flatMap((id) => this.nodes.get(id) ?? []);
+    this.stale.clear();
     if (changed.length > 0) this.changed.fire(changed);
   }
 
@@ -122,19 +113,27 @@ export class ModelsTree extends Disposable implements vscode.TreeDataProvider<Mo
     item.description = `${formatBytes(node.version.bytes)} · older version`;
     item.iconPath = new vscode.ThemeIcon('history');
     item.contextValue = 'modelVersion.old';
-    item.tooltip = `Version ${node.version.version} of ${node.model.name} is still on disk (${node.version.files} files, verified ${new Date(node.version.verifiedAt).toLocaleString()}). The catalog now asks for ${node.model.version}.`;
+    const isInstalled = state?.installedVersion === node.version.version;
+    if (isInstalled) item.description = `${formatBytes(node.version.bytes)} · installed`;
+    item.tooltip = `Version ${node.version.version} of ${node.model.name} is ${isInstalled ? 'installed and what requests get' : 'still on disk'}; the catalog now asks for ${node.model.version} (${node.version.files} files, verified ${new Date(node.version.verifiedAt).toLocaleString()}).`;
     return item;
   }
 
   private modelItem(model: ModelEntry, s: ModelState | undefined): vscode.TreeItem {
     const item = new vscode.TreeItem(model.name, vscode.TreeItemCollapsibleState.Collapsed);
     item.id = `model:${model.id}`;
-    item.description = describeModel(model, s);
+    // The catalog moved on while an older version is what requests get: say so in the row.
+    const olderInstalled = s?.installedVersion && s.installedVersion !== model.version ? s.installedVersion : undefined;
+    item.description = [olderInstalled && `v${olderInstalled}`, describeModel(model, s)].filter(Boolean).join(' · ');
     // `.damaged`: files on disk that need repair, whatever the download state says.
     item.contextValue = `model.${s?.state ?? 'missing'}${s?.health === 'red' && (s.state === 'missing' || s.state === 'ready') ? '.damaged' : ''}`;
     if (s) item.iconPath = modelIcon(s);
     const md = new vscode.MarkdownString(undefined, true);
-    md.appendMarkdown(`**${escapeMd(model.name)}** · \`${model.id}\` · ${escapeMd(model.version)}\n\n`);
+    md.appendMarkdown(`**${escapeMd(model.name)}** · \`${model.id}\`\n\n`);
+    const installed = s?.installedVersion;
+    md.appendMarkdown(installed === model.version ? `Version: ${escapeMd(installed)}\n\n`
+      : installed ? `Installed version: ${escapeMd(installed)} · the catalog asks for ${escapeMd(model.version)}\n\n`
+        : `Version: ${escapeMd(model.version)} (not installed)\n\n`);
     if (model.description) md.appendMarkdown(`${escapeMd(model.description)}\n\n`);
     const facts = [model.task, model.family, model.format, model.quantization].filter(Boolean).join(' · ');
     if (facts) md.appendMarkdown(`${escapeMd(facts)}\n\n`);

@@ -1,12 +1,11 @@
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { AvailabilityEngine } from '../engine';
-import type { ModelRequests } from '../engine';
 import { moveStore } from '../engine';
 import { formatBytes } from '../engine';
 import type { ExtensionLog } from './logs';
 import { configuredStoreRoot } from './engineSettings';
-import { config } from './settings';
+import { updateSetting } from './settings';
 
 /**
  * "Move Model Storage…": copy the store to another folder or disk, verify every file, switch the setting,
@@ -14,7 +13,7 @@ import { config } from './settings';
  * again with the same target continues an interrupted move. A keybinding or task may give the target
  * folder as the argument (a path or a file URI); otherwise the person picks one. Either way they confirm.
  */
-export async function moveStorage(engine: AvailabilityEngine, requests: ModelRequests, currentRoot: string, log: ExtensionLog, moving: { active: boolean }, targetArg?: unknown): Promise<void> {
+export async function moveStorage(engine: AvailabilityEngine, currentRoot: string, log: ExtensionLog, targetArg?: unknown): Promise<void> {
   const configured = configuredStoreRoot();
   if (configured && configured !== path.resolve(currentRoot)) {
     // A previous move switched the setting; this window still runs on the old folder until it reloads.
@@ -22,17 +21,16 @@ export async function moveStorage(engine: AvailabilityEngine, requests: ModelReq
     if (pick) await vscode.commands.executeCommand('workbench.action.reloadWindow');
     return;
   }
-  if (requests.leaseCount > 0) {
-    void vscode.window.showWarningMessage('Models are in use by an extension right now; move the storage once they are released.');
+  const inUse = engine.uses.reasonAgainstMove();
+  if (inUse) {
+    void vscode.window.showWarningMessage(`Model storage cannot be moved now: ${inUse}. Move it once they are released.`);
     return;
   }
   const target = targetFolder(targetArg) ?? (await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: 'Move Models Here', title: 'Move Model Storage' }))?.[0]?.fsPath;
   if (!target) return;
   const ok = await vscode.window.showWarningMessage(`Move all models from ${currentRoot} to ${target}?`, { modal: true, detail: 'Downloads pause meanwhile. Every file is verified at the new place before the old copy is deleted; the window reloads at the end.' }, 'Move');
   if (!ok) return;
-  engine.pauseAll();
-  // Background checks must not repair into the old folder while it is being copied.
-  moving.active = true;
+  engine.downloads.pauseAll();
   try {
     const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Moving model storage', cancellable: true }, (progress, token) => {
       const ac = new AbortController();
@@ -40,6 +38,7 @@ export async function moveStorage(engine: AvailabilityEngine, requests: ModelReq
       // Copying and verifying is most of the work; deleting the old copy is the last tenth.
       let last = 0;
       return moveStore(currentRoot, target, {
+        uses: engine.uses,
         signal: ac.signal,
         onProgress: (p) => {
           const share = p.totalBytes ? p.bytesDone / p.totalBytes : 1;
@@ -47,7 +46,7 @@ export async function moveStorage(engine: AvailabilityEngine, requests: ModelReq
           progress.report({ message: `${p.phase === 'copy' ? 'copying and verifying' : 'deleting the old copy'} ${p.file ?? ''} (${formatBytes(p.bytesDone)} of ${formatBytes(p.totalBytes)})`, increment: Math.max(0, pct - last) });
           last = Math.max(last, pct);
         },
-        commit: () => Promise.resolve(config().update('storagePath', target, vscode.ConfigurationTarget.Global)),
+        commit: () => Promise.resolve(updateSetting('storagePath', target, vscode.ConfigurationTarget.Global)),
       });
     });
     log.info(`moved the store from ${currentRoot} to ${target}: ${result.files} files, ${formatBytes(result.bytes)} (${formatBytes(result.bytesCopied)} copied now)`);
@@ -59,8 +58,6 @@ export async function moveStorage(engine: AvailabilityEngine, requests: ModelReq
     log.error(`moving the store to ${target} failed: ${message}`);
     const pick = await vscode.window.showErrorMessage(`Move Model Storage: ${message}. Nothing was deleted; run it again to continue.`, 'Show Logs');
     if (pick) log.show();
-  } finally {
-    moving.active = false;
   }
 }
 

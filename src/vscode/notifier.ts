@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { config } from './settings';
+import { setting } from './settings';
 
 export type NotificationLevel = 'all' | 'important' | 'errors' | 'none';
 /** How much a notification matters; `level` decides which ones show. */
@@ -25,7 +25,7 @@ export class Notifier {
   private readonly open = new Map<string, number>();
 
   notify(kind: string, importance: Importance, message: string, ...actions: NotificationAction[]): void {
-    const level = config().get<NotificationLevel>('notifications.level', 'important');
+    const level = setting('notifications.level');
     if (!SHOWN_AT[level].includes(importance)) return;
     const missed = this.open.get(kind);
     if (missed !== undefined) {

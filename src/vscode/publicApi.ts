@@ -42,9 +42,9 @@ export function createPublicApi(engine: AvailabilityEngine, requests: ModelReque
         activeDownloads: models.filter((m) => m.state === 'downloading').length,
         queuedDownloads: models.filter((m) => m.state === 'queued').length,
         leases: requests.leaseCount,
-        generationsRunning: requests.generationsRunning,
+        generationsRunning: engine.uses.generationsRunning,
       };
     },
-    onDidChangeModels: (listener) => engine.onDidChange(() => listener()),
+    onDidChangeModels: (listener) => engine.onDidChangeModel(() => listener()),
   };
 }

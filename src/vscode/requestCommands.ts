@@ -1,16 +1,15 @@
 import * as vscode from 'vscode';
 import type { AvailabilityEngine } from '../engine';
-import type { FallbackChoices, FallbackChooser, FallbackStrategy, ModelRequests, RequestSettings, ResolvedStrategy } from '../engine';
+import type { FallbackChoices, FallbackChooser, ModelRequests, RequestSettings, ResolvedStrategy } from '../engine';
 import { formatDuration } from '../engine';
 import { resolveModel } from './modelPicker';
-import { config } from './settings';
+import { setting } from './settings';
 
 export function requestSettings(): RequestSettings {
-  const c = config();
   return {
-    strategy: c.get<FallbackStrategy>('fallback.strategy', 'ask'),
-    minCompatibility: c.get<number>('fallback.minCompatibility', 60),
-    autoDownload: c.get<boolean>('autoDownload', true),
+    strategy: setting('fallback.strategy'),
+    minCompatibility: setting('fallback.minCompatibility'),
+    autoDownload: setting('autoDownload'),
   };
 }
 

@@ -1,6 +1,6 @@
 import { Emitter, type Event } from '../core/event';
 import { Disposable, toDisposable } from '../core/lifecycle';
-import { DownloadError, toDownloadError } from '../core/downloadError';
+import { DownloadError, toDownloadError, type DownloadFailureCode } from '../core/downloadError';
 import type { Fix } from '../core/fixes';
 import { readJsonIfPresent, writeJsonAtomic } from '../core/atomicFile';
 import type { ModelProgress } from './modelDownload';
@@ -13,9 +13,17 @@ export type DownloadPriority = 'high' | 'normal' | 'low';
 export interface DownloadFailure {
   readonly id: string;
   readonly reason: string;
+  /** What went wrong, for surfaces to decide on. */
+  readonly code: DownloadFailureCode;
   readonly kind: 'failed' | 'paused';
   /** What the user can do about it, for the surface to phrase (core/fixes). */
   readonly fix?: Fix;
+}
+
+/** A queue item changed: its state (started, paused, failed, gone…) or only its progress. */
+export interface QueueChange {
+  readonly id: string;
+  readonly kind: 'state' | 'progress';
 }
 export type QueueItemState = 'queued' | 'running' | 'paused' | 'failed';
 
@@ -34,6 +42,8 @@ export interface QueueItem {
   readonly state: QueueItemState;
   readonly pausedReason?: string;
   readonly error?: string;
+  /** Set when it failed, or paused because the disk is full. */
+  readonly failureCode?: DownloadFailureCode;
   readonly progress?: QueueProgress;
   /** 1-based among waiting items. */
   readonly queuePosition?: number;
@@ -54,8 +64,6 @@ export interface DownloadQueueOptions {
   readonly pauseDuringGeneration: () => boolean;
   readonly persistFile?: string;
   readonly logger: Logger;
-  /** Minimum interval between change events; state transitions are not delayed beyond it. */
-  readonly changeIntervalMs?: number;
 }
 
 interface MutableItem {
@@ -65,6 +73,7 @@ interface MutableItem {
   order: number;
   pausedReason?: string;
   error?: string;
+  failureCode?: DownloadFailureCode;
   progress?: ModelProgress;
   meter?: SpeedMeter;
   controller?: AbortController;
@@ -88,12 +97,11 @@ export class DownloadQueue extends Disposable {
   private readonly items = new Map<string, MutableItem>();
   private nextOrder = 0;
   private generationActive = false;
-  private changeTimer: NodeJS.Timeout | undefined;
-  private lastChange = 0;
   private persisting: Promise<void> = Promise.resolve();
 
-  private readonly _onDidChange = this._register(new Emitter<void>());
-  readonly onDidChange: Event<void> = this._onDidChange.event;
+  private readonly _onDidChange = this._register(new Emitter<QueueChange>());
+  /** Every change, unthrottled: the engine throttles per model. */
+  readonly onDidChange: Event<QueueChange> = this._onDidChange.event;
   private readonly _onDidFinish = this._register(new Emitter<{ id: string }>());
   readonly onDidFinish: Event<{ id: string }> = this._onDidFinish.event;
   private readonly _onDidFail = this._register(new Emitter<DownloadFailure>());
@@ -102,7 +110,6 @@ export class DownloadQueue extends Disposable {
   constructor(private readonly opts: DownloadQueueOptions) {
     super();
     this._register(toDisposable(() => {
-      clearTimeout(this.changeTimer);
       for (const item of this.items.values()) item.controller?.abort(new DownloadError('aborted', 'shutting down'));
     }));
   }
@@ -122,9 +129,11 @@ export class DownloadQueue extends Disposable {
   /** Forgets items whose models no longer exist (catalog changed). */
   retain(ids: ReadonlySet<string>): void {
     for (const item of [...this.items.values()]) {
-      if (!ids.has(item.id) && item.state !== 'running') this.items.delete(item.id);
+      if (!ids.has(item.id) && item.state !== 'running') {
+        this.items.delete(item.id);
+        this.changedOrder(item.id);
+      }
     }
-    this.changed(true);
   }
 
   enqueue(id: string, priority: DownloadPriority = 'normal'): void {
@@ -134,8 +143,7 @@ export class DownloadQueue extends Disposable {
       return;
     }
     this.items.set(id, { id, priority, state: 'queued', order: this.nextOrder++ });
-    this.changed(true);
-    this.pump();
+    this.startOrAnnounce(id);
   }
 
   pause(id: string, reason = 'paused'): void {
@@ -144,7 +152,7 @@ export class DownloadQueue extends Disposable {
     item.state = 'paused';
     item.pausedReason = reason;
     item.controller?.abort(new DownloadError('aborted', reason));
-    this.changed(true);
+    this.changedOrder(id);
     this.pump();
   }
 
@@ -155,9 +163,15 @@ export class DownloadQueue extends Disposable {
     item.state = 'queued';
     item.pausedReason = undefined;
     item.error = undefined;
+    item.failureCode = undefined;
     item.heldByGeneration = false;
-    this.changed(true);
+    this.startOrAnnounce(id);
+  }
+
+  /** Starts what may start; a queued item that did not start is told as queued (one that did, as running). */
+  private startOrAnnounce(id: string): void {
     this.pump();
+    if (this.items.get(id)?.state === 'queued') this.changedOrder(id);
   }
 
   /** Stops the download and deletes its partial data. */
@@ -168,7 +182,7 @@ export class DownloadQueue extends Disposable {
     item.controller?.abort(new DownloadError('aborted', 'cancelled'));
     await item.running;
     await this.opts.runner.discard(id);
-    this.changed(true);
+    this.changedOrder(id);
     this.pump();
   }
 
@@ -184,7 +198,7 @@ export class DownloadQueue extends Disposable {
     const item = this.items.get(id);
     if (!item) return;
     item.priority = priority;
-    this.changed(true);
+    this.changedOrder(id);
     this.pump();
   }
 
@@ -195,7 +209,7 @@ export class DownloadQueue extends Disposable {
       const item = this.items.get(id);
       if (item) item.order = first + i;
     });
-    this.changed(true);
+    this.changedOrder();
     this.pump();
   }
 
@@ -239,7 +253,7 @@ export class DownloadQueue extends Disposable {
         bytesDone: p.bytesDone, total: p.total, speed: spd, followingOtherProcess: p.followingOtherProcess,
         etaSeconds: p.total !== undefined && spd > 0 ? Math.round((p.total - p.bytesDone) / spd) : undefined,
       };
-      return { id: item.id, priority: item.priority, state: item.state, pausedReason: item.pausedReason, error: item.error, progress, queuePosition, waitEstimateSeconds };
+      return { id: item.id, priority: item.priority, state: item.state, pausedReason: item.pausedReason, error: item.error, failureCode: item.failureCode, progress, queuePosition, waitEstimateSeconds };
     });
   }
 
@@ -282,12 +296,12 @@ export class DownloadQueue extends Disposable {
     item.state = 'running';
     item.meter = new SpeedMeter();
     item.progress = undefined;
-    this.changed(true);
+    this.changedOrder(item.id);
     this.opts.logger.info(`download started`, item.id);
     item.running = this.opts.runner.run(item.id, controller.signal, (p) => {
       item.progress = p;
       item.meter?.sample(p.bytesDone);
-      this.changed(false);
+      this._onDidChange.fire({ id: item.id, kind: 'progress' });
     }).then(
       () => this.settle(item, undefined),
       (err: unknown) => this.settle(item, toDownloadError(err)),
@@ -309,33 +323,28 @@ export class DownloadQueue extends Disposable {
     } else if (err.kind === 'diskFull') {
       item.state = 'paused';
       item.pausedReason = err.message;
+      item.failureCode = err.code;
       this.opts.logger.error(`download paused: ${err.message}`, item.id);
-      this._onDidFail.fire({ id: item.id, reason: err.message, kind: 'paused' });
+      this._onDidFail.fire({ id: item.id, reason: err.message, code: err.code, kind: 'paused' });
     } else {
       item.state = 'failed';
       item.error = err.message;
+      item.failureCode = err.code;
       this.opts.logger.error(`download failed: ${err.message}`, item.id);
-      this._onDidFail.fire({ id: item.id, reason: err.message, kind: 'failed', fix: err.fix });
+      this._onDidFail.fire({ id: item.id, reason: err.message, code: err.code, kind: 'failed', fix: err.fix });
     }
-    this.changed(true);
+    this.changedOrder(item.id);
     this.pump();
   }
 
-  /** Fires onDidChange at most every `changeIntervalMs`; persists the queue on state transitions. */
-  private changed(transition: boolean): void {
-    if (transition) this.persist();
-    const interval = this.opts.changeIntervalMs ?? 250;
-    const wait = this.lastChange + interval - Date.now();
-    if (wait <= 0 && !this.changeTimer) {
-      this.lastChange = Date.now();
-      this._onDidChange.fire();
-    } else if (!this.changeTimer) {
-      this.changeTimer = setTimeout(() => {
-        this.changeTimer = undefined;
-        this.lastChange = Date.now();
-        this._onDidChange.fire();
-      }, Math.max(0, wait));
-    }
+  /**
+   * A state transition of `id` (one that left the queue included): persists the queue and tells about it;
+   * the other items' positions and wait estimates moved, which counts as progress.
+   */
+  private changedOrder(id?: string): void {
+    this.persist();
+    if (id !== undefined) this._onDidChange.fire({ id, kind: 'state' });
+    for (const other of [...this.items.keys()]) if (other !== id) this._onDidChange.fire({ id: other, kind: 'progress' });
   }
 
   private persist(): void {

@@ -62,7 +62,7 @@ export interface HealthInput {
   /** Why the last download or repair failed. */
   readonly error?: string;
   readonly pausedReason?: string;
-  /** The failed run was a repair (engine.repair / redownload), not a first download. */
+  /** The failed run was a repair (integrity.repair / redownload), not a first download. */
   readonly lastRunWasRepair?: boolean;
   /** 0 = scheduled checks are off, so nothing goes stale. */
   readonly checkIntervalHours: number;

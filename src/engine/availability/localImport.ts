@@ -102,7 +102,7 @@ export async function importCandidates(engine: AvailabilityEngine, candidates: r
 
 async function importFile(engine: AvailabilityEngine, model: ModelEntry, file: ModelFile, found: FoundFile, opts: ImportOptions): Promise<Omit<ImportResult, 'candidate'>> {
   const finalPath = engine.layout.filePath(model.id, model.version, file.path);
-  const settings = engine.getSettings();
+  const settings = engine.settings.download;
   const outcome = await withFileLock(finalPath, {
     staleMs: 10_000, signal: opts.signal ?? new AbortController().signal, onOtherProgress: () => undefined,
     onWaiting: () => opts.logger.info(`${file.path}: another process is downloading it; waiting`, model.id),

@@ -127,7 +127,7 @@ async function resolveSource(ctx: ModelDownloadContext, file: ModelFile, signal:
   const hub = await resolveHubFile(file.source, { endpoint, auth: await credentialFor(ctx, endpoint), signal, transport: ctx.settings().transport });
   const sha256 = file.sha256?.toLowerCase() ?? hub.sha256;
   if (file.sha256 && hub.sha256 && file.sha256.toLowerCase() !== hub.sha256) {
-    throw new DownloadError('fatal', `${path.basename(file.path)}: the catalog's sha256 differs from the hub's (${hub.sha256})`);
+    throw new DownloadError('fatal', `${path.basename(file.path)}: the catalog's sha256 differs from the hub's (${hub.sha256})`, { code: 'checksum' });
   }
   return { url: hub.url, commit: hub.commit, size: file.size ?? hub.size, sha256, auth: hub.auth };
 }

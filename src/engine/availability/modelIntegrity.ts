@@ -1,14 +1,26 @@
-import type { Event } from '../core/event';
+import { Emitter, type Event } from '../core/event';
+import type { IDisposable } from '../core/lifecycle';
 import type { ModelEntry } from '../catalog/catalogTypes';
 import type { DownloadPriority, QueueItem } from './downloadQueue';
 import { formatBytes } from '../core/format';
 import type { Logger } from '../transfer/settings';
 import { onlyUnverifiable, unverifiableWords, type Health, type HealthReason, type ModelHealth } from './health';
 import { isLockedByAnotherProcess, removeModelFiles } from '../store/modelRemoval';
+import { installedEntry, removeInstalledVersion } from '../store/installedVersions';
 import type { StoreLayout } from '../store/storeLayout';
 import { checkModel, type FileCheck, type VerifyOptions } from './modelVerifier';
 import { OperationRefusedError } from '../core/operationRefused';
 import type { DownloadMode } from './transferPlan';
+import type { UseGuard } from './useGuard';
+import type { ModelChange } from './modelState';
+
+export interface IntegrityEvent {
+  readonly id: string;
+  readonly kind: 'check' | 'repair';
+  /** The model ended green. */
+  readonly ok: boolean;
+  readonly durationMs: number;
+}
 
 export interface HealthReport {
   readonly id: string;
@@ -37,7 +49,10 @@ export interface IntegrityHost {
   readonly layout: StoreLayout;
   readonly lockStaleMs: number;
   readonly logger: Logger;
+  readonly uses: UseGuard;
   requireModel(id: string): ModelEntry;
+  /** The version requests get now (older than the catalog's when the catalog moved on), or null. */
+  installedVersion(id: string): string | null;
   queueItem(id: string): QueueItem | undefined;
   enqueue(id: string, priority: DownloadPriority): void;
   cancel(id: string): Promise<void>;
@@ -46,7 +61,7 @@ export interface IntegrityHost {
   /** Fired after the store was rescanned. */
   readonly onDidFinish: Event<{ id: string }>;
   readonly onDidFail: Event<{ id: string; reason: string }>;
-  readonly onDidChange: Event<void>;
+  readonly onDidChangeModel: Event<ModelChange>;
 }
 
 type RunOutcome = { readonly ok: true } | { readonly ok: false; readonly error: string };
@@ -56,7 +71,10 @@ type RunOutcome = { readonly ok: true } | { readonly ok: false; readonly error: 
  * and the same FileTransfer: the check records the damaged pieces, planTransfer turns them into missing
  * pieces, and the transfer fetches them and verifies the whole file again.
  */
-export class ModelIntegrity {
+export class ModelIntegrity implements IDisposable {
+  private readonly _onDidCheck = new Emitter<IntegrityEvent>();
+  /** A full check or a repair ended. */
+  readonly onDidCheck: Event<IntegrityEvent> = this._onDidCheck.event;
   private readonly running = new Map<string, Promise<unknown>>();
   /** Models whose current or last failed run is a repair or re-download. */
   private readonly repairModes = new Map<string, DownloadMode>();
@@ -84,22 +102,50 @@ export class ModelIntegrity {
     this.waiters.get(id)?.({ ok: false, error: 'cancelled' });
   }
 
+  dispose(): void {
+    this._onDidCheck.dispose();
+  }
+
+  /**
+   * Full check: sha256 of each whole file (and of every piece where it differs), in worker threads; cancellable
+   * through `signal`. Records verifiedAt (good files) or the changed pieces (damaged ones) in the manifest.
+   * Refused (OperationRefusedError) while the model downloads.
+   */
   verify(id: string, opts: VerifyOptions = {}): Promise<HealthReport> {
-    return this.exclusive(id, () => this.check(id, opts));
+    return this.reported(id, 'check', () => this.exclusive(id, () => this.check(id, opts)));
   }
 
+  /**
+   * Checks the model, then fetches only what is damaged: changed pieces (Range requests, into place), a
+   * truncated tail, missing files. Falls back to a whole-file download — keeping the old copy until the
+   * new one is verified — when the server ignores Range or more than half the pieces are bad. An
+   * interrupted repair resumes when run again. Refused while the model is in use (the use guard).
+   */
   repair(id: string, opts: VerifyOptions = {}): Promise<RepairResult> {
-    return this.exclusive(id, () => this.fix(id, 'auto', opts));
+    return this.reported(id, 'repair', () => this.exclusive(id, () => this.fix(id, 'auto', opts)));
   }
 
+  /** Downloads every file again; each old copy stays until its replacement is verified. Refused while in use. */
   redownload(id: string): Promise<RepairResult> {
-    return this.exclusive(id, () => this.fix(id, 'full', {}));
+    return this.reported(id, 'repair', () => this.exclusive(id, () => this.fix(id, 'full', {})));
   }
 
-  async remove(id: string, isInUse?: (id: string) => boolean): Promise<number> {
+  private async reported<T extends { readonly health: Health | null }>(id: string, kind: IntegrityEvent['kind'], run: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    const result = await run();
+    this._onDidCheck.fire({ id, kind, ok: result.health === 'green', durationMs: Date.now() - started });
+    return result;
+  }
+
+  /**
+   * Deletes the model's files and manifest (its installed version's, too, when older than the catalog's);
+   * returns the bytes freed. Refused while it downloads (cancel first), while it is checked or repaired,
+   * while another process downloads it, and while it is in use (the use guard).
+   */
+  async remove(id: string): Promise<number> {
     const model = this.host.requireModel(id);
     this.refuseWhileDownloading(id, 'remove');
-    if (isInUse?.(id)) throw new OperationRefusedError('inUse', `${id} is in use by a running generation; remove it when that ends`);
+    this.host.uses.refuse(id, 'remove');
     if (this.running.has(id)) throw new OperationRefusedError('busy', `${id} is being checked or repaired; remove it when that ends`);
     if (await isLockedByAnotherProcess(this.host.layout, model, this.host.lockStaleMs)) {
       throw new OperationRefusedError('otherProcess', `another window or process is downloading ${id}; cancel it there first`);
@@ -107,7 +153,10 @@ export class ModelIntegrity {
     return this.exclusive(id, async () => {
       // A paused or failed download goes too, with its partial data.
       if (this.host.queueItem(id)) await this.host.cancel(id);
-      const freed = await removeModelFiles(this.host.layout, model);
+      const installed = this.host.installedVersion(id);
+      // Ready on an older version (the catalog moved on): that is the copy being removed.
+      const older = installed !== null && installed !== model.version ? await removeInstalledVersion(this.host.layout, id, installed) : 0;
+      const freed = older + await removeModelFiles(this.host.layout, model);
       this.repairModes.delete(id);
       await this.host.refresh([id]);
       this.host.logger.info(`removed (${formatBytes(freed)} freed)`, id);
@@ -127,8 +176,9 @@ export class ModelIntegrity {
   }
 
   private async check(id: string, opts: VerifyOptions): Promise<HealthReport> {
-    const model = this.host.requireModel(id);
     this.refuseWhileDownloading(id, 'check');
+    // What requests get is what is checked: an older version when the catalog moved on.
+    const model = (await this.olderInstalled(id)) ?? this.host.requireModel(id);
     const checkedAt = new Date().toISOString();
     const result = await checkModel(this.host.layout, model, opts);
     await this.host.refresh([id]);
@@ -143,7 +193,15 @@ export class ModelIntegrity {
 
   private async fix(id: string, mode: DownloadMode, opts: VerifyOptions): Promise<RepairResult> {
     const model = this.host.requireModel(id);
-    this.refuseWhileDownloading(id, mode === 'full' ? 're-download' : 'repair');
+    const action = mode === 'full' ? 're-download' : 'repair';
+    this.refuseWhileDownloading(id, action);
+    // Files are replaced in place: not under a lease or a running generation.
+    this.host.uses.refuse(id, action);
+    const older = await this.olderInstalled(id);
+    if (older) {
+      // A repair fetches the catalog's files; for an older version that would be the update, not a repair.
+      throw new OperationRefusedError('busy', `cannot ${action} ${id} ${older.version}: the catalog now asks for ${model.version}; download that version instead`);
+    }
     let check: HealthReport | undefined;
     if (mode === 'auto') {
       check = await this.check(id, opts);
@@ -168,7 +226,8 @@ export class ModelIntegrity {
       const subs = [
         this.host.onDidFinish((e) => { if (e.id === id) settle({ ok: true }); }),
         this.host.onDidFail((e) => { if (e.id === id) settle({ ok: false, error: e.reason }); }),
-        this.host.onDidChange(() => {
+        this.host.onDidChangeModel((e) => {
+          if (e.id !== id) return;
           const item = this.host.queueItem(id);
           if (item?.state === 'paused') settle({ ok: false, error: `paused${item.pausedReason ? `: ${item.pausedReason}` : ''}` });
         }),
@@ -181,6 +240,12 @@ export class ModelIntegrity {
       this.waiters.set(id, settle);
       this.host.enqueue(id, 'high');
     });
+  }
+
+  /** The installed version's entry when it is older than the catalog's (the catalog moved on), else undefined. */
+  private async olderInstalled(id: string): Promise<ModelEntry | undefined> {
+    const installed = this.host.installedVersion(id);
+    return installed !== null && installed !== this.host.requireModel(id).version ? installedEntry(this.host.layout, id, installed) : undefined;
   }
 
   private refuseWhileDownloading(id: string, action: string): void {

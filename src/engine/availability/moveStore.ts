@@ -6,6 +6,7 @@ import { OperationRefusedError } from '../core/operationRefused';
 import { readJsonIfPresent, writeJsonAtomic } from '../core/atomicFile';
 import { isModelManifest } from '../store/storeLayout';
 import { copyWithProgress } from '../store/fileCopy';
+import type { UseGuard } from './useGuard';
 
 export interface MoveProgress {
   readonly phase: 'copy' | 'delete';
@@ -15,6 +16,8 @@ export interface MoveProgress {
 }
 
 export interface MoveStoreOptions {
+  /** The engine's use guard (`engine.uses`): the move is refused while a model is in use, and holds it meanwhile. */
+  readonly uses: UseGuard;
   /**
    * Called once everything is copied and verified, before the old copy is deleted: switch the
    * storage setting (and the engine) to the new folder here. If it throws, the old copy stays.
@@ -58,6 +61,18 @@ interface SourceFile {
  * target without enough free space. The caller pauses downloads first.
  */
 export async function moveStore(fromRoot: string, toRoot: string, opts: MoveStoreOptions): Promise<MoveResult> {
+  const inUse = opts.uses.reasonAgainstMove();
+  if (inUse) throw new OperationRefusedError('inUse', `cannot move the storage: ${inUse}; move it once they are released`);
+  // Background checks and repairs must not write into the old folder while it is copied.
+  const moving = opts.uses.register({ kind: 'move' });
+  try {
+    return await copyVerifySwitch(fromRoot, toRoot, opts);
+  } finally {
+    moving.dispose();
+  }
+}
+
+async function copyVerifySwitch(fromRoot: string, toRoot: string, opts: MoveStoreOptions): Promise<MoveResult> {
   const from = await realpathOrResolve(fromRoot);
   const to = await realpathOrResolve(toRoot);
   const rel = path.relative(from, to);

@@ -6,16 +6,34 @@ import type { Fix } from './fixes';
 
 export type DownloadErrorKind = 'retryable' | 'fatal' | 'diskFull' | 'aborted';
 
+/**
+ * What went wrong, for surfaces to decide on (never parse the message): `not-found` (404/410, or not in the
+ * hub repo), `auth` (401/403: a token is missing or not accepted), `disk-full`, `checksum` (the bytes are not
+ * what the catalog or hub says), `network` (connection, timeout, 5xx, 429), `write` (the store cannot be
+ * written), `refused` (any other answer the server or the URL does not allow), `aborted` (paused or cancelled).
+ */
+export type DownloadFailureCode = 'not-found' | 'auth' | 'disk-full' | 'checksum' | 'network' | 'write' | 'refused' | 'aborted';
+
+const CODE_OF_KIND: Record<DownloadErrorKind, DownloadFailureCode> = { retryable: 'network', fatal: 'refused', diskFull: 'disk-full', aborted: 'aborted' };
+
+export interface DownloadErrorDetails {
+  readonly code?: DownloadFailureCode;
+  readonly retryAfterMs?: number;
+  /** What the user can do about it; surfaces phrase it (core/fixes). */
+  readonly fix?: Fix;
+}
+
 export class DownloadError extends Error {
-  constructor(
-    readonly kind: DownloadErrorKind,
-    message: string,
-    readonly retryAfterMs?: number,
-    /** What the user can do about it; surfaces phrase it (core/fixes). */
-    readonly fix?: Fix,
-  ) {
+  readonly code: DownloadFailureCode;
+  readonly retryAfterMs?: number;
+  readonly fix?: Fix;
+
+  constructor(readonly kind: DownloadErrorKind, message: string, details: DownloadErrorDetails = {}) {
     super(message);
     this.name = 'DownloadError';
+    this.code = details.code ?? CODE_OF_KIND[kind];
+    this.retryAfterMs = details.retryAfterMs;
+    this.fix = details.fix;
   }
 }
 
@@ -25,7 +43,7 @@ export function toDownloadError(err: unknown): DownloadError {
   const code = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
   const message = err instanceof Error ? err.message : String(err);
   if (code === 'ENOSPC' || code === 'EDQUOT') return new DownloadError('diskFull', 'disk full');
-  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return new DownloadError('fatal', `cannot write: ${message}`);
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return new DownloadError('fatal', `cannot write: ${message}`, { code: 'write' });
   const network = networkFailure(err, code);
   if (network) return network;
   return new DownloadError('retryable', message || code || 'network error');
@@ -38,10 +56,10 @@ function networkFailure(err: unknown, code: string): DownloadError | undefined {
     : typeof e.address === 'string' ? `${e.address}${typeof e.port === 'number' ? `:${e.port}` : ''}` : undefined;
   if (!host) return undefined;
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-    return new DownloadError('retryable', `cannot resolve ${host} (offline, DNS failing, or only reachable through a proxy)`, undefined, { kind: 'network', host });
+    return new DownloadError('retryable', `cannot resolve ${host} (offline, DNS failing, or only reachable through a proxy)`, { fix: { kind: 'network', host } });
   }
   if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE'].includes(code)) {
-    return new DownloadError('retryable', `cannot connect to ${host} (${code}: offline, the host is down, or a proxy or firewall is in the way)`, undefined, { kind: 'network', host });
+    return new DownloadError('retryable', `cannot connect to ${host} (${code}: offline, the host is down, or a proxy or firewall is in the way)`, { fix: { kind: 'network', host } });
   }
   return undefined;
 }
@@ -51,11 +69,11 @@ export function httpStatusError(status: number, url: string, isHub: boolean, ret
     const { origin, host } = new URL(url);
     return new DownloadError('fatal', isHub
       ? `this model is gated: the Hugging Face hub refused access (HTTP ${status} from ${url})`
-      : `${host} refused access (HTTP ${status} for ${url}): it needs a token`, undefined, { kind: 'credentials', origin });
+      : `${host} refused access (HTTP ${status} for ${url}): it needs a token`, { code: 'auth', fix: { kind: 'credentials', origin } });
   }
-  if (status === 404 || status === 410) return new DownloadError('fatal', `not found at URL ${url} (HTTP ${status})`);
+  if (status === 404 || status === 410) return new DownloadError('fatal', `not found at URL ${url} (HTTP ${status})`, { code: 'not-found' });
   if (status === 408 || status === 429 || status >= 500) {
-    return new DownloadError('retryable', `HTTP ${status} from ${url}`, retryAfterMs);
+    return new DownloadError('retryable', `HTTP ${status} from ${url}`, { retryAfterMs });
   }
   return new DownloadError('fatal', `unexpected HTTP ${status} from ${url}`);
 }

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import type { ModelEntry } from '../catalog/catalogTypes';
 import { readJsonIfPresent } from '../core/atomicFile';
 import { removeModelFiles } from './modelRemoval';
+import { scanModel, type StoredModel } from './storeScanner';
 import { isModelManifest, type ModelManifest, type StoreLayout } from './storeLayout';
 
 export interface InstalledVersion {
@@ -35,13 +36,42 @@ export async function installedVersions(layout: StoreLayout, id: string): Promis
     .sort((a, b) => b.verifiedAt.localeCompare(a.verifiedAt));
 }
 
-/** Deletes one installed version by its own manifest (its files may differ from the catalog's current ones). */
-export async function removeInstalledVersion(layout: StoreLayout, id: string, version: string): Promise<number> {
-  const manifest = (await manifestsOf(layout, id)).find((m) => m.version === version);
-  if (!manifest) throw new Error(`version ${version} of ${id} is not installed`);
-  const entry: ModelEntry = {
-    id, version, name: id, alternatives: [], origin: 'store',
+/** A catalog entry for an installed version, built from its own manifest (its files may differ from the catalog's). */
+function entryOf(manifest: ModelManifest): ModelEntry {
+  return {
+    id: manifest.id, version: manifest.version, name: manifest.id, alternatives: [], origin: 'store',
     files: manifest.files.map((f) => ({ path: f.path, source: f.source, sha256: f.sha256, size: f.size })),
   };
+}
+
+/** The catalog entry of an installed version, from its manifest; undefined when that version is not installed. */
+export async function installedEntry(layout: StoreLayout, id: string, version: string): Promise<ModelEntry | undefined> {
+  const manifest = (await manifestsOf(layout, id)).find((m) => m.version === version);
+  return manifest && entryOf(manifest);
+}
+
+/** Deletes one installed version by its own manifest. */
+export async function removeInstalledVersion(layout: StoreLayout, id: string, version: string): Promise<number> {
+  const entry = await installedEntry(layout, id, version);
+  if (!entry) throw new Error(`version ${version} of ${id} is not installed`);
   return removeModelFiles(layout, entry);
+}
+
+/**
+ * What the store can serve for a model: the catalog's version as scanModel sees it, unless that version
+ * was never installed (no manifest) while an older one is, complete and unchanged — then that one (newest
+ * verification first). A catalog that moved on does not make an installed model missing. A catalog
+ * version that was installed and is now damaged stays what it is, so its damage shows and gets repaired.
+ */
+export async function scanInstalled(layout: StoreLayout, model: ModelEntry): Promise<StoredModel> {
+  const wanted = await scanModel(layout, model);
+  if (wanted.ready || wanted.manifest || wanted.manifestError) return wanted;
+  const older = (await manifestsOf(layout, model.id))
+    .filter((m) => m.version !== model.version)
+    .sort((a, b) => b.verifiedAt.localeCompare(a.verifiedAt));
+  for (const manifest of older) {
+    const scanned = await scanModel(layout, entryOf(manifest));
+    if (scanned.ready) return scanned;
+  }
+  return wanted;
 }

@@ -24,6 +24,8 @@ export interface StoredFile {
 
 export interface StoredModel {
   readonly id: string;
+  /** The version these files belong to (the catalog's, or an older one still installed). */
+  readonly version: string;
   readonly files: readonly StoredFile[];
   readonly manifest?: ModelManifest;
   /** The manifest exists but cannot be read or is not a manifest. */
@@ -87,6 +89,7 @@ export async function scanModel(layout: StoreLayout, model: ModelEntry): Promise
   }
   return {
     id: model.id,
+    version: model.version,
     files,
     manifest,
     manifestError,

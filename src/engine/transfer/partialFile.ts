@@ -206,7 +206,7 @@ export class PartialFile {
     const fh = this.requireFile();
     const done = this.writes.then(() => this.opts.io.write(fh, chunk, offset)).catch((err: unknown) => {
       const e = toDownloadError(err);
-      throw e.kind === 'retryable' ? new DownloadError('fatal', `cannot write ${this.path}: ${e.message}`) : e;
+      throw e.kind === 'retryable' ? new DownloadError('fatal', `cannot write ${this.path}: ${e.message}`, { code: 'write' }) : e;
     });
     this.writes = done.catch(() => undefined);
     return done;

@@ -48,7 +48,7 @@ export class RetryBudget {
     const failures = this.opts.progress() > startedAt ? 1 : (this.failures.get(lane) ?? 0) + 1;
     this.failures.set(lane, failures);
     const { maxRetries, retryBaseDelayMs } = this.opts.settings();
-    if (failures > maxRetries) throw new DownloadError('fatal', `${err.message} (gave up after ${maxRetries} retries)`, undefined, err.fix);
+    if (failures > maxRetries) throw new DownloadError('fatal', `${err.message} (gave up after ${maxRetries} retries)`, { code: err.code, fix: err.fix });
     const delay = retryDelayMs(failures, retryBaseDelayMs, err.retryAfterMs);
     this.opts.warn(`${err.message}; retry ${failures}/${maxRetries} in ${delay} ms`);
     await this.opts.beforeWait();
@@ -60,7 +60,7 @@ export class RetryBudget {
     this.restarts++;
     this.failures.clear();
     if (this.restarts > this.opts.settings().maxRetries) {
-      throw new DownloadError('fatal', `${reason.message}; gave up after ${this.restarts} attempts`);
+      throw new DownloadError('fatal', `${reason.message}; gave up after ${this.restarts} attempts`, { code: 'checksum' });
     }
     this.opts.warn(`${reason.message}; downloading again (attempt ${this.restarts + 1})`);
   }

@@ -10,7 +10,7 @@ export interface DownloadSettings {
   readonly maxRetries: number;
   readonly retryBaseDelayMs: number;
   readonly stallTimeoutSeconds: number;
-  /** Pause transfers while a generation runs (see AvailabilityEngine.setGenerationActive). */
+  /** Pause transfers while a generation runs (generations register in the engine's use guard). */
   readonly pauseDuringGeneration: boolean;
   /** At most 16 MiB; tests use small pieces. */
   readonly pieceSizeBytes: number;

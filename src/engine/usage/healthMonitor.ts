@@ -7,18 +7,20 @@ import type { Health, HealthSettings } from '../availability/health';
 /** What the monitor needs from the engine (AvailabilityEngine provides it). */
 export interface MonitoredEngine {
   getModelStates(): readonly { readonly id: string; readonly state: string; readonly health: Health | null; readonly files: readonly { readonly verifiedAt?: string }[] }[];
-  getHealthSettings(): HealthSettings;
-  verify(id: string, opts: VerifyOptions): Promise<HealthReport>;
-  repair(id: string, opts: VerifyOptions): Promise<RepairResult>;
-  isBusy(id: string): boolean;
+  readonly settings: { readonly health: HealthSettings };
+  /** Leases, generations and a storage move: a model in use is skipped. */
+  readonly uses: { reasonAgainst(id: string): string | undefined };
+  readonly integrity: {
+    verify(id: string, opts: VerifyOptions): Promise<HealthReport>;
+    repair(id: string, opts: VerifyOptions): Promise<RepairResult>;
+    isBusy(id: string): boolean;
+  };
 }
 
 export interface HealthMonitorOptions {
   readonly engine: MonitoredEngine;
   /** The extension routes it to health_monitor.log. */
   readonly logger: Logger;
-  /** A model a generation holds is skipped (pass ModelRequests.isInUse). */
-  readonly isInUse?: (id: string) => boolean;
   /** Test seam: the check interval in ms; defaults to the engine's checkIntervalHours. */
   readonly intervalMs?: () => number;
   /** Sleep between pieces so a background check stays out of the way (default 5 ms). */
@@ -69,7 +71,7 @@ export class HealthMonitor extends Disposable {
   }
 
   private interval(): number {
-    return this.opts.intervalMs?.() ?? this.opts.engine.getHealthSettings().checkIntervalHours * 3_600_000;
+    return this.opts.intervalMs?.() ?? this.opts.engine.settings.health.checkIntervalHours * 3_600_000;
   }
 
   private async checkDue(): Promise<void> {
@@ -83,11 +85,12 @@ export class HealthMonitor extends Disposable {
       const verified = s.files.map((f) => (f.verifiedAt ? Date.parse(f.verifiedAt) : 0));
       const last = Math.max(this.lastChecked.get(s.id) ?? 0, verified.length > 0 ? Math.min(...verified) : 0);
       if (Date.now() - last < interval) continue;
-      if (this.opts.isInUse?.(s.id)) {
-        logger.info('scheduled check skipped: the model is in use', s.id);
+      const inUse = engine.uses.reasonAgainst(s.id);
+      if (inUse) {
+        logger.info(`scheduled check skipped: ${inUse}`, s.id);
         continue;
       }
-      if (engine.isBusy(s.id)) continue;
+      if (engine.integrity.isBusy(s.id)) continue;
       this.lastChecked.set(s.id, Date.now());
       await this.checkOne(s.id);
     }
@@ -98,16 +101,17 @@ export class HealthMonitor extends Disposable {
     const options: VerifyOptions = { signal: this.stop.signal, pauseBetweenPiecesMs: this.opts.pauseBetweenPiecesMs ?? 5 };
     try {
       logger.info('scheduled check started', id);
-      const report = await engine.verify(id, options);
+      const report = await engine.integrity.verify(id, options);
       const reasons = report.healthReasons.map((r) => r.message).join('; ');
       logger[report.health === 'red' ? 'warn' : 'info'](`scheduled check: ${report.health ?? 'not installed'}${reasons ? ` (${reasons})` : ''}`, id);
-      if (report.health !== 'red' || !engine.getHealthSettings().autoRepair) return;
-      if (this.opts.isInUse?.(id)) {
-        logger.info('auto-repair postponed: the model is in use', id);
+      if (report.health !== 'red' || !engine.settings.health.autoRepair) return;
+      const inUse = engine.uses.reasonAgainst(id);
+      if (inUse) {
+        logger.info(`auto-repair postponed: ${inUse}`, id);
         return;
       }
       logger.info('auto-repair started', id);
-      const result = await engine.repair(id, options);
+      const result = await engine.integrity.repair(id, options);
       if (result.error) logger.error(`auto-repair failed: ${result.error}`, id);
       else logger.info(`auto-repair finished: ${result.health ?? 'not installed'}${result.repaired.length ? ` (fetched ${result.repaired.join(', ')})` : ''}`, id);
     } catch (err) {

@@ -48,7 +48,7 @@ describe('using the models already on this machine', () => {
 
   async function downloaded(engine: AvailabilityEngine, id: string): Promise<void> {
     engine.download([id]);
-    await waitFor((l) => engine.onDidChange(l), () => ['ready', 'failed'].includes(engine.getModelState(id)?.state ?? ''));
+    await waitFor((l) => engine.onDidChangeModel(l), () => ['ready', 'failed'].includes(engine.getModelState(id)?.state ?? ''));
     await engine.whenIdle();
     assert.equal(engine.getModelState(id)?.state, 'ready', engine.getModelState(id)?.error);
   }
@@ -77,7 +77,7 @@ describe('using the models already on this machine', () => {
       assert.ok(logs.some((l) => /found in the Hugging Face cache .*linked \(hard link, no extra disk\), verified, 0 bytes downloaded/.test(l)), logs.join('\n'));
       assert.deepEqual(await factsOf(blob), before, 'size, mtime, inode and bytes of the cached blob are unchanged');
       // Removing the model from our store leaves the cache's copy whole.
-      await engine.remove('tiny');
+      await engine.integrity.remove('tiny');
       assert.deepEqual(await factsOf(blob), before);
     } finally {
       engine.dispose();
@@ -169,7 +169,7 @@ describe('using the models already on this machine', () => {
       await fh.write(Buffer.from('damage'), 0, 6, 70_000);
       await fh.close();
       const damaged = await factsOf(blob);
-      const result = await engine.repair('tiny-url');
+      const result = await engine.integrity.repair('tiny-url');
       assert.equal(result.health, 'green');
       const local = engine.getModelState('tiny-url')?.files[0].localPath ?? '';
       assert.ok((await readFile(local)).equals(data));

@@ -68,7 +68,7 @@ describe('AvailabilityEngine downloads', function () {
     const models = Object.keys(pieces).map((n) => urlModel(server, n, [`${n}.bin`]));
     const e = await engine({ models, settings: { concurrency: 2 } });
     let maxRunning = 0;
-    e.onDidChange(() => { maxRunning = Math.max(maxRunning, e.getModelStates().filter((s) => s.state === 'downloading').length); });
+    e.onDidChangeModel(() => { maxRunning = Math.max(maxRunning, e.getModelStates().filter((s) => s.state === 'downloading').length); });
     e.download(['a', 'b']);
     e.download(['c'], 'low');
     e.download(['d'], 'high');
@@ -78,7 +78,7 @@ describe('AvailabilityEngine downloads', function () {
     const afterA = new Promise<string[]>((resolve) => e.onDidFinish(({ id }) => {
       if (id === 'a') resolve(['b', 'c', 'd'].map((x) => `${x}:${e.getModelState(x)?.state}`));
     }));
-    await waitFor(e.onDidChange, () => (e.getModelState('d')?.waitEstimateSeconds ?? 0) > 0);
+    await waitFor(e.onDidChangeModel, () => (e.getModelState('d')?.waitEstimateSeconds ?? 0) > 0);
     assert.deepEqual(await afterA, ['b:downloading', 'c:queued', 'd:downloading']);
     await e.whenIdle();
     assert.ok(['a', 'b', 'c', 'd'].every((id) => e.getModelState(id)?.state === 'ready'));
@@ -92,10 +92,10 @@ describe('AvailabilityEngine downloads', function () {
     const e = await engine({ models: [urlModel(server, 'm', ['a.bin'])] });
     e.download(['m']);
     const finalPath = path.join(store, 'models', 'm', '1.0.0', 'weights', 'a.bin');
-    await waitFor(e.onDidChange, () => (e.getModelState('m')?.bytesOnDisk ?? 0) > 6 * PIECE);
-    e.pause('m');
-    await waitFor(e.onDidChange, () => e.getModelState('m')?.state === 'paused');
-    await e.flush();
+    await waitFor(e.onDidChangeModel, () => (e.getModelState('m')?.bytesOnDisk ?? 0) > 6 * PIECE);
+    e.downloads.pause('m');
+    await waitFor(e.onDidChangeModel, () => e.getModelState('m')?.state === 'paused');
+    await e.downloads.flush();
     await new Promise((r) => setTimeout(r, 100));
     const state = await readPartState(finalPath);
     const kept = state?.completePieces.length ?? 0;
@@ -103,7 +103,7 @@ describe('AvailabilityEngine downloads', function () {
     server.resetCounters();
     server.bytesPerSecondPerConnection = 0;
     const done = finished(e, 'm');
-    e.resume('m');
+    e.downloads.resume('m');
     await done;
     assert.equal(server.bytesSent, data.length - kept * PIECE);
     assert.deepEqual(await fs.readFile(finalPath), data);
@@ -112,7 +112,7 @@ describe('AvailabilityEngine downloads', function () {
     const other = await engine({ models: [urlModel(server, 'n', ['a.bin'])], settings: { stallTimeoutSeconds: 30 } });
     other.download(['n']);
     const otherPath = path.join(store, 'models', 'n', '1.0.0', 'weights', 'a.bin');
-    await waitFor(other.onDidChange, () => (other.getModelState('n')?.bytesOnDisk ?? 0) >= 2 * PIECE);
+    await waitFor(other.onDidChangeModel, () => (other.getModelState('n')?.bytesOnDisk ?? 0) >= 2 * PIECE);
     await other.cancel('n');
     await assert.rejects(fs.stat(`${otherPath}.part`));
     await assert.rejects(fs.stat(`${otherPath}.part.json`));
@@ -127,10 +127,10 @@ describe('AvailabilityEngine downloads', function () {
     const finalPath = path.join(store, 'models', 'm', '1.0.0', 'weights', 'a.bin');
     const done = finished(holder, 'm');
     holder.download(['m']);
-    await waitFor(holder.onDidChange, () => (holder.getModelState('m')?.bytesOnDisk ?? 0) >= 2 * PIECE);
+    await waitFor(holder.onDidChangeModel, () => (holder.getModelState('m')?.bytesOnDisk ?? 0) >= 2 * PIECE);
     const follower = await engine({ models: [urlModel(server, 'm', ['a.bin'])] });
     follower.download(['m']);
-    await waitFor(follower.onDidChange, () => follower.getModelState('m')?.state === 'downloading');
+    await waitFor(follower.onDidChangeModel, () => follower.getModelState('m')?.state === 'downloading');
     await follower.cancel('m');
     await fs.stat(`${finalPath}.part`);
     await fs.stat(`${finalPath}.part.json`);
@@ -146,12 +146,12 @@ describe('AvailabilityEngine downloads', function () {
     const models = [urlModel(server, 'a', ['a.bin']), urlModel(server, 'b', ['b.bin'])];
     const first = await engine({ models, settings: { concurrency: 1, stallTimeoutSeconds: 30 } });
     first.download(['a', 'b']);
-    first.pause('a');
-    first.pause('b');
-    first.resume('b');
-    first.pause('b');
-    first.setPriority('b', 'high');
-    await first.flush();
+    first.downloads.pause('a');
+    first.downloads.pause('b');
+    first.downloads.resume('b');
+    first.downloads.pause('b');
+    first.downloads.setPriority('b', 'high');
+    await first.downloads.flush();
     first.dispose();
     server.files.get('a.bin')?.faults.splice(0);
     const second = await engine({ models, settings: { concurrency: 1 } });
@@ -159,11 +159,11 @@ describe('AvailabilityEngine downloads', function () {
     assert.equal(second.getModelState('b')?.state, 'paused');
     assert.equal(second.getModelState('b')?.priority, 'high');
     const done = finished(second, 'a');
-    second.resumeAll();
+    second.downloads.resumeAll();
     await done;
     await second.whenIdle();
     assert.equal(second.getModelState('b')?.state, 'ready');
-    await second.flush();
+    await second.downloads.flush();
     const saved = JSON.parse(await fs.readFile(path.join(store, 'queue.json'), 'utf8')) as { items: unknown[] };
     assert.deepEqual(saved.items, []);
   });
@@ -174,12 +174,13 @@ describe('AvailabilityEngine downloads', function () {
     server.bytesPerSecondPerConnection = 1024 * 1024;
     const e = await engine({ models: [urlModel(server, 'm', ['a.bin'])] });
     e.download(['m']);
-    await waitFor(e.onDidChange, () => (e.getModelState('m')?.bytesOnDisk ?? 0) > 2 * PIECE);
-    e.setGenerationActive(true);
+    await waitFor(e.onDidChangeModel, () => (e.getModelState('m')?.bytesOnDisk ?? 0) > 2 * PIECE);
+    // A generation on any model registers in the use guard; the queue follows it.
+    const generation = e.uses.register({ kind: 'generation', modelId: 'other' });
     assert.equal(e.getModelState('m')?.state, 'paused');
     assert.match(e.getModelState('m')?.pausedReason ?? '', /generat/);
     const done = finished(e, 'm');
-    e.setGenerationActive(false);
+    generation.dispose();
     await done;
     assert.ok(server.bytesSent < 2 * data.length);
   });
@@ -196,12 +197,13 @@ describe('AvailabilityEngine downloads', function () {
       } },
     });
     const failures: string[] = [];
-    e.onDidFail((f) => failures.push(`${f.kind}: ${f.reason}`));
+    e.onDidFail((f) => failures.push(`${f.kind} (${f.code}): ${f.reason}`));
     e.download(['m']);
-    await waitFor(e.onDidChange, () => e.getModelState('m')?.state === 'paused');
+    await waitFor(e.onDidChangeModel, () => e.getModelState('m')?.state === 'paused');
     await new Promise((r) => setTimeout(r, 200));
-    assert.deepEqual(failures, ['paused: disk full']);
+    assert.deepEqual(failures, ['paused (disk-full): disk full']);
     assert.equal(e.getModelState('m')?.pausedReason, 'disk full');
+    assert.deepEqual(e.getModelState('m')?.failure, { code: 'disk-full', message: 'disk full' });
     assert.equal(server.requests.length, 1);
   });
 
@@ -219,12 +221,12 @@ describe('AvailabilityEngine downloads', function () {
 
     server.addFile('c.bin', generateData(64 * PIECE, 3));
     await e.setModels([...models, urlModel(server, 'c', ['c.bin'])]);
-    e.updateSettings({ speedLimitMBps: 0.25 });
+    e.configure({ download: { speedLimitMBps: 0.25 } });
     const done = finished(e, 'c');
     e.download(['c']);
-    await waitFor(e.onDidChange, () => (e.getModelState('c')?.bytesOnDisk ?? 0) > PIECE);
+    await waitFor(e.onDidChangeModel, () => (e.getModelState('c')?.bytesOnDisk ?? 0) > PIECE);
     // At 0.25 MB/s, 4 MiB would take 16.8 s (past the test timeout): finishing proves the new limit applied.
-    e.updateSettings({ speedLimitMBps: 0 });
+    e.configure({ download: { speedLimitMBps: 0 } });
     await done;
   });
 });

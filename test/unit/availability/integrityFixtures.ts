@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { AvailabilityEngine, type AvailabilityEngineOptions } from '../../../src/engine/availability/engine';
 import { MemoryLogger, tempDir, testSettings } from '../../support/downloadFixtures';
+import { FaultServer } from '../../support/faultServer';
 
 /** Engines on a temp store, disposed (and the store deleted) after each test. */
 export class EngineHarness {
@@ -24,6 +25,23 @@ export class EngineHarness {
     this.engines.push(e);
     return e;
   }
+}
+
+/** Hooks for a suite: a fresh fault server and harness for every test, both torn down after it. */
+export function withFaultServer(harness: EngineHarness): () => FaultServer {
+  let server: FaultServer | undefined;
+  beforeEach(async () => {
+    server = await FaultServer.start();
+    await harness.setUp();
+  });
+  afterEach(async () => {
+    await harness.tearDown();
+    await server?.close();
+  });
+  return () => {
+    if (!server) throw new Error('the fault server starts in beforeEach');
+    return server;
+  };
 }
 
 /** Downloads the models and waits until each is ready. */

@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { OperationRefusedError } from '../../../src/engine/core/operationRefused';
 import { MOVE_MARKER, moveStore } from '../../../src/engine/availability/moveStore';
+import { UseGuard } from '../../../src/engine/availability/useGuard';
 import { PIECE, tempDir } from '../../support/downloadFixtures';
 import { urlModel } from '../../support/engineFixtures';
 import { FaultServer, generateData } from '../../support/faultServer';
@@ -13,6 +14,7 @@ describe('moveStore', function () {
   let server: FaultServer;
   let target: string;
   const harness = new EngineHarness();
+  const uses = new UseGuard();
 
   beforeEach(async () => {
     server = await FaultServer.start();
@@ -40,7 +42,7 @@ describe('moveStore', function () {
     const { a } = await filledStore();
     const phases = new Set<string>();
     let committed = false;
-    const result = await moveStore(harness.store, target, {
+    const result = await moveStore(harness.store, target, { uses,
       onProgress: (p) => phases.add(p.phase),
       commit: async () => {
         // The switch happens only after everything is in the target and the old copy is still complete.
@@ -57,7 +59,7 @@ describe('moveStore', function () {
     await assert.rejects(fs.stat(path.join(target, MOVE_MARKER)));
     const moved = await harness.engine({ storeRoot: target, models: [urlModel(server, 'a', ['a.bin']), urlModel(server, 'b', ['b.bin'])] });
     assert.deepEqual(moved.getModelStates().map((s) => s.health), ['green', 'green']);
-    assert.equal((await moved.verify('b')).health, 'green');
+    assert.equal((await moved.integrity.verify('b')).health, 'green');
   });
 
   it('moves only what the store owns, leaving other files in its folder (analytics, catalog cache) where they are', async () => {
@@ -65,7 +67,7 @@ describe('moveStore', function () {
     await fs.writeFile(path.join(harness.store, 'analytics.sqlite'), 'usage');
     await fs.mkdir(path.join(harness.store, 'catalog-cache'));
     await fs.writeFile(path.join(harness.store, 'catalog-cache', 'x.json'), '{}');
-    await moveStore(harness.store, target, { commit: async () => undefined });
+    await moveStore(harness.store, target, { uses, commit: async () => undefined });
     assert.equal(await fs.readFile(path.join(harness.store, 'analytics.sqlite'), 'utf8'), 'usage');
     assert.equal(await fs.readFile(path.join(harness.store, 'catalog-cache', 'x.json'), 'utf8'), '{}');
     assert.ok(!(await fs.stat(path.join(target, 'analytics.sqlite')).then(() => true, () => false)));
@@ -75,7 +77,7 @@ describe('moveStore', function () {
   it('resumes after an interruption, copying only what was not done', async () => {
     await filledStore();
     const controller = new AbortController();
-    await assert.rejects(moveStore(harness.store, target, {
+    await assert.rejects(moveStore(harness.store, target, { uses,
       signal: controller.signal,
       onProgress: (p) => { if (p.file?.endsWith('b.bin')) controller.abort(); },
       commit: async () => assert.fail('must not switch an incomplete copy'),
@@ -83,19 +85,32 @@ describe('moveStore', function () {
     const marker = JSON.parse(await fs.readFile(path.join(target, MOVE_MARKER), 'utf8')) as { done: Record<string, number> };
     const copiedBefore = Object.values(marker.done).reduce((s, n) => s + n, 0);
     assert.ok(copiedBefore >= 6 * PIECE, `copied ${copiedBefore}`);
-    const result = await moveStore(harness.store, target, { commit: async () => undefined });
+    const result = await moveStore(harness.store, target, { uses, commit: async () => undefined });
     assert.equal(result.bytesCopied, result.bytes - copiedBefore);
     assert.deepEqual(await fs.readdir(harness.store), []);
+  });
+
+  it('refuses while a model is in use, and holds the guard while it copies', async () => {
+    await filledStore();
+    const lease = uses.register({ kind: 'lease', modelId: 'a' });
+    await assert.rejects(moveStore(harness.store, target, { uses, commit: async () => undefined }),
+      (err: unknown) => err instanceof OperationRefusedError && err.reason === 'inUse' && /cannot move the storage: in use by 1 lease/.test(err.message));
+    lease.dispose();
+    let duringCopy: string | undefined;
+    await moveStore(harness.store, target, { uses, onProgress: () => { duringCopy ??= uses.reasonAgainst('a'); }, commit: async () => undefined });
+    // Meanwhile the health monitor and repairs see the move; afterwards nothing holds the store.
+    assert.equal(duringCopy, 'storage is being moved');
+    assert.equal(uses.reasonAgainst('a'), undefined);
   });
 
   it('refuses a target without enough free space, and one inside the source', async () => {
     await filledStore();
     await assert.rejects(
-      moveStore(harness.store, target, { freeBytes: async () => 1024, commit: async () => undefined }),
+      moveStore(harness.store, target, { uses, freeBytes: async () => 1024, commit: async () => undefined }),
       (err: unknown) => err instanceof OperationRefusedError && err.reason === 'noSpace' && /not enough free space/.test(err.message),
     );
     await assert.rejects(
-      moveStore(harness.store, path.join(harness.store, 'inside'), { commit: async () => undefined }),
+      moveStore(harness.store, path.join(harness.store, 'inside'), { uses, commit: async () => undefined }),
       (err: unknown) => err instanceof OperationRefusedError && err.reason === 'badTarget',
     );
     await assert.rejects(fs.stat(target));
@@ -104,7 +119,7 @@ describe('moveStore', function () {
   it('does not switch to a copy that does not match its manifest', async () => {
     await filledStore();
     await flipByte(path.join(harness.store, 'models', 'a', '1.0.0', 'weights', 'a.bin'), 10);
-    await assert.rejects(moveStore(harness.store, target, { commit: async () => assert.fail('must not switch') }), /does not match its manifest/);
+    await assert.rejects(moveStore(harness.store, target, { uses, commit: async () => assert.fail('must not switch') }), /does not match its manifest/);
     assert.ok(await fs.stat(path.join(harness.store, 'models', 'a', '1.0.0', 'weights', 'a.bin')));
   });
 });

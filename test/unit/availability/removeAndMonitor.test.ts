@@ -33,16 +33,24 @@ describe('remove and the health monitor', function () {
     const e = await harness.engine({ models: [urlModel(server, 'a', ['a.bin']), urlModel(server, 'b', ['b.bin'])] });
     await install(e, ['a']);
     const file = e.getModelState('a')?.files[0].localPath ?? '';
-    await assert.rejects(e.remove('a', { isInUse: (id) => id === 'a' }), refused('inUse'));
+    const lease = e.uses.register({ kind: 'lease', modelId: 'a' });
+    // The engine consults its own guard: no surface passes a callback.
+    await assert.rejects(e.integrity.remove('a'), (err: unknown) => refused('inUse')(err) && /in use by 1 lease/.test((err as Error).message));
+    await assert.rejects(e.integrity.repair('a'), (err: unknown) => refused('inUse')(err) && /cannot repair a: in use by 1 lease/.test((err as Error).message));
+    await assert.rejects(e.integrity.redownload('a'), refused('inUse'));
+    const generation = e.uses.register({ kind: 'generation', modelId: 'a' });
+    await assert.rejects(e.integrity.remove('a'), /a generation is running/);
+    generation.dispose();
+    lease.dispose();
     assert.equal((await fs.stat(file)).size, 4 * PIECE);
 
     server.bytesPerSecondPerConnection = 256 * 1024;
     e.download(['b']);
-    await waitFor(e.onDidChange, () => e.getModelState('b')?.state === 'downloading');
-    await assert.rejects(e.remove('b'), refused('downloading'));
+    await waitFor(e.onDidChangeModel, () => e.getModelState('b')?.state === 'downloading');
+    await assert.rejects(e.integrity.remove('b'), refused('downloading'));
     await e.cancel('b');
 
-    const freed = await e.remove('a', { isInUse: () => false });
+    const freed = await e.integrity.remove('a');
     // The file and its small manifest.
     assert.ok(freed > 4 * PIECE && freed < 4 * PIECE + 4096, `freed ${freed}`);
     await assert.rejects(fs.stat(file));
@@ -62,16 +70,16 @@ describe('remove and the health monitor', function () {
     await flipByte(e.getModelState('b')?.files[0].localPath ?? '', 3 * PIECE);
     server.resetCounters();
     const logger = new MemoryLogger();
-    let inUse = true;
-    const monitor = new HealthMonitor({ engine: e, logger, isInUse: (id) => id === 'b' && inUse, intervalMs: () => 200, pauseBetweenPiecesMs: 1 });
+    const lease = e.uses.register({ kind: 'lease', modelId: 'b' });
+    const monitor = new HealthMonitor({ engine: e, logger, intervalMs: () => 200, pauseBetweenPiecesMs: 1 });
     try {
       await until(() => e.getModelState('a')?.health === 'green' && logger.lines.some((l) => /auto-repair finished/.test(l)));
       assert.equal(server.bytesSent, PIECE);
       assert.ok(logger.lines.some((l) => /scheduled check: red/.test(l)), logger.lines.join('\n'));
-      assert.ok(logger.lines.some((l) => /skipped: the model is in use/.test(l)), logger.lines.join('\n'));
+      assert.ok(logger.lines.some((l) => /skipped: in use by 1 lease/.test(l)), logger.lines.join('\n'));
       // b was never checked while in use: the quick check cannot see a flipped byte.
       assert.equal(e.getModelState('b')?.health, 'green');
-      inUse = false;
+      lease.dispose();
       await until(() => logger.lines.filter((l) => /auto-repair finished/.test(l)).length === 2);
       assert.equal(e.getModelState('b')?.health, 'green');
     } finally {

@@ -39,10 +39,10 @@ describe('verify and repair', function () {
   it('cancelling an in-place repair gives the installed file back instead of deleting the model', async () => {
     const { e, file } = await installed();
     await flipByte(file, 3 * PIECE + 10);
-    await e.verify('m');
+    await e.integrity.verify('m');
     // The repair's one piece never arrives: it is stuck after the installed file became its .part.
     server.inject('m.bin', { stallAfterBytes: 0, times: 10 });
-    const repair = e.repair('m');
+    const repair = e.integrity.repair('m');
     while (!(await fs.stat(`${file}.part`).then(() => true, () => false))) await new Promise((r) => setTimeout(r, 20));
     await e.cancel('m');
     await repair.catch(() => undefined);
@@ -62,7 +62,7 @@ describe('verify and repair', function () {
     await markInPlaceRepair(file);
     await fs.rename(file, `${file}.part`);
     await e.refresh();
-    await e.remove('m');
+    await e.integrity.remove('m');
     assert.deepEqual(await fs.readdir(path.dirname(file)).catch(() => []), [], 'nothing of the model is left');
     // A fresh download, stuck, then cancelled: its partial data goes, nothing appears at the file's path.
     server.inject('m.bin', { stallAfterBytes: PIECE / 2, times: 10 });
@@ -77,7 +77,7 @@ describe('verify and repair', function () {
     assert.equal(e.getModelState('m')?.health, 'green');
     await flipByte(file, 16 * PIECE + 1234);
     const progress: number[] = [];
-    const report = await e.verify('m', { onProgress: (p) => progress.push(p.bytesDone) });
+    const report = await e.integrity.verify('m', { onProgress: (p) => progress.push(p.bytesDone) });
     assert.equal(report.health, 'red');
     assert.deepEqual(report.files[0].changedPieces, [16]);
     assert.equal(report.files[0].status, 'changed');
@@ -86,14 +86,14 @@ describe('verify and repair', function () {
     assert.equal(e.getModelState('m')?.state, 'missing', 'a corrupt model is not handed out as ready');
     assert.equal(server.bytesSent, 0);
 
-    const result = await e.repair('m');
+    const result = await e.integrity.repair('m');
     assert.equal(result.error, undefined);
     assert.deepEqual(result.repaired, ['weights/m.bin']);
     // The Range probe before a piece repair asks past the end (416, no body): exactly one piece moves.
     assert.equal(server.bytesSent, PIECE);
     assert.equal(result.health, 'green');
     assert.equal(sha256Of(await fs.readFile(file)), sha256Of(data));
-    const after = await e.verify('m');
+    const after = await e.integrity.verify('m');
     assert.equal(after.health, 'green');
     assert.equal(after.files[0].status, 'ok');
     assert.equal((await readManifest(e.layout, 'm', '1.0.0'))?.files[0].damagedPieces, undefined);
@@ -102,7 +102,7 @@ describe('verify and repair', function () {
   it('keeps the damage across a restart (red until repaired)', async () => {
     const { e, file } = await installed();
     await flipByte(file, 3);
-    await e.verify('m');
+    await e.integrity.verify('m');
     const again = await harness.engine({ models: e.getModels() });
     assert.equal(again.getModelState('m')?.health, 'red');
     assert.match(again.getModelState('m')?.healthReasons[0].message ?? '', /1 piece changed/);
@@ -114,7 +114,7 @@ describe('verify and repair', function () {
     await e.refresh();
     assert.equal(e.getModelState('m')?.health, 'red');
     assert.equal(e.getModelState('m')?.healthReasons[0].code, 'truncated');
-    const result = await e.repair('m');
+    const result = await e.integrity.repair('m');
     assert.equal(result.health, 'green');
     assert.equal(server.bytesSent, (PIECES - 20) * PIECE);
     assert.deepEqual(await fs.readFile(file), data);
@@ -125,7 +125,7 @@ describe('verify and repair', function () {
     await fs.truncate(file, Math.floor(SIZE / 3));
     await e.refresh();
     assert.equal(e.getModelState('m')?.healthReasons[0].code, 'truncated');
-    const result = await e.repair('m');
+    const result = await e.integrity.repair('m');
     assert.equal(result.health, 'green');
     // 10 whole pieces are left (and verified against the manifest); the 11th was cut and comes again.
     assert.equal(server.bytesSent, (PIECES - 10) * PIECE);
@@ -137,7 +137,7 @@ describe('verify and repair', function () {
     await fs.appendFile(file, 'extra');
     await e.refresh();
     assert.equal(e.getModelState('m')?.healthReasons[0].code, 'grown');
-    assert.equal((await e.repair('m')).health, 'green');
+    assert.equal((await e.integrity.repair('m')).health, 'green');
     assert.equal(server.bytesSent, 0);
     assert.deepEqual(await fs.readFile(file), data);
   });
@@ -148,7 +148,7 @@ describe('verify and repair', function () {
     await e.refresh();
     assert.equal(e.getModelState('m')?.health, 'red');
     assert.equal(e.getModelState('m')?.healthReasons[0].code, 'missingFiles');
-    assert.equal((await e.repair('m')).health, 'green');
+    assert.equal((await e.integrity.repair('m')).health, 'green');
     assert.equal(server.bytesSent, SIZE);
     assert.deepEqual(await fs.readFile(file), data);
   });
@@ -163,13 +163,13 @@ describe('verify and repair', function () {
     assert.equal(s?.healthReasons[0].code, 'manifestUnreadable');
     assert.match(s?.healthReasons[0].message ?? '', /not valid JSON/);
     // The file still matches the catalog's sha256: the repair records it without transferring anything.
-    const repaired = await fresh.repair('m');
+    const repaired = await fresh.integrity.repair('m');
     assert.equal(repaired.health, 'green');
     assert.equal(server.bytesSent, 0);
     await fs.writeFile(manifest, 'garbage');
     await fresh.refresh();
     assert.equal(fresh.getModelState('m')?.health, 'red');
-    const again = await fresh.redownload('m');
+    const again = await fresh.integrity.redownload('m');
     assert.equal(again.health, 'green');
     assert.equal(server.bytesSent, SIZE);
     assert.deepEqual(await fs.readFile(file), data);
@@ -178,9 +178,9 @@ describe('verify and repair', function () {
   it('downloads the whole file when the server ignores Range, keeping the old copy until the new one is verified', async () => {
     const { e, file, data } = await installed({ rangeSupport: false });
     await flipByte(file, 5 * PIECE);
-    await e.verify('m');
+    await e.integrity.verify('m');
     server.bytesPerSecondPerConnection = 1024 * 1024;
-    const repairing = e.repair('m');
+    const repairing = e.integrity.repair('m');
     // While the new copy downloads into .part, the old one is still at its path.
     let sawBoth = false;
     while (!sawBoth) {
@@ -199,9 +199,9 @@ describe('verify and repair', function () {
   it('downloads the whole file again when more than half the pieces are bad', async () => {
     const { e, file, data } = await installed();
     for (let i = 0; i < 17; i++) await flipByte(file, i * PIECE + 9);
-    const report = await e.verify('m');
+    const report = await e.integrity.verify('m');
     assert.equal(report.files[0].changedPieces?.length, 17);
-    const result = await e.repair('m');
+    const result = await e.integrity.repair('m');
     assert.equal(result.health, 'green');
     assert.equal(server.bytesSent, SIZE);
     assert.deepEqual(await fs.readFile(file), data);
@@ -213,7 +213,7 @@ describe('verify and repair', function () {
     const model = urlModel(server, 'n', ['n.bin'], { sha256: undefined });
     const e = await harness.engine({ models: [model], health: { checkIntervalHours: 1 } });
     await install(e, ['n']);
-    const report = await e.verify('n');
+    const report = await e.integrity.verify('n');
     assert.equal(report.health, 'yellow');
     assert.equal(report.files[0].status, 'unverifiable');
     assert.deepEqual(report.healthReasons.map((r) => r.code), ['unverifiable']);
@@ -228,6 +228,6 @@ describe('verify and repair', function () {
     const { e } = await installed();
     const controller = new AbortController();
     controller.abort();
-    await assert.rejects(e.verify('m', { signal: controller.signal }));
+    await assert.rejects(e.integrity.verify('m', { signal: controller.signal }));
   });
 });

@@ -35,11 +35,25 @@ describe('CLI', function () {
     await fs.rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   });
 
-  async function listJson(): Promise<{ id: string; state: string; health: string | null; bytesOnDisk: number; files: { path: string; localPath: string; state: string; sha256: string | null }[]; problems: string[] }[]> {
+  async function listJson(): Promise<{ id: string; version: string; installedVersion: string | null; state: string; health: string | null; bytesOnDisk: number; files: { path: string; localPath: string; state: string; sha256: string | null }[]; problems: string[] }[]> {
     const r = await cli(['--store', store, '--catalog', catalog, 'list', '--json']);
     assert.equal(r.code, 0, r.stderr);
     return JSON.parse(r.stdout) as Awaited<ReturnType<typeof listJson>>;
   }
+
+  it('list --json keeps a model ready on its installed version after the catalog moved on', async () => {
+    assert.equal((await listJson()).find((m) => m.id === 'test-good')?.installedVersion, null);
+    assert.equal((await cli(['--store', store, '--catalog', catalog, 'download', 'test-good'])).code, 0);
+    const next = server.addFile('good2.bin', generateData(4 * PIECE, 7));
+    await fs.writeFile(catalog, JSON.stringify({
+      models: [{ id: 'test-good', name: 'Good', version: '2', files: [{ path: 'good2.bin', url: server.url('good2.bin'), sha256: next.sha256, size: next.data.length }] }],
+    }));
+    const good = (await listJson()).find((m) => m.id === 'test-good');
+    assert.equal(good?.state, 'ready');
+    assert.equal(good?.version, '2');
+    assert.equal(good?.installedVersion, '1');
+    assert.equal(good?.files[0].path, 'good.bin');
+  });
 
   it('downloads, exits 3 when a file has no sha256 (0 when all verified), results on stdout, progress on stderr; list --json shows health', async () => {
     const before = (await listJson()).find((m) => m.id === 'test-good');

@@ -45,7 +45,7 @@ describe('one download across processes', function () {
     });
     try {
       const following = new Promise<number>((resolve) => {
-        const sub = engine.onDidChange(() => {
+        const sub = engine.onDidChangeModel(() => {
           const p = engine.getModelState('shared')?.progress;
           if (p?.followingOtherProcess && p.bytesDone > 0) { sub.dispose(); resolve(p.bytesDone); }
         });
@@ -62,7 +62,7 @@ describe('one download across processes', function () {
       server.resetCounters();
       server.bytesPerSecondPerConnection = 0;
       await new Promise<void>((resolve) => {
-        const sub = engine.onDidChange(() => { if (engine.getModelState('shared')?.state === 'ready') { sub.dispose(); resolve(); } });
+        const sub = engine.onDidChangeModel(() => { if (engine.getModelState('shared')?.state === 'ready') { sub.dispose(); resolve(); } });
       });
       assert.equal(server.bytesSent, data.length - kept * PIECE, 'the takeover fetches only what the dead process had not');
       assert.deepEqual(await fs.readFile(finalPath), data);

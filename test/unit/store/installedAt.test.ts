@@ -16,7 +16,7 @@ describe('install time', () => {
     const file = () => engine.getModelState('m')?.files[0];
     try {
       engine.download(['m']);
-      await waitFor((l) => engine.onDidChange(l), () => engine.getModelState('m')?.state === 'ready');
+      await waitFor((l) => engine.onDidChangeModel(l), () => engine.getModelState('m')?.state === 'ready');
       const installedAt = file()?.installedAt;
       assert.ok(installedAt, 'the download records when the file was installed');
       assert.equal(file()?.verifiedAt, installedAt);
@@ -26,9 +26,9 @@ describe('install time', () => {
       const fh = await open(file()?.localPath ?? '', 'r+');
       await fh.write(Buffer.from([0xff]), 0, 1, 70 * 1024);
       await fh.close();
-      assert.equal((await engine.verify('m')).health, 'red');
-      await engine.repair('m');
-      await engine.verify('m');
+      assert.equal((await engine.integrity.verify('m')).health, 'red');
+      await engine.integrity.repair('m');
+      await engine.integrity.verify('m');
       const verifiedAt = file()?.verifiedAt ?? '';
       assert.ok(verifiedAt > installedAt, `verified again (${verifiedAt}) after the install (${installedAt})`);
       assert.equal(file()?.installedAt, installedAt, 'the install time survives the check and the repair');

@@ -14,15 +14,17 @@ describe('installed versions', () => {
     const store = await mkdtemp(path.join(os.tmpdir(), 'ma-versions-'));
     const v1 = urlModel(server, 'm', ['w.bin']);
     const engine = await AvailabilityEngine.create({ storeRoot: store, models: [v1], settings: { pieceSizeBytes: 64 * 1024 }, persistQueue: false });
-    const ready = () => waitFor((l) => engine.onDidChange(l), () => engine.getModelState('m')?.state === 'ready');
+    const ready = () => waitFor((l) => engine.onDidChangeModel(l), () => engine.getModelState('m')?.state === 'ready');
     try {
       engine.download(['m']);
       await ready();
       const oldFile = engine.getModelState('m')?.files[0].localPath ?? '';
       await engine.setModels([{ ...v1, version: '2.0.0' }]);
-      assert.equal(engine.getModelState('m')?.state, 'missing', 'the new version is not downloaded yet');
+      // The catalog moved on; 1.0.0 is still what is installed and what requests get.
+      assert.equal(engine.getModelState('m')?.state, 'ready');
+      assert.equal(engine.getModelState('m')?.installedVersion, '1.0.0');
       engine.download(['m']);
-      await ready();
+      await waitFor((l) => engine.onDidChangeModel(l), () => engine.getModelState('m')?.installedVersion === '2.0.0');
       assert.deepEqual((await engine.installedVersions('m')).map((v) => [v.version, v.bytes]).sort(), [['1.0.0', 100 * 1024], ['2.0.0', 100 * 1024]]);
       await assert.rejects(engine.removeVersion('m', '2.0.0'), /current version of m; use Remove Model/);
       const freed = await engine.removeVersion('m', '1.0.0');

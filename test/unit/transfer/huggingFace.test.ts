@@ -56,7 +56,7 @@ describe('Hugging Face files', () => {
     });
     try {
       engine.download(['tiny']);
-      await waitFor((l) => engine.onDidChange(l), () => ['ready', 'failed'].includes(engine.getModelState('tiny')?.state ?? ''));
+      await waitFor((l) => engine.onDidChangeModel(l), () => ['ready', 'failed'].includes(engine.getModelState('tiny')?.state ?? ''));
       const s = engine.getModelState('tiny');
       assert.equal(s?.state, 'ready', s?.error);
       assert.deepEqual(await readFile(s.files[0].localPath), data);
@@ -78,7 +78,7 @@ describe('Hugging Face files', () => {
     const engine = await AvailabilityEngine.create({ storeRoot: store, models: [hfModel()], hfEndpoint: hub.endpoint, persistQueue: false });
     try {
       engine.download(['tiny']);
-      await waitFor((l) => engine.onDidChange(l), () => engine.getModelState('tiny')?.state === 'failed');
+      await waitFor((l) => engine.onDidChangeModel(l), () => engine.getModelState('tiny')?.state === 'failed');
       assert.match(engine.getModelState('tiny')?.error ?? '', /this model is gated: the Hugging Face hub refused access \(HTTP 401/);
       assert.equal(hub.requests.length, 1, 'a 401 is not retried');
     } finally {

@@ -45,7 +45,7 @@ describe('ModelRequests: leases and fallback strategies', () => {
   afterEach(async () => {
     requests.dispose();
     // Stop background downloads that fallbacks started before their files are deleted.
-    engine.pauseAll();
+    engine.downloads.pauseAll();
     await engine.whenIdle();
     engine.dispose();
     await server.close();
@@ -54,7 +54,7 @@ describe('ModelRequests: leases and fallback strategies', () => {
 
   async function download(id: string): Promise<void> {
     engine.download([id]);
-    await waitFor((l) => engine.onDidChange(l), () => engine.getModelState(id)?.state === 'ready');
+    await waitFor((l) => engine.onDidChangeModel(l), () => engine.getModelState(id)?.state === 'ready');
   }
 
   it('grants a ready model with its local paths', async () => {
@@ -135,16 +135,17 @@ describe('ModelRequests: leases and fallback strategies', () => {
   it('tracks leases and generations: in use until released; downloads pause during a generation', async () => {
     await download('small');
     const lease = await requests.requestModel('small');
-    assert.ok(requests.isInUse('small'));
+    assert.equal(engine.uses.reasonAgainst('small'), 'in use by 1 lease');
     server.bytesPerSecondPerConnection = 128 * KiB;
     engine.download(['big']);
-    await waitFor((l) => engine.onDidChange(l), () => engine.getModelState('big')?.state === 'downloading');
+    await waitFor((l) => engine.onDidChangeModel(l), () => engine.getModelState('big')?.state === 'downloading');
     const gen = lease.beginGeneration();
-    await waitFor((l) => engine.onDidChange(l), () => engine.getModelState('big')?.state === 'paused');
+    await waitFor((l) => engine.onDidChangeModel(l), () => engine.getModelState('big')?.state === 'paused');
+    assert.equal(engine.uses.reasonAgainst('small'), 'a generation is running');
     gen.end({ ok: true, durationMs: 1234, units: 50 });
-    await waitFor((l) => engine.onDidChange(l), () => ['downloading', 'ready'].includes(engine.getModelState('big')?.state ?? ''));
+    await waitFor((l) => engine.onDidChangeModel(l), () => ['downloading', 'ready'].includes(engine.getModelState('big')?.state ?? ''));
     lease.release();
-    assert.ok(!requests.isInUse('small'));
+    assert.equal(engine.uses.reasonAgainst('small'), undefined);
     assert.throws(() => lease.beginGeneration(), /was released/);
     const gen1 = events.find((e) => e.kind === 'generation');
     assert.deepEqual(gen1, { kind: 'generation', modelId: 'small', ok: true, durationMs: 1234, units: 50 });

@@ -26,7 +26,7 @@ export function openTunnel(proxy: URL, target: URL, signal: AbortSignal | undefi
     const onAbort = (): void => fail(new DownloadError('aborted', 'aborted'));
     const onError = (err: Error): void => {
       const e = toDownloadError(err);
-      fail(new DownloadError(e.kind, `proxy ${proxy.host}: ${e.message}`, e.retryAfterMs, e.fix));
+      fail(new DownloadError(e.kind, `proxy ${proxy.host}: ${e.message}`, { code: e.code, retryAfterMs: e.retryAfterMs, fix: e.fix }));
     };
     const onClose = (): void => fail(new DownloadError('retryable', `proxy ${proxy.host} closed the connection before answering CONNECT ${authority}`));
     const timer = setTimeout(() => fail(new DownloadError('retryable', `proxy ${proxy.host} did not answer CONNECT ${authority} within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);

@@ -18,8 +18,10 @@ export interface StoragePolicy {
   /** Above this total, least recently used models are proposed until under it; 0 or undefined: no limit. */
   readonly maxStorageGB?: number;
   readonly pinned: readonly string[];
-  readonly inUse: readonly string[];
 }
+
+/** `modelAvailability.cleanup.*` and `pinnedModels` defaults (package.json says the same; a unit test compares). */
+export const DEFAULT_STORAGE_POLICY: StoragePolicy = { keepRecentDays: 30, keepFrequentUses: 20, maxStorageGB: 0, pinned: [] };
 
 export type CleanupReason =
   | { readonly kind: 'unused'; readonly days: number | undefined }
@@ -48,8 +50,8 @@ const GB = 1024 ** 3;
  * first), largest first among equals — the limit is the person's hard ceiling, so it outranks the keep rules.
  * Pinned models and models in use are never proposed.
  */
-export function planCleanup(models: readonly InstalledModel[], policy: StoragePolicy, now: number): CleanupPlan {
-  const protectedIds = new Set([...policy.pinned, ...policy.inUse]);
+export function planCleanup(models: readonly InstalledModel[], policy: StoragePolicy, now: number, inUse: ReadonlySet<string> = new Set()): CleanupPlan {
+  const protectedIds = new Set([...policy.pinned, ...inUse]);
   const candidates = models.filter((m) => !protectedIds.has(m.modelId));
   const totalBytes = models.reduce((s, m) => s + m.sizeBytes, 0);
   const proposals: CleanupProposal[] = [];

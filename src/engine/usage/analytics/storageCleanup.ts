@@ -21,9 +21,12 @@ export function installedModels(engine: AvailabilityEngine, usage: ReadonlyMap<s
     });
 }
 
-/** What the storage policies propose now: the one place the command, the CLI and the panel ask. */
+/**
+ * What the storage policies propose now: the one place the command, the CLI and the panel ask. Models in
+ * use (the engine's use guard) are never proposed.
+ */
 export function proposeCleanup(engine: AvailabilityEngine, usage: ReadonlyMap<string, ModelUseSummary>, policy: StoragePolicy, now: number): CleanupPlan {
-  return planCleanup(installedModels(engine, usage), policy, now);
+  return planCleanup(installedModels(engine, usage), policy, now, engine.uses.inUseIds());
 }
 
 export function describeReason(r: CleanupReason): string {

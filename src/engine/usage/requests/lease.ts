@@ -29,6 +29,8 @@ export interface LeaseGrant {
 
 export interface LeaseHooks {
   beginGeneration(lease: ModelLease): GenerationHandle;
+  /** The lease now holds another model. */
+  upgraded(grant: LeaseGrant): void;
   release(lease: ModelLease): void;
 }
 
@@ -71,6 +73,7 @@ export class ModelLease {
     if (this.released) return;
     this.grant = grant;
     this.upgrade = undefined;
+    this.hooks.upgraded(grant);
     this._onDidUpgrade.fire(grant);
   }
 }

@@ -1,4 +1,3 @@
-import { Emitter, type Event } from '../../core/event';
 import { Disposable } from '../../core/lifecycle';
 import type { ModelEntry } from '../../catalog/catalogTypes';
 import type { AvailabilityEngine, ModelState } from '../../availability/engine';
@@ -40,9 +39,6 @@ export class RequestCancelledError extends Error {
  */
 export class ModelRequests extends Disposable {
   private readonly leases = new Set<ModelLease>();
-  private activeGenerations = 0;
-  private readonly _onDidChangeLeases = this._register(new Emitter<void>());
-  readonly onDidChangeLeases: Event<void> = this._onDidChangeLeases.event;
 
   constructor(
     private readonly engine: AvailabilityEngine,
@@ -62,14 +58,8 @@ export class ModelRequests extends Disposable {
     }));
   }
 
-  /** Model ids held by a lease: never removed, moved or repaired in place while held. */
-  isInUse(modelId: string): boolean {
-    for (const l of this.leases) if (l.modelId === modelId) return true;
-    return false;
-  }
-
+  /** Leases held now, mocks included. */
   get leaseCount(): number { return this.leases.size; }
-  get generationsRunning(): number { return this.activeGenerations; }
 
   async requestModel(id: string, options: RequestOptions = {}): Promise<ModelLease> {
     const requested = this.engine.getModels().find((m) => m.id === id);
@@ -128,30 +118,34 @@ export class ModelRequests extends Disposable {
     }
   }
 
+  /** A lease holds its model in the engine's use guard (a mock holds nothing); an upgrade moves the hold. */
   private grant(requestedId: string, grant: LeaseGrant, upgrade: LeaseUpgrade | undefined, started: number): ModelLease {
+    const hold = (g: LeaseGrant) => (g.mode === 'mock' ? undefined : this.engine.uses.register({ kind: 'lease', modelId: g.modelId }));
+    let held = hold(grant);
     const lease = new ModelLease(requestedId, grant, upgrade, {
       beginGeneration: (l) => this.beginGeneration(l),
+      upgraded: (g) => { held?.dispose(); held = hold(g); },
       release: (l) => {
         this.leases.delete(l);
+        held?.dispose();
         this.usage.record({ kind: 'release', modelId: l.modelId, heldMs: Date.now() - l.grantedAt });
-        this._onDidChangeLeases.fire();
       },
     });
     this.leases.add(lease);
     this.usage.record({ kind: 'grant', modelId: grant.modelId, requestedId, mode: grant.mode, waitedMs: Date.now() - started });
-    this._onDidChangeLeases.fire();
     return lease;
   }
 
   private beginGeneration(lease: ModelLease): GenerationHandle {
     const started = Date.now();
-    if (this.activeGenerations++ === 0) this.engine.setGenerationActive(true);
+    // The guard pauses downloads meanwhile (pauseDuringGeneration) and keeps the model from being changed.
+    const running = this.engine.uses.register({ kind: 'generation', modelId: lease.modelId });
     let ended = false;
     return {
       end: (result) => {
         if (ended) return;
         ended = true;
-        if (--this.activeGenerations === 0) this.engine.setGenerationActive(false);
+        running.dispose();
         this.usage.record({ kind: 'generation', modelId: lease.modelId, ok: result.ok, durationMs: result.durationMs ?? Date.now() - started, units: result.units });
       },
     };
@@ -170,7 +164,7 @@ export class ModelRequests extends Disposable {
   private startDownload(id: string): void {
     const s = this.engine.getModelState(id);
     if (s && (s.state === 'missing' || s.state === 'failed')) this.engine.download([id]);
-    else if (s?.state === 'paused') this.engine.resume(id);
+    else if (s?.state === 'paused') this.engine.downloads.resume(id);
   }
 
   private eta(s: ModelState | undefined): number | undefined {
@@ -198,7 +192,8 @@ export class ModelRequests extends Disposable {
       options.signal?.addEventListener('abort', onAbort);
       let lastEta: number | undefined;
       let underway = false;
-      subs.push(this.engine.onDidChange(() => {
+      subs.push(this.engine.onDidChangeModel((e) => {
+        if (e.id !== id) return;
         const s = this.engine.getModelState(id);
         // The model left every catalog, or its download was cancelled: nothing is coming any more.
         if (!s) return done(new Error(`${id} is no longer in any catalog`));

@@ -29,7 +29,7 @@ function model(id: string, state: ModelFacts['state'], bytesOnDisk: number, file
   return { id, name: `${id} name`, state, bytesOnDisk, files };
 }
 
-const POLICY: StoragePolicy = { keepRecentDays: 30, keepFrequentUses: 20, pinned: [], inUse: [] };
+const POLICY: StoragePolicy = { keepRecentDays: 30, keepFrequentUses: 20, pinned: [] };
 
 const MODELS = [
   model('chat', 'ready', 400 * MB),

@@ -5,7 +5,7 @@ import { DAY, localNoon } from './analyticsFixtures';
 
 const NOW = localNoon();
 const GB = 1024 ** 3;
-const policy: StoragePolicy = { keepRecentDays: 30, keepFrequentUses: 10, pinned: [], inUse: [] };
+const policy: StoragePolicy = { keepRecentDays: 30, keepFrequentUses: 10, pinned: [] };
 
 function model(modelId: string, sizeGB: number, lastUsedDaysAgo: number | undefined, useCount: number, installedDaysAgo?: number): InstalledModel {
   return {
@@ -61,7 +61,7 @@ describe('storage policy', () => {
       model('pinned', 10, undefined, 0),
       model('busy', 10, 400, 0),
       model('other', 1, 1, 50),
-    ], { ...policy, maxStorageGB: 5, pinned: ['pinned'], inUse: ['busy'] }, NOW);
+    ], { ...policy, maxStorageGB: 5, pinned: ['pinned'] }, NOW, new Set(['busy']));
     assert.deepEqual(plan.proposals.map((p) => p.modelId), ['other']);
     assert.equal(plan.stillOverBytes, 15 * GB);
   });

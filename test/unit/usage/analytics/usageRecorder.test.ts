@@ -26,9 +26,9 @@ describe('usage recording', () => {
     const subs = recordEngineEvents(engine, { record: (e) => events.push(e) });
     try {
       engine.download(['a']);
-      await waitFor((l) => engine.onDidChange(l), () => events.some((e) => e.kind === 'download'));
-      await engine.verify('a');
-      await engine.repair('a');
+      await waitFor((l) => engine.onDidFinish(l), () => events.some((e) => e.kind === 'download'));
+      await engine.integrity.verify('a');
+      await engine.integrity.repair('a');
       assert.deepEqual(events.map((e) => [e.kind, e.ok]), [['download', true], ['check', true], ['repair', true]]);
       assert.equal(events[0].bytes, 200 * 1024);
     } finally {

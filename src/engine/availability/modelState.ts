@@ -1,0 +1,109 @@
+import type { ModelEntry } from '../catalog/catalogTypes';
+import type { DownloadFailureCode } from '../core/downloadError';
+import type { StoredFile, StoredModel } from '../store/storeScanner';
+import type { DownloadPriority, QueueItem, QueueProgress } from './downloadQueue';
+import { healthOf, type Health, type HealthReason, type HealthSettings, type ModelHealth } from './health';
+
+/**
+ * What changed about one model: `state` (queued, started, ready, failed, removed…), `progress` (bytes,
+ * speed, queue position), `health` (what counts as healthy changed), `files` (the store was rescanned).
+ * Read the model's new state with getModelState(id).
+ */
+export interface ModelChange {
+  readonly id: string;
+  readonly kind: 'state' | 'progress' | 'health' | 'files';
+}
+
+export type ModelStateName = 'ready' | 'missing' | 'queued' | 'downloading' | 'paused' | 'failed';
+
+/** A file as the store holds it (without the manifest itself), plus what its manifest says about checks. */
+export type ModelFileState = Omit<StoredFile, 'manifest'> & {
+  /** Whether the sha256 came from the catalog or hub (false = we only know what we downloaded). */
+  readonly sha256Expected?: boolean;
+  readonly verifiedAt?: string;
+  readonly installedAt?: string;
+};
+
+/** Why the last download or repair stopped: a code to decide on, a message for people. */
+export interface ModelFailure {
+  readonly code: DownloadFailureCode;
+  readonly message: string;
+}
+
+export interface ModelState {
+  readonly id: string;
+  readonly state: ModelStateName;
+  /** The version requests get (its files are `files`); null when nothing usable is installed. */
+  readonly installedVersion: string | null;
+  /** The catalog's version. */
+  readonly wantedVersion: string;
+  readonly bytesOnDisk: number;
+  readonly totalBytes?: number;
+  readonly priority?: DownloadPriority;
+  readonly progress?: QueueProgress;
+  readonly queuePosition?: number;
+  readonly waitEstimateSeconds?: number;
+  /** Why it is paused (e.g. "disk full: …"). */
+  readonly pausedReason?: string;
+  readonly error?: string;
+  /** Set when the last run failed, or paused because the disk is full. */
+  readonly failure?: ModelFailure;
+  readonly files: readonly ModelFileState[];
+  /** null when nothing was ever downloaded. */
+  readonly health: Health | null;
+  readonly healthReasons: readonly HealthReason[];
+}
+
+export interface ModelStateInput {
+  readonly model: ModelEntry;
+  /** What the store holds (scanInstalled); undefined before the first scan. */
+  readonly stored: StoredModel | undefined;
+  readonly item: QueueItem | undefined;
+  /** A download just finished and the store is being rescanned: it shows as ready meanwhile. */
+  readonly settling: boolean;
+  readonly lastRunWasRepair: boolean;
+  readonly healthSettings: HealthSettings;
+  readonly now: number;
+}
+
+/** The one definition of a model's state, from the store, the queue and the catalog: a pure function. */
+export function modelStateOf(input: ModelStateInput): ModelState {
+  const { model, stored, item } = input;
+  const files: ModelFileState[] = (stored?.files ?? []).map((f) => ({
+    path: f.path, localPath: f.localPath, state: f.state, bytesOnDisk: f.bytesOnDisk, size: f.size, sha256: f.sha256,
+    sha256Expected: f.manifest?.sha256Expected, verifiedAt: f.manifest?.verifiedAt, installedAt: f.manifest?.installedAt, problem: f.problem,
+  }));
+  // Partial data with no queue entry: a download interrupted elsewhere (e.g. a killed CLI) that can resume.
+  let state: ModelStateName = stored?.ready ? 'ready' : stored?.files.some((f) => f.state === 'partial') ? 'paused' : 'missing';
+  if (item) state = item.state === 'running' ? 'downloading' : item.state;
+  else if (input.settling) state = 'ready';
+  const installedVersion = stored?.ready ? stored.version : input.settling ? model.version : null;
+  const bytesOnDisk = item?.progress && item.state === 'running' ? item.progress.bytesDone : (stored?.bytesOnDisk ?? 0);
+  const total = catalogTotal(model);
+  const failure = item?.failureCode ? { code: item.failureCode, message: item.error ?? item.pausedReason ?? '' } : undefined;
+  const { health, reasons } = healthOfState(input, state, item);
+  return {
+    // Hugging Face files give no size in the catalog: once installed, what is on disk is the size.
+    id: model.id, state, installedVersion, wantedVersion: model.version, bytesOnDisk,
+    totalBytes: item?.progress?.total ?? total ?? (stored?.ready ? stored.bytesOnDisk : undefined), priority: item?.priority, progress: item?.progress,
+    queuePosition: item?.queuePosition, waitEstimateSeconds: item?.waitEstimateSeconds, pausedReason: item?.pausedReason,
+    error: item?.error, failure, files, health, healthReasons: reasons,
+  };
+}
+
+function healthOfState(input: ModelStateInput, state: ModelStateName, item: QueueItem | undefined): ModelHealth {
+  const { stored } = input;
+  return healthOf({
+    state, error: item?.error, pausedReason: item?.pausedReason, manifestError: stored?.manifestError,
+    lastRunWasRepair: input.lastRunWasRepair, checkIntervalHours: input.healthSettings.checkIntervalHours, now: input.now,
+    files: (stored?.files ?? []).map((f) => ({
+      path: f.path, state: f.state, problem: f.problem, damagedPieces: f.manifest?.damagedPieces?.length,
+      sha256Expected: f.manifest?.sha256Expected, verifiedAt: f.manifest?.verifiedAt,
+    })),
+  });
+}
+
+/** The catalog's total size, when every file gives one. */
+export function catalogTotal(model: ModelEntry): number | undefined {
+  return model.files.every((f) => f.size !== undefined) ? model.files.reduce((s, f) => s + (f.size ?? 0), 0) : undefined;
+}

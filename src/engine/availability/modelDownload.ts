@@ -106,10 +106,12 @@ export async function downloadModel(ctx: ModelDownloadContext, model: ModelEntry
     }
     const { result } = outcome.value;
     if (resolved.sha256 === undefined) unverifiable.push(file.path);
+    // One instant: the file was installed when it was verified.
+    const now = new Date().toISOString();
     await recordVerifiedFile(ctx.layout, model.id, model.version, {
       path: file.path, source: file.source, url: result.url, size: result.size, sha256: result.sha256,
       sha256Expected: resolved.sha256 !== undefined, pieceSize: result.pieceSize, pieces: result.pieces,
-      verifiedAt: new Date().toISOString(), installedAt: new Date().toISOString(),
+      verifiedAt: now, installedAt: now,
     });
     finishedBytes += result.size;
     if (outcome.value.transferred) transferred += result.size;

@@ -3,6 +3,7 @@ export { AvailabilityEngine, OperationRefusedError } from './availability/engine
 export type { CheckProgress, DownloadPriority, DownloadSettings, FileCheck, Health, HealthReason, HealthReport, HealthSettings, InstalledVersion, Logger, ModelFileState, ModelState, ModelStateName, RepairResult } from './availability/engine';
 export { moveStore } from './availability/moveStore';
 export { builtinCatalog, formatProblem, loadCatalogs } from './catalog/catalogLoader';
+export { closeIds } from './catalog/closeIds';
 export type { CatalogLoadResult, CatalogSource } from './catalog/catalogLoader';
 export type { ModelEntry, ModelFile } from './catalog/catalogTypes';
 export { Emitter } from './core/event';

@@ -3,7 +3,7 @@ import { Disposable } from '../../core/lifecycle';
 import type { ModelEntry } from '../../catalog/catalogTypes';
 import type { AvailabilityEngine, ModelState } from '../../availability/engine';
 import { rankAlternatives, type RankedAlternative } from './compatibility';
-import { ModelLease, type GenerationHandle, type LeaseGrant, type LeaseUpgrade } from './lease';
+import { ModelLease, type GenerationHandle, type GenerationResult, type LeaseGrant, type LeaseUpgrade } from './lease';
 import { NO_USAGE_RECORDER, type UsageRecorder } from './usageEvents';
 
 export type FallbackStrategy = 'ask' | 'alternative' | 'queue' | 'mock' | 'downloadAndRetry';
@@ -131,6 +131,7 @@ export class ModelRequests extends Disposable {
   private grant(requestedId: string, grant: LeaseGrant, upgrade: LeaseUpgrade | undefined, started: number): ModelLease {
     const lease = new ModelLease(requestedId, grant, upgrade, {
       beginGeneration: (l) => this.beginGeneration(l),
+      recordGeneration: (l, result) => this.recordGeneration(l, result),
       release: (l) => {
         this.leases.delete(l);
         this.usage.record({ kind: 'release', modelId: l.modelId, heldMs: Date.now() - l.grantedAt });
@@ -152,9 +153,13 @@ export class ModelRequests extends Disposable {
         if (ended) return;
         ended = true;
         if (--this.activeGenerations === 0) this.engine.setGenerationActive(false);
-        this.usage.record({ kind: 'generation', modelId: lease.modelId, ok: result.ok, durationMs: result.durationMs ?? Date.now() - started, units: result.units });
+        this.recordGeneration(lease, { ...result, durationMs: result.durationMs ?? Date.now() - started });
       },
     };
+  }
+
+  private recordGeneration(lease: ModelLease, result: GenerationResult & { readonly durationMs: number }): void {
+    this.usage.record({ kind: 'generation', modelId: lease.modelId, ok: result.ok, durationMs: result.durationMs, units: result.units });
   }
 
   private readyModels(): ModelEntry[] {

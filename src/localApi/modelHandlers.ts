@@ -1,0 +1,102 @@
+import { closeIds, OperationRefusedError, type DownloadPriority, type ModelEntry } from '../engine';
+import { usesOf, type LocalApiContext } from './apiContext';
+import { ApiError } from './apiError';
+import { allModelStatuses, healthReasonsJson, modelStatus, type ModelStatusJson } from './modelStatus';
+import { field } from './requestBody';
+import type { ApiRequest, ApiResponse, Router } from './router';
+
+const ACTIONS = ['start', 'pause', 'resume', 'cancel', 'priority'] as const;
+const PRIORITIES: readonly DownloadPriority[] = ['high', 'normal', 'low'];
+
+export function requireModel(ctx: LocalApiContext, id: string): ModelEntry {
+  const models = ctx.engine.getModels();
+  const model = models.find((m) => m.id === id);
+  if (model) return model;
+  const close = closeIds(id, models.map((m) => m.id));
+  throw new ApiError(404, 'unknown_model', `no catalog lists a model with id '${id.slice(0, 100)}'${close.length ? `; did you mean: ${close.join(', ')}?` : ''}`);
+}
+
+export function statusOf(ctx: LocalApiContext, id: string): ModelStatusJson {
+  const model = requireModel(ctx, id);
+  const state = ctx.engine.getModelState(id);
+  if (!state) throw new ApiError(404, 'unknown_model', `${id} left the catalog`);
+  return modelStatus(model, state, usesOf(ctx).get(id));
+}
+
+/** Runs an engine operation; a refusal (being repaired, in use, another process) is 409 with the engine's reason. */
+async function refusable<T>(run: () => T | Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof OperationRefusedError) throw new ApiError(409, err.reason === 'inUse' ? 'in_use' : err.reason === 'otherProcess' ? 'other_process' : err.reason === 'noSpace' ? 'no_space' : err.reason, err.message);
+    throw err;
+  }
+}
+
+/** A paused download resumes; one with no queue entry (none yet, or partial data another process left) is queued. */
+function startOrResume(ctx: LocalApiContext, id: string, priority: DownloadPriority | undefined): void {
+  const before = ctx.engine.getModelState(id)?.state;
+  if (before === 'paused' || before === 'failed') ctx.engine.resume(id);
+  if (ctx.engine.getModelState(id)?.state === before) ctx.engine.download([id], priority ?? 'normal');
+}
+
+async function manageDownload(ctx: LocalApiContext, r: ApiRequest): Promise<ApiResponse> {
+  const body = await r.body();
+  const id = field.string(body, 'model_id', true) as string;
+  const action = field.oneOf(body, 'action', ACTIONS, true);
+  const priority = field.oneOf(body, 'priority', PRIORITIES, action === 'priority');
+  // Accepted for the guide's scripts; retries follow the host's download.maxRetries setting.
+  field.integer(body, 'max_retries', 0, 100);
+  requireModel(ctx, id);
+  const { engine } = ctx;
+  const state = engine.getModelState(id)?.state;
+  const inQueue = state === 'queued' || state === 'downloading';
+  await refusable(async () => {
+    switch (action) {
+      case 'start':
+        if (inQueue) {
+          if (priority) engine.setPriority(id, priority);
+          return;
+        }
+        return startOrResume(ctx, id, priority);
+      case 'pause':
+        if (!inQueue) throw new ApiError(409, 'not_downloading', `${id} is ${state}, not downloading or queued: nothing to pause`);
+        return engine.pause(id);
+      case 'resume':
+        if (state !== 'paused' && state !== 'failed') throw new ApiError(409, 'not_paused', `${id} is ${state}, not paused: nothing to resume (use action=start)`);
+        return startOrResume(ctx, id, priority);
+      case 'cancel':
+        if (!inQueue && state !== 'paused' && state !== 'failed') throw new ApiError(409, 'not_downloading', `${id} is ${state}: there is no download to cancel`);
+        return engine.cancel(id);
+      case 'priority':
+        if (!inQueue && state !== 'paused') throw new ApiError(409, 'not_downloading', `${id} is ${state}: only a queued, running or paused download has a priority`);
+        return engine.setPriority(id, priority as DownloadPriority);
+    }
+  });
+  return { status: 202, body: statusOf(ctx, id) };
+}
+
+export function addModelRoutes(router: Router, ctx: LocalApiContext): void {
+  router
+    .add('GET', '/api/v1/models/status/detailed', async () => ({ status: 200, body: { models: allModelStatuses(ctx.engine, usesOf(ctx)) } }))
+    .add('GET', '/api/v1/models/{id}/status', async (r) => ({ status: 200, body: statusOf(ctx, r.params.id) }))
+    .add('POST', '/api/v1/models/download/manage', (r) => manageDownload(ctx, r))
+    .add('POST', '/api/v1/models/{id}/verify', async (r) => {
+      requireModel(ctx, r.params.id);
+      const report = await refusable(() => ctx.engine.verify(r.params.id));
+      return { status: 200, body: { model_id: report.id, checked_at: report.checkedAt, health: report.health, health_reasons: healthReasonsJson(report.healthReasons), status: statusOf(ctx, r.params.id) } };
+    })
+    .add('POST', '/api/v1/models/{id}/repair', async (r) => {
+      const id = r.params.id;
+      requireModel(ctx, id);
+      if (ctx.requests.isInUse(id)) throw new ApiError(409, 'in_use', `${id} is leased right now, so it cannot be repaired in place; release its leases first`);
+      const result = await refusable(() => ctx.engine.repair(id));
+      return { status: 200, body: { model_id: id, repaired: result.repaired, health: result.health, health_reasons: healthReasonsJson(result.healthReasons), error: result.error ?? null, status: statusOf(ctx, id) } };
+    })
+    .add('DELETE', '/api/v1/models/{id}', async (r) => {
+      const id = r.params.id;
+      requireModel(ctx, id);
+      const freed = await refusable(() => ctx.engine.remove(id, { isInUse: (x) => ctx.requests.isInUse(x) }));
+      return { status: 200, body: { model_id: id, freed_bytes: freed, status: statusOf(ctx, id) } };
+    });
+}

@@ -37,7 +37,8 @@ async function main(argv: readonly string[]): Promise<number> {
   const engine = await AvailabilityEngine.create({
     storeRoot: opts.store,
     models: catalog.models,
-    persistQueue: false,
+    // serve keeps the queue across restarts as the extension does; the other commands run only what they were asked.
+    persistQueue: opts.command === 'serve',
     // Test hook: tests shorten how long a killed process's lock blocks the next run.
     lockStaleMs: Number(process.env.MODEL_AVAILABILITY_LOCK_STALE_MS) || undefined,
     logger: stderrLogger(printer, process.stderr),
@@ -54,6 +55,10 @@ async function main(argv: readonly string[]): Promise<number> {
     if (opts.command === 'list') {
       printList(listModels(engine), opts.json, process.stdout);
       return 0;
+    }
+    if (opts.command === 'serve') {
+      const { runServe } = await import('./cli/serveCommand');
+      return await runServe(engine, opts, stderrLogger(undefined, process.stderr), process.stdout, process.stderr);
     }
     if (opts.command === 'remove') return (await runRemove(engine, opts.ids, process.stdout)) ? 0 : 1;
     if (opts.command === 'analytics' || opts.command === 'cleanup') {

@@ -21,11 +21,13 @@ export interface CliOptions {
   readonly keepFrequentUses: number;
   readonly maxStorageGB: number;
   readonly pinned: string[];
+  /** serve: the API's port on 127.0.0.1. */
+  readonly port: number;
 }
 
-export type CliCommand = 'list' | 'download' | 'verify' | 'repair' | 'remove' | 'analytics' | 'cleanup' | 'help';
+export type CliCommand = 'list' | 'download' | 'verify' | 'repair' | 'remove' | 'analytics' | 'cleanup' | 'serve' | 'help';
 
-const COMMANDS: readonly CliCommand[] = ['list', 'download', 'verify', 'repair', 'remove', 'analytics', 'cleanup'];
+const COMMANDS: readonly CliCommand[] = ['list', 'download', 'verify', 'repair', 'remove', 'analytics', 'cleanup', 'serve'];
 
 export class UsageError extends Error {}
 
@@ -39,9 +41,11 @@ export const USAGE = `usage: model-availability [--store DIR] [--catalog FILE_OR
                                          usage, performance and storage, from the extension's usage database
   cleanup [--dry-run] [--json] [--keep-recent-days N] [--keep-frequent-uses N] [--max-storage-gb N] [--pin ID]...
                                          remove what the storage policies propose (--dry-run only lists it)
-  (analytics and cleanup read the extension's global storage; --analytics DIR names it)
+  serve [--port N]                       the local HTTP + WebSocket API on 127.0.0.1 (default port 8000) until
+                                         Ctrl-C or SIGTERM; prints its URL and the token file (<store>/api-token)
+  (analytics, cleanup and serve use the extension's global storage; --analytics DIR names it)
 
-The store defaults to $MODEL_AVAILABILITY_STORE or ~/.cache/model-availability.
+The store defaults to $MODEL_AVAILABILITY_STORE or ~/.cache/model-availability.\n$MODEL_AVAILABILITY_API_TOKEN, when set, is serve's token instead of the file's.
 HF_TOKEN is sent to the Hugging Face hub (HF_ENDPOINT, default https://huggingface.co) for gated models.`;
 
 export function defaultStore(env: NodeJS.ProcessEnv = process.env): string {
@@ -64,6 +68,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
   let keepFrequentUses = 20;
   let maxStorageGB = 0;
   const pinned: string[] = [];
+  let port = 8000;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -87,7 +92,8 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
       case '--keep-frequent-uses': keepFrequentUses = number(flag, value(), 0, 1e9, true); break;
       case '--max-storage-gb': maxStorageGB = number(flag, value(), 0, 1e6, false); break;
       case '--pin': pinned.push(value()); break;
-      case '-h': case '--help': return { store: '', catalogs, command: 'help', ids: [], json, repair, period, dryRun, keepRecentDays, keepFrequentUses, maxStorageGB, pinned };
+      case '--port': port = number(flag, value(), 0, 65535, true); break;
+      case '-h': case '--help': return { store: '', catalogs, command: 'help', ids: [], json, repair, period, dryRun, keepRecentDays, keepFrequentUses, maxStorageGB, pinned, port };
       default:
         if (flag.startsWith('-')) throw new UsageError(`unknown option ${flag}`);
         positional.push(arg);
@@ -99,12 +105,13 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
   if ((command === 'download' || command === 'repair' || command === 'remove') && ids.length === 0) {
     throw new UsageError(`${command} needs at least one model id`);
   }
-  if ((command === 'list' || command === 'analytics' || command === 'cleanup') && ids.length > 0) throw new UsageError(`${command} takes no ids`);
+  if ((command === 'list' || command === 'analytics' || command === 'cleanup' || command === 'serve') && ids.length > 0) throw new UsageError(`${command} takes no ids`);
   if (dryRun && command !== 'cleanup') throw new UsageError('--dry-run goes with cleanup');
   if (repair && command !== 'verify') throw new UsageError('--repair goes with verify');
+  if (argv.some((a) => a === '--port' || a.startsWith('--port=')) && command !== 'serve') throw new UsageError('--port goes with serve');
   return {
     store: path.resolve(store ?? defaultStore(env)), catalogs, command, ids, json, repair, connections, speedLimitMBps, maxRetries,
-    analyticsDir, period, dryRun, keepRecentDays, keepFrequentUses, maxStorageGB, pinned,
+    analyticsDir, period, dryRun, keepRecentDays, keepFrequentUses, maxStorageGB, pinned, port,
   };
 }
 

@@ -307,8 +307,9 @@ export class AvailabilityEngine extends Disposable {
     return this.integrity.isBusy(id);
   }
 
-  pauseAll(): void {
-    this.queue.pauseAll();
+  /** `reason` shows as the downloads' paused reason. */
+  pauseAll(reason?: string): void {
+    this.queue.pauseAll(reason);
   }
 
   resumeAll(): void {

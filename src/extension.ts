@@ -15,6 +15,7 @@ import { DownloadNotifications } from './vscode/downloadNotifications';
 import { DownloadStatus } from './vscode/downloadStatus';
 import { configuredStoreRoot, downloadSettings, healthSettings, storeRoot } from './vscode/engineSettings';
 import { HuggingFaceToken } from './vscode/huggingFaceToken';
+import { LocalApiService } from './vscode/localApiService';
 import { registerIntegrityCommands } from './vscode/integrityCommands';
 import { ExtensionLogs } from './vscode/logs';
 import { ModelsTree } from './vscode/modelsTree';
@@ -63,7 +64,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
     const usageIndex = own(new UsageIndex(usage.store));
     const tree = own(new ModelsTree(engine, (id) => usageIndex.get(id)));
     own(usageIndex.onDidChange(() => tree.refresh()));
-    own(new DownloadStatus(engine));
+    const status = own(new DownloadStatus(engine));
     const analytics = own(new AnalyticsPanel({
       extensionUri: context.extensionUri, engine, store: usage.store, storeRoot: root,
       policy: () => storagePolicy([]), inUse: (id) => requests.isInUse(id),
@@ -89,6 +90,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
       remove: (id) => engine.remove(id, { isInUse: (x) => requests.isInUse(x) }),
     };
     command('cleanup', () => cleanUpStorage(cleanup));
+    own(new LocalApiService({ context, engine, requests, analytics: usage.store, storeRoot: root, storagePolicy: () => storagePolicy([]), log: logs.management, status }));
     const runAutoCleanup = () => autoCleanup(cleanup).catch((err: unknown) => logs.management.error(`automatic cleanup failed: ${err instanceof Error ? err.message : String(err)}`));
     own(engine.onDidFinish(() => void runAutoCleanup()));
     void runAutoCleanup();

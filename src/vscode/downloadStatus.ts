@@ -11,6 +11,8 @@ export class DownloadStatus extends Disposable {
   private lastUpdate = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly contextKeys = new Map<string, boolean>();
+  /** A line about something else the window waits for (the local API's port), shown in the tooltip. */
+  private note: string | undefined;
 
   constructor(private readonly engine: AvailabilityEngine) {
     super();
@@ -29,6 +31,11 @@ export class DownloadStatus extends Disposable {
     this._register(engine.onDidFinish(now));
     this._register(engine.onDidFail(now));
     this._register({ dispose: () => clearTimeout(this.timer) });
+    this.update();
+  }
+
+  setNote(note: string | undefined): void {
+    this.note = note;
     this.update();
   }
 
@@ -81,6 +88,13 @@ export class DownloadStatus extends Disposable {
       this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
       this.item.accessibilityInformation = undefined;
       this.item.show();
+    } else if (this.note) {
+      this.item.text = '$(plug) Model API waiting';
+      this.item.tooltip = this.tooltip([]);
+      this.item.command = { command: 'modelAvailability.openLogs', title: 'Show Logs' };
+      this.item.backgroundColor = undefined;
+      this.item.accessibilityInformation = undefined;
+      this.item.show();
     } else {
       this.item.hide();
     }
@@ -115,6 +129,7 @@ export class DownloadStatus extends Disposable {
       }
       md.appendMarkdown(`${line}\n\n`);
     }
+    if (this.note) md.appendText(this.note);
     return md;
   }
 }

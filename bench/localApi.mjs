@@ -5,10 +5,12 @@ import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
 import { fmt, makeFile, MiB, sha256, verdict } from './benchFiles.mjs';
 
+const { fetch } = globalThis;
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { AvailabilityEngine } = await tsImport('../src/engine/availability/engine.ts', import.meta.url);
 const { ModelRequests } = await tsImport('../src/engine/usage/requests/modelRequests.ts', import.meta.url);

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
 import { WebSocket } from 'ws';
+import { urlModel } from '../../support/engineFixtures';
+import type { FaultServer } from '../../support/faultServer';
 import { assertWsMessage, startApi, TOKEN, type ApiHarness } from './apiFixtures';
 
 interface Message { type: string; model_id?: string; progress?: number | null; models?: unknown[] }
@@ -17,6 +20,11 @@ function connect(h: ApiHarness, onMessage: (m: Message) => void): Promise<WebSoc
     ws.once('open', () => resolve(ws));
     ws.once('error', reject);
   });
+}
+
+/** Resolves once `predicate` holds (checked every 20 ms: what a remote client received is not an engine event). */
+async function until(predicate: () => boolean): Promise<void> {
+  while (!predicate()) await new Promise((r) => setTimeout(r, 20));
 }
 
 describe('Local API WebSocket /ws', function () {
@@ -38,9 +46,7 @@ describe('Local API WebSocket /ws', function () {
         if (m.type === 'model_download_progress') times[i].push(Date.now());
       });
     }));
-    const completed = Promise.all(clients.map((_, i) => new Promise<void>((resolve) => {
-      const check = setInterval(() => { if (received[i].some((m) => m.type === 'download_completed')) { clearInterval(check); resolve(); } }, 50);
-    })));
+    const completed = until(() => received.every((messages) => messages.some((m) => m.type === 'download_completed')));
     h.engine.download(['big-model']);
     await completed;
     for (const [i, messages] of received.entries()) {
@@ -58,6 +64,44 @@ describe('Local API WebSocket /ws', function () {
     for (const c of clients) c.close();
   });
 
+  it('a client that stops reading is dropped once its buffer passes the bound; the others keep receiving', async function () {
+    // The stalled peer lives 90 s: without the bound this test times out instead of seeing it dropped.
+    this.timeout(30_000);
+    await h.close();
+    // 100 models with 64 KiB names: a hello of about 6.5 MB, more than the kernel's buffers (up to 4 MB) take in for a peer that does not read.
+    const bigHello = (cdn: FaultServer) => Array.from({ length: 100 }, (_, i) => ({ ...urlModel(cdn, `model-${i}`, ['small.bin']), name: `Model ${i} ${'x'.repeat(64 * 1024)}` }));
+    h = await startApi({ models: bigHello, server: { hub: { maxBufferedBytes: 16 * 1024 } } });
+    const messages: Message[] = [];
+    const reader = await connect(h, (m) => messages.push(m));
+    // A peer with a 4 KiB receive window that completes the handshake and never reads again.
+    const stalled = spawn('/usr/bin/python3', ['-c', `
+import socket, sys, time, base64, os
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(('127.0.0.1', ${h.api.port}))
+key = base64.b64encode(os.urandom(16)).decode()
+s.sendall(('GET /ws HTTP/1.1\\r\\nHost: 127.0.0.1:${h.api.port}\\r\\nUpgrade: websocket\\r\\nConnection: Upgrade\\r\\n'
+  'Sec-WebSocket-Key: ' + key + '\\r\\nSec-WebSocket-Version: 13\\r\\nAuthorization: Bearer ${TOKEN}\\r\\n\\r\\n').encode())
+print(s.recv(12).decode(), flush=True)
+time.sleep(90)
+`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const status = await new Promise<string>((resolve) => stalled.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
+      assert.equal(status, 'HTTP/1.1 101');
+      await until(() => h.api.webSocketClients === 2);
+      h.engine.download(['model-0']);
+      // The engine's events reach the reader; the stalled peer is cut off rather than buffered for.
+      await until(() => messages.some((m) => m.type === 'download_completed') && h.api.webSocketClients === 1);
+      assert.ok(messages.some((m) => m.type === 'model_status_changed' && m.model_id === 'model-0'));
+      assert.equal(reader.readyState, WebSocket.OPEN);
+      // Still alive and still not reading: the server cut it off, it did not leave.
+      assert.equal(stalled.exitCode, null);
+    } finally {
+      stalled.kill();
+      reader.close();
+    }
+  });
+
   it('pings clients and drops one that stops answering', async () => {
     await h.close();
     h = await startApi({ server: { hub: { pingIntervalMs: 100 } } });
@@ -71,7 +115,7 @@ describe('Local API WebSocket /ws', function () {
     await new Promise<void>((resolve) => silent.once('close', () => resolve()));
     assert.match(handshake, /^HTTP\/1\.1 101/);
     // The answering client outlives several ping rounds; the server forgets the silent one.
-    while (h.api.webSocketClients > 1) await new Promise((r) => setTimeout(r, 20));
+    await until(() => h.api.webSocketClients === 1);
     assert.equal(answering.readyState, WebSocket.OPEN);
     answering.close();
   });

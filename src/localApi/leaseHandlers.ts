@@ -38,9 +38,10 @@ export function addLeaseRoutes(router: Router, ctx: LocalApiContext): void {
       } catch (err) {
         throw new ApiError(409, 'unavailable', err instanceof Error ? err.message : String(err));
       }
+      // The caller left while a queued request waited: nobody would hold (or renew) this lease.
       if (r.signal.aborted) {
         lease.release();
-        throw new ApiError(499, 'client_gone', 'the client went away');
+        throw new ApiError(408, 'client_gone', 'the client went away before the model was granted');
       }
       const held = ctx.leases.add(lease, ttl);
       return { status: 200, body: leaseJson(held.id, lease, ttl, held.expiresAt, ctx) };

@@ -23,12 +23,16 @@ export function statusOf(ctx: LocalApiContext, id: string): ModelStatusJson {
   return modelStatus(model, state, usesOf(ctx).get(id));
 }
 
+const REFUSAL_CODES: Readonly<Record<OperationRefusedError['reason'], string>> = {
+  downloading: 'downloading', inUse: 'in_use', busy: 'busy', otherProcess: 'other_process', noSpace: 'no_space', badTarget: 'bad_target',
+};
+
 /** Runs an engine operation; a refusal (being repaired, in use, another process) is 409 with the engine's reason. */
 async function refusable<T>(run: () => T | Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (err) {
-    if (err instanceof OperationRefusedError) throw new ApiError(409, err.reason === 'inUse' ? 'in_use' : err.reason === 'otherProcess' ? 'other_process' : err.reason === 'noSpace' ? 'no_space' : err.reason, err.message);
+    if (err instanceof OperationRefusedError) throw new ApiError(409, REFUSAL_CODES[err.reason], err.message);
     throw err;
   }
 }

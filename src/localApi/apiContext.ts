@@ -1,4 +1,4 @@
-import type { AnalyticsStore, AvailabilityEngine, ModelRequests, ModelUseSummary, StoragePolicy } from '../engine';
+import type { AnalyticsStore, AvailabilityEngine, IDisposable, ModelRequests, ModelUseSummary, StoragePolicy } from '../engine';
 import { usageSummary } from '../engine';
 import type { HttpLeases } from './httpLeases';
 
@@ -13,9 +13,16 @@ export interface LocalApiContext {
   readonly storeRoot: string;
   /** The storage policy behind the analytics recommendations (the host's settings). */
   readonly storagePolicy: () => StoragePolicy;
+  /** Each model's use count and last use (the status's `use_count`, `last_used`). */
+  readonly uses: () => ReadonlyMap<string, ModelUseSummary>;
 }
 
-export function usesOf(ctx: LocalApiContext): ReadonlyMap<string, ModelUseSummary> {
-  const now = Date.now();
-  return ctx.analytics ? ctx.analytics.read((db) => usageSummary(db, now, 'all')) : new Map();
+/** The analytics database's use summary, queried again only after the database changed (a save or a reload). */
+export function cachedUses(analytics: AnalyticsStore | undefined): { uses: () => ReadonlyMap<string, ModelUseSummary> } & IDisposable {
+  let cached: ReadonlyMap<string, ModelUseSummary> | undefined;
+  const sub = analytics?.onDidSave(() => { cached = undefined; });
+  return {
+    uses: () => (cached ??= analytics ? analytics.read((db) => usageSummary(db, Date.now(), 'all')) : new Map()),
+    dispose: () => sub?.dispose(),
+  };
 }

@@ -7,8 +7,8 @@ export class ApiError extends Error {
   }
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
+export function sendJson(res: ServerResponse, status: number, body: unknown, serialised?: string): void {
+  const text = serialised ?? JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
   res.end(text);
 }

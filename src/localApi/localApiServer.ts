@@ -3,19 +3,19 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import openApi from '../../schemas/local-api.openapi.json';
 import { Disposable } from '../engine';
-import type { LocalApiContext } from './apiContext';
+import { cachedUses, type LocalApiContext } from './apiContext';
 import { addAnalyticsRoutes } from './analyticsHandler';
 import { ApiError, sendError, sendJson } from './apiError';
 import { HttpLeases } from './httpLeases';
 import { addLeaseRoutes } from './leaseHandlers';
-import { addModelRoutes } from './modelHandlers';
+import { addModelRoutes, cachedStatusBody, type StatusCache } from './modelHandlers';
 import { readBody } from './requestBody';
 import { MethodNotAllowed, Router } from './router';
 import { allowedOrigin, checkHost, checkToken, type SecurityOptions } from './security';
 import { WebSocketHub, type HubOptions } from './websocketHub';
 
 export interface LocalApiServerOptions {
-  readonly context: Omit<LocalApiContext, 'leases'>;
+  readonly context: Omit<LocalApiContext, 'leases' | 'uses'>;
   /** 0 picks a free port (tests). */
   readonly port: number;
   readonly token: SecurityOptions['token'];
@@ -37,15 +37,18 @@ export class LocalApiServer extends Disposable {
   private readonly router = new Router();
   private readonly hub: WebSocketHub;
   private readonly security: SecurityOptions;
+  private readonly statusCache: StatusCache;
 
   private constructor(private readonly server: http.Server, private readonly opts: LocalApiServerOptions) {
     super();
     const leases = this._register(new HttpLeases());
-    const context: LocalApiContext = { ...opts.context, leases };
+    const uses = this._register(cachedUses(opts.context.analytics));
+    const context: LocalApiContext = { ...opts.context, leases, uses: uses.uses };
     this.hub = this._register(new WebSocketHub(context, opts.hub));
     this.security = { port: () => this.port, token: opts.token, allowedOrigins: opts.allowedOrigins };
     this.router.add('GET', '/api/v1/openapi.json', async () => ({ status: 200, body: openApi }));
-    addModelRoutes(this.router, context);
+    this.statusCache = this._register(cachedStatusBody(context));
+    addModelRoutes(this.router, context, this.statusCache);
     addAnalyticsRoutes(this.router, context);
     addLeaseRoutes(this.router, context);
     server.headersTimeout = HEADERS_TIMEOUT_MS;
@@ -115,7 +118,8 @@ export class LocalApiServer extends Disposable {
       checkToken(req, url, this.security, false);
       const { handler, params } = this.router.match(req.method ?? '', url.pathname);
       const result = await handler({ req, url, params, body: () => readBody(req), signal: aborted.signal });
-      sendJson(res, result.status, result.body);
+      if (req.method !== 'GET') this.statusCache.invalidate();
+      sendJson(res, result.status, result.body, result.json);
     } catch (err) {
       if (res.headersSent) {
         res.destroy();

@@ -1,5 +1,5 @@
-import { closeIds, OperationRefusedError, type DownloadPriority, type ModelEntry } from '../engine';
-import { usesOf, type LocalApiContext } from './apiContext';
+import { closeIds, OperationRefusedError, type DownloadPriority, type IDisposable, type ModelEntry } from '../engine';
+import type { LocalApiContext } from './apiContext';
 import { ApiError } from './apiError';
 import { allModelStatuses, healthReasonsJson, modelStatus, type ModelStatusJson } from './modelStatus';
 import { field } from './requestBody';
@@ -20,7 +20,7 @@ export function statusOf(ctx: LocalApiContext, id: string): ModelStatusJson {
   const model = requireModel(ctx, id);
   const state = ctx.engine.getModelState(id);
   if (!state) throw new ApiError(404, 'unknown_model', `${id} left the catalog`);
-  return modelStatus(model, state, usesOf(ctx).get(id));
+  return modelStatus(model, state, ctx.uses().get(id));
 }
 
 const REFUSAL_CODES: Readonly<Record<OperationRefusedError['reason'], string>> = {
@@ -80,9 +80,35 @@ async function manageDownload(ctx: LocalApiContext, r: ApiRequest): Promise<ApiR
   return { status: 202, body: statusOf(ctx, id) };
 }
 
-export function addModelRoutes(router: Router, ctx: LocalApiContext): void {
+/** Health also ages with time (not recently verified), with no event: a cached answer lives at most this long. */
+const STATUS_CACHE_MS = 1000;
+
+export interface StatusCache extends IDisposable {
+  json(): string;
+  /** A request changed something: the engine's (throttled) change event may not have come yet. */
+  invalidate(): void;
+}
+
+/** status/detailed's body, serialised once and kept until the engine's models change (scripts poll it). */
+export function cachedStatusBody(ctx: LocalApiContext): StatusCache {
+  let cached: { text: string; at: number; uses: ReadonlyMap<string, unknown> } | undefined;
+  const sub = ctx.engine.onDidChange(() => { cached = undefined; });
+  return {
+    json: () => {
+      const uses = ctx.uses();
+      if (!cached || cached.uses !== uses || Date.now() - cached.at > STATUS_CACHE_MS) {
+        cached = { text: JSON.stringify({ models: allModelStatuses(ctx.engine, uses) }), at: Date.now(), uses };
+      }
+      return cached.text;
+    },
+    invalidate: () => { cached = undefined; },
+    dispose: () => sub.dispose(),
+  };
+}
+
+export function addModelRoutes(router: Router, ctx: LocalApiContext, detailed: StatusCache): void {
   router
-    .add('GET', '/api/v1/models/status/detailed', async () => ({ status: 200, body: { models: allModelStatuses(ctx.engine, usesOf(ctx)) } }))
+    .add('GET', '/api/v1/models/status/detailed', async () => ({ status: 200, body: undefined, json: detailed.json() }))
     .add('GET', '/api/v1/models/{id}/status', async (r) => ({ status: 200, body: statusOf(ctx, r.params.id) }))
     .add('POST', '/api/v1/models/download/manage', (r) => manageDownload(ctx, r))
     .add('POST', '/api/v1/models/{id}/verify', async (r) => {

@@ -16,6 +16,8 @@ export interface ApiRequest {
 export interface ApiResponse {
   readonly status: number;
   readonly body: unknown;
+  /** The body already serialised (a cached answer); sent instead of JSON.stringify(body). */
+  readonly json?: string;
 }
 
 export type Handler = (request: ApiRequest) => Promise<ApiResponse>;

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { Disposable, type AvailabilityEngine } from '../engine';
-import { usesOf, type LocalApiContext } from './apiContext';
+import type { LocalApiContext } from './apiContext';
 import { subscribeModelChanges } from './modelChanges';
 import { allModelStatuses, progressFields } from './modelStatus';
 
@@ -65,7 +65,7 @@ export class WebSocketHub extends Disposable {
       ws.on('pong', () => this.alive.add(ws));
       // Clients only listen; what they send is ignored (and capped by maxPayload).
       ws.on('error', () => ws.terminate());
-      this.send(ws, { type: 'hello', models: allModelStatuses(this.ctx.engine, usesOf(this.ctx)) });
+      this.send(ws, { type: 'hello', models: allModelStatuses(this.ctx.engine, this.ctx.uses()) });
     });
   }
 

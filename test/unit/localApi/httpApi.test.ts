@@ -23,6 +23,9 @@ describe('Local API: models, downloads, leases, analytics over HTTP', function (
   it('a form-encoded POST (the guide\'s requests.post) starts a download; the model ends ready and verified', async () => {
     const r = await h.call('POST', '/api/v1/models/download/manage', 'model_id=small-model&action=start&max_retries=3', { 'content-type': 'application/x-www-form-urlencoded' });
     assert.equal(r.status, 202);
+    // What a script polls right after its POST already shows the download, not a cached "missing".
+    const polled = (await h.call('GET', '/api/v1/models/status/detailed')).body as { models: Status[] };
+    assert.notEqual(polled.models.find((m) => m.model_id === 'small-model')?.state, 'missing');
     await ready('small-model');
     const s = await h.call('GET', '/api/v1/models/small-model/status');
     const status = s.body as Status;

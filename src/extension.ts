@@ -16,6 +16,7 @@ import { DownloadStatus } from './vscode/downloadStatus';
 import { configuredStoreRoot, downloadSettings, healthSettings, storeRoot } from './vscode/engineSettings';
 import { HostTokens } from './vscode/hostTokens';
 import { registerTokenCommands } from './vscode/tokenCommands';
+import { LocalApiService } from './vscode/localApiService';
 import { registerIntegrityCommands } from './vscode/integrityCommands';
 import { ExtensionLogs } from './vscode/logs';
 import { findLocalModelsCommand, offerWhenViewOpens, reuseLocations } from './vscode/localModels';
@@ -65,7 +66,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
     const usageIndex = own(new UsageIndex(usage.store));
     const tree = own(new ModelsTree(engine, (id) => usageIndex.get(id)));
     own(usageIndex.onDidChange(() => tree.refresh()));
-    own(new DownloadStatus(engine));
+    const status = own(new DownloadStatus(engine));
     const analytics = own(new AnalyticsPanel({
       extensionUri: context.extensionUri, engine, store: usage.store, storeRoot: root,
       policy: storagePolicy,
@@ -91,6 +92,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
     command('moveStorage', (target?: unknown) => moveStorage(engine, root, logs.management, target));
     const cleanup: CleanupDeps = { engine, store: usage.store };
     command('cleanup', () => cleanUpStorage(cleanup));
+    own(new LocalApiService({ context, engine, requests, analytics: usage.store, storeRoot: root, storagePolicy, log: logs.management, status }));
     const runAutoCleanup = () => autoCleanup(cleanup).catch((err: unknown) => logs.management.error(`automatic cleanup failed: ${err instanceof Error ? err.message : String(err)}`));
     own(engine.onDidFinish(() => void runAutoCleanup()));
     void runAutoCleanup();

@@ -7,6 +7,7 @@ export type { Use } from './availability/useGuard';
 export { moveStore } from './availability/moveStore';
 export { BUILTIN_ORIGIN, builtinCatalog, formatProblem, loadCatalogs, problemMessage } from './catalog/catalogLoader';
 export type { CatalogLoadResult, CatalogProblem, CatalogSource } from './catalog/catalogLoader';
+export { closeIds } from './catalog/closeIds';
 export type { ModelEntry, ModelFile } from './catalog/catalogTypes';
 export { Emitter } from './core/event';
 export { phraseFix, withFix } from './core/fixes';

@@ -11,6 +11,8 @@ export class DownloadStatus extends Disposable {
   /** At most two updates a second, and never a lost final state. */
   private readonly redraw = this._register(throttled(MIN_UPDATE_MS, () => this.update()));
   private readonly contextKeys = new Map<string, boolean>();
+  /** A line about something else the window waits for (the local API's port), shown in the tooltip. */
+  private note: string | undefined;
 
   constructor(private readonly engine: AvailabilityEngine) {
     super();
@@ -23,6 +25,11 @@ export class DownloadStatus extends Disposable {
     // An end is shown at once, with its notification, not up to half a second later.
     this._register(engine.onDidFinish(() => this.redraw.flush()));
     this._register(engine.onDidFail(() => this.redraw.flush()));
+    this.update();
+  }
+
+  setNote(note: string | undefined): void {
+    this.note = note;
     this.update();
   }
 
@@ -67,6 +74,13 @@ export class DownloadStatus extends Disposable {
       this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
       this.item.accessibilityInformation = undefined;
       this.item.show();
+    } else if (this.note) {
+      this.item.text = '$(plug) Model API waiting';
+      this.item.tooltip = this.tooltip([]);
+      this.item.command = { command: 'modelAvailability.openLogs', title: 'Show Logs' };
+      this.item.backgroundColor = undefined;
+      this.item.accessibilityInformation = undefined;
+      this.item.show();
     } else {
       this.item.hide();
     }
@@ -101,6 +115,7 @@ export class DownloadStatus extends Disposable {
       }
       md.appendMarkdown(`${line}\n\n`);
     }
+    if (this.note) md.appendText(this.note);
     return md;
   }
 }

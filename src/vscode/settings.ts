@@ -34,6 +34,10 @@ export interface Settings {
   'health.autoRepair': boolean;
   'import.reuseOnDownload': boolean;
   'import.locations': string[];
+  'api.enabled': boolean;
+  'api.port': number;
+  'api.requireToken': boolean;
+  'api.allowedOrigins': string[];
 }
 export type SettingKey = keyof Settings;
 /** A group of settings, e.g. `download` for every `download.*`. */

@@ -1,7 +1,8 @@
 import * as vscode from 'vscode';
 import type { ModelAvailabilityApi } from './api';
 import { AvailabilityEngine } from './engine';
-import { HealthMonitor } from './engine';
+import { HealthMonitor, HubSizes } from './engine';
+import type { ModelEntry } from './engine';
 import { ModelRequests } from './engine';
 import { recordEngineEvents, usageRecorder } from './engine';
 import { AnalyticsPanel } from './vscode/analyticsPanel';
@@ -47,7 +48,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
     own(onDidChangeSetting(['download'], () => engine.updateSettings(downloadSettings())));
     own(onDidChangeSetting(['health'], () => engine.updateHealthSettings(healthSettings())));
 
-    const notifier = new Notifier();
+    const notifier = own(new Notifier());
     const usage = await openAnalytics(context, logs.management, notifier);
     usage.disposables.forEach(own);
     if (usage.store) {
@@ -61,8 +62,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
     const monitor = own(new HealthMonitor({ engine, logger: logs.health, isInUse: (id) => moving.active || requests.isInUse(id) }));
     own(onDidChangeSetting(['health.checkIntervalHours'], () => monitor.reschedule()));
     const usageIndex = own(new UsageIndex(usage.store));
-    const tree = own(new ModelsTree(engine, (id) => usageIndex.get(id)));
+    const hubSizes = own(new HubSizes({ cacheFile: vscode.Uri.joinPath(context.globalStorageUri, 'hub-sizes.json').fsPath, hfToken: () => token.get(), logger: logs.management }));
+    const tree = own(new ModelsTree(engine, (id) => usageIndex.get(id), (model) => hubSizes.sizeOf(model)));
     own(usageIndex.onDidChange(() => tree.refresh()));
+    own(hubSizes.onDidChange(() => tree.refresh()));
+    // In the background, after activation: sizes are nice to have, never worth a slower start.
+    const stopSizes = new AbortController();
+    own({ dispose: () => stopSizes.abort() });
+    const resolveSizes = (models: readonly ModelEntry[]) => void hubSizes.resolve(models, stopSizes.signal).catch((err: unknown) => logs.management.warn(`model sizes: ${err instanceof Error ? err.message : String(err)}`));
+    setTimeout(() => resolveSizes(engine.getModels()), 0);
+    own(catalogs.onDidChange((r) => resolveSizes(r.models)));
     own(new DownloadStatus(engine));
     const analytics = own(new AnalyticsPanel({
       extensionUri: context.extensionUri, engine, store: usage.store, storeRoot: root,

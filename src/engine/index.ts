@@ -2,13 +2,15 @@
 export { AvailabilityEngine, OperationRefusedError } from './availability/engine';
 export type { CheckProgress, DownloadPriority, DownloadSettings, FileCheck, Health, HealthReason, HealthReport, HealthSettings, InstalledVersion, Logger, ModelFileState, ModelState, ModelStateName, RepairResult } from './availability/engine';
 export { moveStore } from './availability/moveStore';
-export { builtinCatalog, formatProblem, loadCatalogs } from './catalog/catalogLoader';
+export { BUILTIN_ORIGIN, builtinCatalog, formatProblem, loadCatalogs } from './catalog/catalogLoader';
 export type { CatalogLoadResult, CatalogSource } from './catalog/catalogLoader';
+export { totalSize } from './catalog/catalogTypes';
 export type { ModelEntry, ModelFile } from './catalog/catalogTypes';
 export { Emitter } from './core/event';
 export { formatBytes, formatDuration } from './core/format';
 export { Disposable, toDisposable } from './core/lifecycle';
 export type { IDisposable } from './core/lifecycle';
+export { HubSizes } from './transfer/hubSizes';
 export { PRELOAD_MIN_USES, availabilityOf, buildAnalyticsSnapshot } from './usage/analytics/analyticsSnapshot';
 export type { ModelFacts } from './usage/analytics/analyticsSnapshot';
 export { AnalyticsStore } from './usage/analytics/analyticsStore';

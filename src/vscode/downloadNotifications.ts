@@ -2,7 +2,9 @@ import * as vscode from 'vscode';
 import { Disposable } from '../engine';
 import type { AvailabilityEngine } from '../engine';
 import type { ExtensionLog } from './logs';
-import type { Notifier, NotificationAction } from './notifier';
+import type { Notice, Notifier, NotificationAction } from './notifier';
+
+const subjectsOf = (notices: readonly Notice[]): string[] => notices.flatMap((n) => n.subjects ?? []);
 
 /** Turns the engine's finish and failure events into notifications with the useful next step. */
 export class DownloadNotifications extends Disposable {
@@ -12,21 +14,38 @@ export class DownloadNotifications extends Disposable {
     const showLogs: NotificationAction = { title: 'Show Logs', run: () => log.show() };
     this._register(engine.onDidFinish(({ id }) => {
       const byUser = startedByUser.delete(id);
-      notifier.notify('finished', byUser ? 'important' : 'info', `${name(id)} is downloaded and verified.`,
-        { title: 'Copy Path', run: () => vscode.commands.executeCommand('modelAvailability.copyPath', id) },
-        { title: 'Show in Models', run: () => vscode.commands.executeCommand('modelAvailability.focusModel', id) });
+      notifier.post('finished', byUser ? 'important' : 'info', {
+        message: `${name(id)} is downloaded and verified.`,
+        actions: [
+          { title: 'Copy Path', run: () => vscode.commands.executeCommand('modelAvailability.copyPath', id) },
+          { title: 'Show in Models', run: () => vscode.commands.executeCommand('modelAvailability.focusModel', id) },
+        ],
+        subjects: [id],
+      }, (notices) => {
+        const ids = subjectsOf(notices);
+        return {
+          message: `${ids.length} models are ready: ${ids.map(name).join(', ')}.`,
+          actions: [{ title: 'Show in Models', run: () => vscode.commands.executeCommand('modelAvailability.focusModel', ids[0]) }],
+        };
+      });
     }));
+    const retryOf = (id: string, kind: 'failed' | 'paused'): NotificationAction => (kind === 'paused'
+      ? { title: 'Resume', run: () => vscode.commands.executeCommand('modelAvailability.resume', id) }
+      : { title: 'Retry', run: () => vscode.commands.executeCommand('modelAvailability.download', id) });
+    const setTokenAndRetry = (ids: readonly string[]): NotificationAction => ({
+      title: 'Set Token',
+      run: async () => {
+        if (!(await vscode.commands.executeCommand<boolean>('modelAvailability.setHuggingFaceToken'))) return;
+        for (const id of ids) await retryOf(id, 'failed').run();
+      },
+    });
     this._register(engine.onDidFail(({ id, reason, kind }) => {
       startedByUser.delete(id);
-      const retry: NotificationAction = { title: kind === 'paused' ? 'Resume' : 'Retry', run: () => vscode.commands.executeCommand(kind === 'paused' ? 'modelAvailability.resume' : 'modelAvailability.download', id) };
+      const retry = retryOf(id, kind);
       if (/gated|token/i.test(reason)) {
-        const setTokenAndRetry: NotificationAction = {
-          title: 'Set Token',
-          run: async () => {
-            if (await vscode.commands.executeCommand<boolean>('modelAvailability.setHuggingFaceToken')) await retry.run();
-          },
-        };
-        notifier.notify('gated', 'error', `${name(id)} could not be downloaded: ${reason}`, setTokenAndRetry, retry);
+        // Several gated models at once: one token prompt, then each of them is retried.
+        notifier.post('gated', 'error', { message: `${name(id)} could not be downloaded: ${reason}`, actions: [setTokenAndRetry([id]), retry], subjects: [id] },
+          (notices) => ({ message: notices.map((n) => n.message).join(' '), actions: [setTokenAndRetry(subjectsOf(notices))] }));
       } else if (/disk full|ENOSPC|free space/i.test(reason)) {
         notifier.notify('diskFull', 'error', `${name(id)} is paused: ${reason}. What was downloaded is kept.`, { title: 'Open Storage Folder', run: () => vscode.commands.executeCommand('modelAvailability.openStorageFolder') }, retry);
       } else {

@@ -1,7 +1,8 @@
 import * as vscode from 'vscode';
 import { Disposable } from '../engine';
 import type { AvailabilityEngine, ModelState } from '../engine';
-import { formatBytes, formatDuration } from '../engine';
+import { formatDuration } from '../engine';
+import { downloadFigures, percentText, stateText } from './modelPresentation';
 
 const MIN_UPDATE_MS = 500;
 
@@ -51,12 +52,14 @@ export class DownloadStatus extends Disposable {
     this.updateContextKeys(states);
 
     if (active.length + queued.length > 0) {
-      const done = active.reduce((a, s) => a + (s.progress?.bytesDone ?? 0), 0);
-      const total = active.reduce((a, s) => a + (s.progress?.total ?? s.totalBytes ?? 0), 0);
-      const speed = active.reduce((a, s) => a + (s.progress?.speed ?? 0), 0);
+      const figures = active.map((s) => downloadFigures(s));
+      const done = figures.reduce((a, f) => a + (f?.bytesDone ?? 0), 0);
+      const total = figures.every((f) => f?.total !== undefined) ? figures.reduce((a, f) => a + (f?.total ?? 0), 0) : undefined;
+      const speeds = figures.map((f) => f?.bytesPerSecond);
       const parts = [`${active.length} downloading`];
-      if (total > 0) parts.push(`${Math.floor((done / total) * 100)}%`);
-      if (speed > 0 && total > done) parts.push(formatDuration((total - done) / speed));
+      // The same percentage as the rows; no figure before every download has one.
+      if (total && figures.length > 0) parts.push(percentText(done, total));
+      if (total && speeds.every((v) => v !== undefined) && total > done) parts.push(`${formatDuration((total - done) / speeds.reduce((a: number, v) => a + (v ?? 0), 0))} left`);
       if (queued.length) parts.push(`${queued.length} queued`);
       this.item.text = `$(sync~spin) ${parts.join(' · ')}`;
       this.item.tooltip = this.tooltip([...active, ...queued, ...paused]);
@@ -103,9 +106,8 @@ export class DownloadStatus extends Disposable {
     for (const s of states) {
       const name = this.engine.getModels().find((m) => m.id === s.id)?.name ?? s.id;
       let line = `${name}: ${s.state}`;
-      if (s.state === 'downloading' && s.progress) {
-        const p = s.progress;
-        line = `$(sync~spin) ${name}: ${p.total ? `${Math.floor((p.bytesDone / p.total) * 100)}%` : formatBytes(p.bytesDone)} · ${formatBytes(p.speed)}/s${p.etaSeconds !== undefined ? ` · ${formatDuration(p.etaSeconds)} left` : ''}`;
+      if (s.state === 'downloading') {
+        line = `$(sync~spin) ${name}: ${stateText(s)}`;
       } else if (s.state === 'queued') {
         line = `$(clock) ${name}: queued #${s.queuePosition ?? '?'}${s.waitEstimateSeconds !== undefined ? ` · ~${formatDuration(s.waitEstimateSeconds)}` : ''}`;
       } else if (s.state === 'paused') {

@@ -73,6 +73,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
     setTimeout(() => resolveSizes(engine.getModels()), 0);
     own(catalogs.onDidChange((r) => resolveSizes(r.models)));
     own(new DownloadStatus(engine));
+    void revealOnFirstLook(context, catalogs, tree);
     const analytics = own(new AnalyticsPanel({
       extensionUri: context.extensionUri, engine, store: usage.store, storeRoot: root,
       policy: () => storagePolicy([]), inUse: (id) => requests.isInUse(id),
@@ -85,6 +86,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
     command('openCatalog', () => openCatalog(catalogs));
     command('openAnalytics', () => analytics.show());
     command('openSettings', () => vscode.commands.executeCommand('workbench.action.openSettings', '@ext:model-availability.model-availability'));
+    command('openWalkthrough', () => vscode.commands.executeCommand('workbench.action.openWalkthrough', `${context.extension.id}#gettingStarted`, false));
     command('openLogs', () => vscode.env.openExternal(vscode.Uri.file(logs.folder)));
     command('openStorageFolder', () => vscode.env.openExternal(vscode.Uri.file(root)));
     registerDownloadCommands(command, { engine, tree, token, startedByUser });
@@ -118,6 +120,19 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
     });
     throw err;
   }
+}
+
+/**
+ * The first time a workspace with its own catalog opens, show its models: the Explorer keeps a contributed
+ * view collapsed at its bottom, where a newcomer does not see it. Without taking the focus, and only once.
+ */
+async function revealOnFirstLook(context: vscode.ExtensionContext, catalogs: CatalogService, tree: ModelsTree): Promise<void> {
+  const key = 'modelsViewRevealed';
+  const own = catalogs.workspaceCatalogPath();
+  if (context.workspaceState.get<boolean>(key) || !own || !catalogs.models.some((m) => m.origin === own)) return;
+  await context.workspaceState.update(key, true);
+  const [first] = await tree.getChildren();
+  if (first) await tree.view.reveal(first, { select: false, focus: false, expand: false });
 }
 
 /** Set once analytics is open: its last events are saved before the window goes. */

@@ -92,6 +92,8 @@ export class DownloadStatus extends Disposable {
   private updateContextKeys(states: readonly ModelState[]): void {
     this.setContext('modelAvailability.hasActiveDownloads', states.some((s) => s.state === 'downloading' || s.state === 'queued'));
     this.setContext('modelAvailability.hasPausedDownloads', states.some((s) => s.state === 'paused'));
+    // The walkthrough's "Download a model" step is done once one is.
+    this.setContext('modelAvailability.hasReadyModel', states.some((s) => s.state === 'ready'));
   }
 
   private setContext(key: string, value: boolean): void {

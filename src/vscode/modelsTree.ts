@@ -28,7 +28,10 @@ function catalogLabel(origin: string): { label: string; where: string } {
   if (origin === BUILTIN_ORIGIN) return { label: 'Built-in catalog', where: 'small, popular models from Hugging Face, shipped with the extension' };
   if (/^https?:\/\//i.test(origin)) return { label: new URL(origin).pathname.split('/').pop() || origin, where: origin };
   const relative = vscode.workspace.asRelativePath(origin, false);
-  if (relative.replace(/\\/g, '/') === '.vscode/models.json') return { label: 'Workspace catalog', where: origin };
+  if (relative.replace(/\\/g, '/') === '.vscode/models.json') {
+    const folder = (vscode.workspace.workspaceFolders?.length ?? 0) > 1 ? vscode.workspace.getWorkspaceFolder(vscode.Uri.file(origin))?.name : undefined;
+    return { label: folder ? `${folder}: workspace catalog` : 'Workspace catalog', where: origin };
+  }
   return { label: path.basename(origin), where: origin };
 }
 

@@ -41,7 +41,11 @@ export class Workbench {
   async expandView(title: string): Promise<Locator> {
     const header = this.viewHeader(title);
     await header.waitFor({ timeout: 60_000 });
-    if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
+    // The extension may expand the view itself at the same moment (its first look): click until it is open.
+    for (let i = 0; i < 3 && (await header.getAttribute('aria-expanded')) !== 'true'; i++) {
+      await header.click();
+      await this.page.waitForTimeout(300);
+    }
     const pane = this.page.locator('.pane', { has: header });
     await pane.locator('.pane-body').waitFor();
     return pane;

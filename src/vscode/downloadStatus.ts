@@ -4,44 +4,24 @@ import type { AvailabilityEngine, ModelState } from '../engine';
 import { formatDuration } from '../engine';
 import { downloadFigures, percentText, stateText } from './modelPresentation';
 
-const MIN_UPDATE_MS = 500;
-
 /** The one status bar item: aggregate download progress, or models that need attention; hidden otherwise. */
 export class DownloadStatus extends Disposable {
   private readonly item = this._register(vscode.window.createStatusBarItem('modelAvailability.status', vscode.StatusBarAlignment.Left, 10));
-  private lastUpdate = 0;
-  private timer: NodeJS.Timeout | undefined;
   private readonly contextKeys = new Map<string, boolean>();
 
   constructor(private readonly engine: AvailabilityEngine) {
     super();
     this.item.name = 'Model Availability';
-    this._register(engine.onDidChange(() => {
-      // The palette's Pause / Resume / Cancel follow these keys: they must not lag behind the Models view.
-      this.updateContextKeys(this.engine.getModelStates());
-      this.schedule();
-    }));
-    // An end is shown at once, with its notification, not up to half a second later.
-    const now = (): void => {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-      this.update();
-    };
-    this._register(engine.onDidFinish(now));
-    this._register(engine.onDidFail(now));
-    this._register({ dispose: () => clearTimeout(this.timer) });
+    // The engine throttles its change events to a few a second; the Models view redraws on the same ones,
+    // so the status bar and the rows show the same figures at the same moment.
+    this._register(engine.onDidChange(() => this.update()));
+    // An end is shown at once, with its notification.
+    this._register(engine.onDidFinish(() => this.update()));
+    this._register(engine.onDidFail(() => this.update()));
     this.update();
   }
 
-  /** At most two updates a second, and never a lost final state. */
-  private schedule(): void {
-    if (this.timer) return;
-    const wait = Math.max(0, this.lastUpdate + MIN_UPDATE_MS - Date.now());
-    this.timer = setTimeout(() => { this.timer = undefined; this.update(); }, wait);
-  }
-
   private update(): void {
-    this.lastUpdate = Date.now();
     const states = this.engine.getModelStates();
     const active = states.filter((s) => s.state === 'downloading');
     const queued = states.filter((s) => s.state === 'queued');

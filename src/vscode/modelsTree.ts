@@ -196,6 +196,12 @@ export class ModelsTree extends Disposable implements vscode.TreeDataProvider<Mo
     // `.damaged`: files on disk that need repair, whatever the download state says.
     item.contextValue = `model.${s?.state ?? 'missing'}${s?.health === 'red' && (s.state === 'missing' || s.state === 'ready') ? '.damaged' : ''}`;
     if (s) item.iconPath = modelIcon(s);
+    item.tooltip = this.modelTooltip(model, s);
+    return item;
+  }
+
+  /** Built with the row, from the same state, so the two never disagree. */
+  private modelTooltip(model: ModelEntry, s: ModelState | undefined): vscode.MarkdownString {
     const md = new vscode.MarkdownString(undefined, true);
     md.appendMarkdown(`**${escapeMd(model.name)}** · \`${model.id}\` · ${escapeMd(model.version)}\n\n`);
     if (model.description) md.appendMarkdown(`${escapeMd(model.description)}\n\n`);
@@ -214,8 +220,7 @@ export class ModelsTree extends Disposable implements vscode.TreeDataProvider<Mo
     const use = this.lastUse(model.id);
     if (use?.lastUsed !== undefined) md.appendMarkdown(`Last used: ${new Date(use.lastUsed).toLocaleString()} · ${use.useCount} ${use.useCount === 1 ? 'use' : 'uses'}\n\n`);
     md.appendMarkdown(`Catalog: ${escapeMd(model.origin)}`);
-    item.tooltip = md;
-    return item;
+    return md;
   }
 
   private fileItem(model: ModelEntry, file: ModelFile, s: ModelState | undefined): vscode.TreeItem {
@@ -226,12 +231,12 @@ export class ModelsTree extends Disposable implements vscode.TreeDataProvider<Mo
     // The store is scanned between transfers: while the model downloads, its unfinished files are downloading.
     const transferring = s?.state === 'downloading' && f?.state !== 'ready';
     const stateWord = transferring ? 'downloading' : f?.state === 'ready' ? 'ready' : f?.state === 'partial' ? `${formatBytes(f.bytesOnDisk)} so far` : 'not downloaded';
-    item.description = [size === undefined ? undefined : formatBytes(size), stateWord, file.sha256 || f?.sha256Expected ? undefined : 'no checksum'].filter(Boolean).join(' · ');
+    item.description = [stateWord, size === undefined ? undefined : formatBytes(size), file.sha256 || f?.sha256Expected ? undefined : 'no checksum'].filter(Boolean).join(' · ');
     item.iconPath = vscode.ThemeIcon.File;
     item.resourceUri = vscode.Uri.file(f?.localPath ?? file.path);
     item.contextValue = `modelFile.${f?.state ?? 'missing'}`;
     const md = new vscode.MarkdownString();
-    md.appendMarkdown(`**${escapeMd(file.path)}**\n\nSource: ${escapeMd(sourceText(file))}\n\n`);
+    md.appendMarkdown(`**${escapeMd(file.path)}**\n\nState: ${stateWord}\n\nSource: ${escapeMd(sourceText(file))}\n\n`);
     if (f) md.appendMarkdown(`Local path: \`${f.localPath}\`\n\n`);
     md.appendMarkdown(`sha256: \`${f?.sha256 ?? file.sha256 ?? 'none in the catalog (unverifiable)'}\``);
     if (f?.verifiedAt) md.appendMarkdown(`\n\nVerified: ${new Date(f.verifiedAt).toLocaleString()}`);

@@ -182,7 +182,7 @@ describe('Downloads in a real VS Code: tree, status bar, commands, notifications
 
   it('Move Model Storage… copies, verifies, switches the setting, deletes the old copy and reloads on the new folder', async () => {
     let pane = await wb.expandView('Models');
-    if (!(await wb.treeRows(pane)).some((r) => /^Quick Model.*ready$/.test(r))) {
+    if (!(await wb.treeRows(pane)).some((r) => /^Quick Model ready\b/.test(r))) {
       await wb.clickInlineAction(await wb.waitForTreeRow(pane, 'Quick Model'), 'Download Model…');
       await wb.waitForTreeRow(pane, /Quick Model.*ready/, 60_000);
     }

@@ -183,7 +183,12 @@ describe('The first look in a real VS Code: the Models view, sizes, progress, no
     const download = page.locator('.getting-started-step', { hasText: 'Download a model' }).first();
     // Done from the walkthrough's own button, as a newcomer would.
     await download.click();
-    await download.locator('.monaco-button', { hasText: 'Download Model…' }).click();
+    // The quick pick closes if the walkthrough takes the focus back as it opens: press again then.
+    const picker = wb.page.locator('.quick-input-widget input');
+    for (let i = 0; i < 3 && !(await picker.isVisible()); i++) {
+      await download.locator('.monaco-button', { hasText: 'Download Model…' }).click();
+      await picker.waitFor({ timeout: 5000 }).catch(() => undefined);
+    }
     await wb.pickQuickItem('Hub Model');
     await download.locator('.codicon-getting-started-step-checked').waitFor({ timeout: 30_000 });
     const pane = await wb.expandView('Models');

@@ -43,7 +43,9 @@ export class Workbench {
     await header.waitFor({ timeout: 60_000 });
     // The extension may expand the view itself at the same moment (its first look): click until it is open.
     for (let i = 0; i < 3 && (await header.getAttribute('aria-expanded')) !== 'true'; i++) {
-      await header.click();
+      // On the twistie, away from the title's actions, whose hovers would then cover the rows.
+      await header.click({ position: { x: 8, y: 8 } });
+      await this.page.mouse.move(700, 450);
       await this.page.waitForTimeout(300);
     }
     const pane = this.page.locator('.pane', { has: header });

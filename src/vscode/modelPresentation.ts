@@ -81,7 +81,7 @@ export function modelIcon(s: ModelState): vscode.ThemeIcon {
 }
 
 /** `resolvedBytes`: the size the hub reported for a model the catalog gives no sizes for. */
-export function modelSize(model: ModelEntry, s: ModelState | undefined, resolvedBytes?: number): string | undefined {
+function modelSize(model: ModelEntry, s: ModelState | undefined, resolvedBytes?: number): string | undefined {
   const total = s?.totalBytes ?? totalSize(model) ?? resolvedBytes;
   return total === undefined ? undefined : formatBytes(total);
 }

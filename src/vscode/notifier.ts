@@ -29,10 +29,10 @@ const SHOWN_AT: Record<NotificationLevel, readonly Importance[]> = {
 };
 
 /** Notices of one kind within this long of the first are shown together. */
-export const BATCH_MS = 2000;
+const BATCH_MS = 2000;
 
 /** Each notice's sentence, and each button once, running it for every notice that offered it. */
-export const joinNotices: CombineNotices = (notices) => {
+const joinNotices: CombineNotices = (notices) => {
   const titles = [...new Set(notices.flatMap((n) => n.actions.map((a) => a.title)))];
   return {
     message: notices.map((n) => n.message).join(' '),

@@ -183,6 +183,8 @@ describe('The first look in a real VS Code: the Models view, sizes, progress, no
     const download = page.locator('.getting-started-step', { hasText: 'Download a model' }).first();
     // The step is done when its command runs (its button, the palette or the tree).
     await download.click();
+    // The walkthrough moves the focus to the step shortly after it is selected, which would close a quick pick.
+    await wb.page.waitForTimeout(1500);
     await wb.runCommand('Model Availability: Download Model…');
     await wb.pickQuickItem('Hub Model');
     await download.locator('.codicon-getting-started-step-checked').waitFor({ timeout: 30_000 });

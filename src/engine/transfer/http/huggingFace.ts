@@ -56,6 +56,29 @@ export async function resolveHubFile(source: HuggingFaceFileSource, options: Hub
   return { url: `${endpoint}/${repo}/resolve/${commit}/${file}`, commit, size: entry.lfs?.size ?? entry.size, sha256, auth };
 }
 
+interface RepoSibling {
+  readonly rfilename?: string;
+  readonly size?: number;
+  readonly lfs?: { readonly size?: number };
+}
+
+/**
+ * The size of every file of a repository at a revision, from one request (`?blobs=true`, as
+ * huggingface_hub's `files_metadata`): for showing sizes before anything is downloaded.
+ */
+export async function hubFileSizes(repo: string, revision: string, options: HubRequestOptions = {}): Promise<Map<string, number>> {
+  const { endpoint = hfEndpoint(), ...request } = options;
+  const path = repo.split('/').map(encodeURIComponent).join('/');
+  const info = await getJson(`${endpoint}/api/models/${path}/revision/${encodeURIComponent(revision)}?blobs=true`, request);
+  const siblings = typeof info === 'object' && info !== null ? (info as { siblings?: unknown }).siblings : undefined;
+  const sizes = new Map<string, number>();
+  for (const s of Array.isArray(siblings) ? (siblings as RepoSibling[]) : []) {
+    const size = s.lfs?.size ?? s.size;
+    if (typeof s.rfilename === 'string' && typeof size === 'number') sizes.set(s.rfilename, size);
+  }
+  return sizes;
+}
+
 async function getJson(url: string, options: Pick<HubRequestOptions, 'auth' | 'signal' | 'transport'>, body?: string): Promise<unknown> {
   const res = await openRequest({
     url, ...options, method: body ? 'POST' : 'GET', body,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { xxhash64 } from 'hash-wasm';
 
 /** One injected misbehaviour; applies to the next `times` requests for its file (default 1). */
 export interface Fault {
@@ -56,6 +57,11 @@ export function generateData(size: number, seed = 1): Buffer {
 
 export function sha256Of(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
+}
+
+/** The piece digests a download records (XXH64, computed here by hash-wasm's own API), in order. */
+export function pieceDigestsOf(data: Buffer, pieceSize: number): Promise<string[]> {
+  return Promise.all(Array.from({ length: Math.ceil(data.length / pieceSize) }, (_, i) => xxhash64(data.subarray(i * pieceSize, (i + 1) * pieceSize))));
 }
 
 /**

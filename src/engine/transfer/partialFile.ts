@@ -7,7 +7,7 @@ import { clearRepairMarker, pieceMapFromState, readPartState, removePartData, wr
 import { PieceMap } from '../store/pieceMap';
 import { partPath } from '../store/storeLayout';
 import { receiveBody } from './bodyReceiver';
-import { FileHasher } from './fileHasher';
+import { FileHasher, type FileHashResult } from './fileHasher';
 import type { ResponseBody } from './http/responseBody';
 import { RestartTransfer } from './retryBudget';
 import type { DownloadSettings, Logger } from './settings';
@@ -40,10 +40,8 @@ export interface Validators {
   rangeConfirmed: boolean;
 }
 
-export interface InstalledFile {
+export interface InstalledFile extends FileHashResult {
   readonly size: number;
-  readonly sha256: string;
-  readonly pieces: string[];
 }
 
 const STATE_SAVE_INTERVAL_MS = 1000;
@@ -258,7 +256,8 @@ export class PartialFile {
     const map = this.requireMap();
     const hasher = this.hasher;
     if (!hasher) throw new Error('hasher missing');
-    const { sha256, pieces } = await hasher.finish(map.size);
+    const hashed = await hasher.finish(map.size);
+    const { sha256 } = hashed;
     this.hasher = undefined;
     const expected = this.opts.expectedSha256;
     if (expected && sha256 !== expected.toLowerCase()) {
@@ -268,7 +267,7 @@ export class PartialFile {
     await fs.rename(this.path, this.opts.finalPath);
     await clearRepairMarker(this.opts.finalPath);
     await removePartData(this.opts.finalPath);
-    return { size: map.size, sha256, pieces };
+    return { size: map.size, ...hashed };
   }
 
   /** Drops the partial data (an in-place repair gets its installed file back). */

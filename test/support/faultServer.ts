@@ -72,6 +72,8 @@ export class FaultServer {
   readonly files = new Map<string, ServedFile>();
   readonly requests: RequestRecord[] = [];
   bytesSent = 0;
+  /** Each body's file offsets [start, end) as actually sent, per file name: which bytes went out more than once. */
+  readonly sentRanges = new Map<string, { start: number; end: number }[]>();
   /** Most body responses in flight at once. */
   maxConcurrent = 0;
   private active = 0;
@@ -125,7 +127,20 @@ export class FaultServer {
     return this.requests.filter((r) => r.path === `/files/${name}`);
   }
 
+  /** Bytes of `name` that were sent more than once (0: every byte went out at most once). */
+  bytesSentTwice(name: string): number {
+    const ranges = [...(this.sentRanges.get(name) ?? [])].sort((a, b) => a.start - b.start);
+    let twice = 0;
+    let reach = 0;
+    for (const r of ranges) {
+      twice += Math.max(0, Math.min(r.end, reach) - r.start);
+      reach = Math.max(reach, r.end);
+    }
+    return twice;
+  }
+
   resetCounters(): void {
+    this.sentRanges.clear();
     this.bytesSent = 0;
     this.maxConcurrent = 0;
     this.requests.length = 0;
@@ -213,19 +228,23 @@ export class FaultServer {
     this.active++;
     this.maxConcurrent = Math.max(this.maxConcurrent, this.active);
     try {
-      await this.sendBody(res, file.data.subarray(start, end), fault);
+      const sent = await this.sendBody(res, file.data.subarray(start, end), fault);
+      const ranges = this.sentRanges.get(file.name) ?? [];
+      ranges.push({ start, end: start + sent });
+      this.sentRanges.set(file.name, ranges);
     } finally {
       this.active--;
     }
   }
 
-  private async sendBody(res: http.ServerResponse, body: Buffer, fault: Fault): Promise<void> {
+  /** Returns the body bytes written. */
+  private async sendBody(res: http.ServerResponse, body: Buffer, fault: Fault): Promise<number> {
     const chunkSize = 16 * 1024;
     const started = Date.now();
     let sent = 0;
     const limit = Math.min(body.length, fault.dropAfterBytes ?? Infinity, fault.stallAfterBytes ?? Infinity);
     while (sent < limit) {
-      if (res.destroyed) return;
+      if (res.destroyed) return sent;
       const chunk = body.subarray(sent, Math.min(limit, sent + chunkSize));
       this.bytesSent += chunk.length;
       sent += chunk.length;
@@ -251,5 +270,6 @@ export class FaultServer {
     } else {
       res.end();
     }
+    return sent;
   }
 }

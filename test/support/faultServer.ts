@@ -79,12 +79,17 @@ export class FaultServer {
   private active = 0;
   /** Per-connection cap in bytes/s; 0 = none. */
   bytesPerSecondPerConnection = 0;
+  /** Every this many TCP connections (0 = none), one gets half the cap: a slow connection. */
+  halfSpeedEvery = 0;
   private readonly sockets = new Set<Socket>();
+  private readonly slowSockets = new WeakSet<Socket>();
+  private accepted = 0;
   private contentVersion = 0;
 
   private constructor(private readonly server: http.Server, readonly port: number) {
     server.on('connection', (s) => {
       this.sockets.add(s);
+      if (this.halfSpeedEvery > 0 && ++this.accepted % this.halfSpeedEvery === 0) this.slowSockets.add(s);
       s.on('close', () => this.sockets.delete(s));
     });
   }
@@ -256,7 +261,8 @@ export class FaultServer {
         });
       }
       if (this.bytesPerSecondPerConnection > 0) {
-        const due = started + (sent / this.bytesPerSecondPerConnection) * 1000;
+        const cap = res.socket && this.slowSockets.has(res.socket) ? this.bytesPerSecondPerConnection / 2 : this.bytesPerSecondPerConnection;
+        const due = started + (sent / cap) * 1000;
         const wait = due - Date.now();
         if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       }

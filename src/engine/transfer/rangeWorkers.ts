@@ -12,6 +12,8 @@ const MAX_REQUEST_BYTES = 64 * 1024 * 1024;
 const MIN_SPLIT_BYTES = 1024 * 1024;
 /** Requests ask for at most this share (1 / (connections × this)) of what no request has asked for yet. */
 const REQUESTS_PER_CONNECTION_LEFT = 4;
+/** A connection claims this many requests' worth from the front, so the bytes arrive nearly in order (the file's sha256 follows them from memory). */
+const REQUESTS_PER_CLAIM = 2;
 
 /**
  * The byte range one connection owns: [pos, requested) is asked for, [requested, end) not yet. A split
@@ -107,12 +109,12 @@ export class RangeWorkers {
   private async fetchNext(workers: number, signal: AbortSignal): Promise<RequestOutcome> {
     // Unknown size: the first piece's Content-Range tells it (and only one connection runs until then).
     const first = this.partial.pieces ? undefined : { pos: 0, requested: 0, end: this.partial.pieceSize };
-    const segment = first ?? this.claim();
+    const segment = first ?? this.claim(workers);
     if (!segment) return 'done';
     this.segments.add(segment);
     try {
       while (segment.pos < segment.end) {
-        segment.requested = Math.min(segment.end, segment.pos + this.requestSize(workers));
+        segment.requested = this.cut(segment.pos, segment.end, this.requestSize(workers));
         const whole = await this.fetchRange(segment.pos, segment.requested, signal);
         if (whole) return whole;
         segment.pos = segment.requested;
@@ -125,15 +127,18 @@ export class RangeWorkers {
   }
 
   /**
-   * The first missing range no connection owns; with none, the second half of the largest unrequested
-   * range another connection owns (no half smaller than MIN_SPLIT_BYTES).
+   * The front of the first missing range no connection owns; with none, the second half of the largest
+   * unrequested range another connection owns (no half smaller than MIN_SPLIT_BYTES).
    */
-  private claim(): Segment | undefined {
+  private claim(workers: number): Segment | undefined {
     const owned = new ByteRanges();
     for (const s of this.segments) owned.add(s.pos, s.end);
     for (const range of this.partial.missingRanges()) {
       const free = owned.gaps(range.start, range.end)[0];
-      if (free) return { pos: free.start, requested: free.start, end: free.end };
+      if (free) {
+        const end = this.cut(free.start, free.end, REQUESTS_PER_CLAIM * this.requestSize(workers));
+        return { pos: free.start, requested: free.start, end };
+      }
     }
     let largest: Segment | undefined;
     for (const s of this.segments) if (!largest || s.end - s.requested > largest.end - largest.requested) largest = s;
@@ -142,6 +147,16 @@ export class RangeWorkers {
     const taken = { pos: mid, requested: mid, end: largest.end };
     largest.end = mid;
     return taken;
+  }
+
+  /**
+   * Where `length` bytes from `start` end within [start, end): moved back to a piece boundary when one is
+   * far enough in, so a piece mostly comes over one connection and is hashed from memory.
+   */
+  private cut(start: number, end: number, length: number): number {
+    if (start + length >= end) return end;
+    const boundary = Math.floor((start + length) / this.partial.pieceSize) * this.partial.pieceSize;
+    return boundary - start >= MIN_SPLIT_BYTES ? boundary : start + length;
   }
 
   /** Large while much is left, down to MIN_SPLIT_BYTES at the end: what is asked for cannot be split off. */

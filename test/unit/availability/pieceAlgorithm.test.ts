@@ -7,7 +7,7 @@ import { readManifest } from '../../../src/engine/store/storeScanner';
 import { PIECE } from '../../support/downloadFixtures';
 import { urlModel } from '../../support/engineFixtures';
 import { FaultServer, generateData, pieceDigestsOf, sha256Of } from '../../support/faultServer';
-import { EngineHarness, flipByte, install } from './integrityFixtures';
+import { flipByte, install, serverAndHarnessPerTest } from './integrityFixtures';
 
 const PIECES = 32;
 const SIZE = PIECES * PIECE + 1234;
@@ -18,17 +18,10 @@ function sha256Pieces(data: Buffer): string[] {
 
 describe('piece digests: XXH64 pieces, sha256 proof', function () {
   this.timeout(30_000);
+  const setup = serverAndHarnessPerTest();
+  const { harness } = setup;
   let server: FaultServer;
-  const harness = new EngineHarness();
-
-  beforeEach(async () => {
-    server = await FaultServer.start();
-    await harness.setUp();
-  });
-  afterEach(async () => {
-    await harness.tearDown();
-    await server.close();
-  });
+  beforeEach(() => { server = setup.server(); });
 
   async function installed(): Promise<{ e: AvailabilityEngine; file: string; data: Buffer }> {
     const data = generateData(SIZE, 11);

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { FileTransfer } from '../../../src/engine/transfer/fileTransfer';
 import { SpeedLimiter } from '../../../src/engine/transfer/speedLimiter';
 import type { DownloadSettings } from '../../../src/engine/transfer/settings';
-import { MemoryLogger, tempDir, testSettings } from '../../support/downloadFixtures';
+import { MemoryLogger, serverAndFolderPerTest, testSettings } from '../../support/downloadFixtures';
 import { FaultServer, generateData, sha256Of, type RequestRecord } from '../../support/faultServer';
 
 const MiB = 1024 * 1024;
@@ -20,21 +20,13 @@ function rangesOf(requests: readonly RequestRecord[]): { start: number; end: num
 
 for (const transport of ['direct', 'platform'] as const) describe(`dynamic range splitting (${transport} transport)`, function () {
   this.timeout(30_000);
+  const setup = serverAndFolderPerTest();
   let server: FaultServer;
-  let dir: string;
-
-  beforeEach(async () => {
-    server = await FaultServer.start();
-    dir = await tempDir();
-  });
-  afterEach(async () => {
-    await server.close();
-    await fs.rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
-  });
+  beforeEach(() => { server = setup.server(); });
 
   async function download(name: string, settings: Partial<DownloadSettings>): Promise<string> {
     const file = server.files.get(name);
-    const finalPath = path.join(dir, name);
+    const finalPath = path.join(setup.dir(), name);
     const all = testSettings({ transport, pieceSizeBytes: 4 * MiB, connections: 4, ...settings });
     const result = await new FileTransfer({
       modelId: 'm', finalPath, url: server.url(name), isHub: false, expectedSha256: file?.sha256, expectedSize: file?.data.length,

@@ -52,7 +52,7 @@ interface Target {
 }
 
 /**
- * The full check: the sha256 of each whole file and, where it differs, of every piece (to name the
+ * The full check: the sha256 of each whole file and, where it differs, the digest of every piece (to name the
  * changed ones), in worker threads, against the manifest.
  * It records the outcome in the manifest — verifiedAt for good files, the changed pieces for damaged ones
  * (so the damage survives a restart and a repair knows what to fetch). An unreadable manifest is reported

@@ -88,7 +88,9 @@ export class FileTransfer {
    * ranges when the server supports them, else restarts from 0.
    */
   private async fetchMissing(signal: AbortSignal): Promise<void> {
-    const workers = new RangeWorkers(this.remote, this.partial, this.budget, this.opts.settings().connections);
+    const name = path.basename(this.opts.finalPath);
+    const log = (message: string): void => this.opts.logger.info(`${name}: ${message}`, this.opts.modelId);
+    const workers = new RangeWorkers(this.remote, this.partial, this.budget, this.opts.settings().connections, log);
     let pending: HttpResponse | undefined;
     for (;;) {
       const startedAt = this.budget.started();

@@ -1,6 +1,6 @@
 import { DownloadError } from '../core/downloadError';
 import { parseContentRange } from './bodyReceiver';
-import { ByteRanges } from './byteRanges';
+import { ByteRanges, type ByteRange } from './byteRanges';
 import type { HttpResponse } from './http/httpClient';
 import type { PartialFile } from './partialFile';
 import { strongEtag, type RemoteFile } from './remoteFile';
@@ -12,8 +12,6 @@ const MAX_REQUEST_BYTES = 64 * 1024 * 1024;
 const MIN_SPLIT_BYTES = 1024 * 1024;
 /** Requests ask for at most this share (1 / (connections × this)) of what no request has asked for yet. */
 const REQUESTS_PER_CONNECTION_LEFT = 4;
-/** A connection claims this many requests' worth from the front, so the bytes arrive nearly in order (the file's sha256 follows them from memory). */
-const REQUESTS_PER_CLAIM = 2;
 
 /**
  * The byte range one connection owns: [pos, requested) is asked for, [requested, end) not yet. A split
@@ -45,6 +43,8 @@ export class RangeWorkers {
     private readonly partial: PartialFile,
     private readonly budget: RetryBudget,
     private readonly connections: number,
+    /** Says when a range is split, e.g. "a.bin: splitting bytes 100-200: …". */
+    private readonly log: (message: string) => void,
   ) {}
 
   /** Fetches every missing piece; returns the whole-file body if the server answered 200 instead. */
@@ -109,7 +109,7 @@ export class RangeWorkers {
   private async fetchNext(workers: number, signal: AbortSignal): Promise<RequestOutcome> {
     // Unknown size: the first piece's Content-Range tells it (and only one connection runs until then).
     const first = this.partial.pieces ? undefined : { pos: 0, requested: 0, end: this.partial.pieceSize };
-    const segment = first ?? this.claim(workers);
+    const segment = first ?? this.claim();
     if (!segment) return 'done';
     this.segments.add(segment);
     try {
@@ -127,26 +127,28 @@ export class RangeWorkers {
   }
 
   /**
-   * The front of the first missing range no connection owns; with none, the second half of the largest
-   * unrequested range another connection owns (no half smaller than MIN_SPLIT_BYTES).
+   * The first missing range no connection owns; with none, the second half of the largest unrequested
+   * range another connection owns (no half smaller than MIN_SPLIT_BYTES). So the first connection takes
+   * the whole file and each next one half of the largest share, as aria2 does.
    */
-  private claim(workers: number): Segment | undefined {
-    const owned = new ByteRanges();
-    for (const s of this.segments) owned.add(s.pos, s.end);
-    for (const range of this.partial.missingRanges()) {
-      const free = owned.gaps(range.start, range.end)[0];
-      if (free) {
-        const end = this.cut(free.start, free.end, REQUESTS_PER_CLAIM * this.requestSize(workers));
-        return { pos: free.start, requested: free.start, end };
-      }
-    }
+  private claim(): Segment | undefined {
+    const free = this.freeRanges()[0];
+    if (free) return { pos: free.start, requested: free.start, end: free.end };
     let largest: Segment | undefined;
     for (const s of this.segments) if (!largest || s.end - s.requested > largest.end - largest.requested) largest = s;
     if (!largest || largest.end - largest.requested < 2 * MIN_SPLIT_BYTES) return undefined;
     const mid = largest.requested + Math.floor((largest.end - largest.requested) / 2);
     const taken = { pos: mid, requested: mid, end: largest.end };
+    this.log(`splitting bytes ${largest.requested}-${largest.end}: another connection takes ${mid}-${largest.end}`);
     largest.end = mid;
     return taken;
+  }
+
+  /** The missing bytes no connection owns, in order. */
+  private freeRanges(): ByteRange[] {
+    const owned = new ByteRanges();
+    for (const s of this.segments) owned.add(s.pos, s.end);
+    return this.partial.missingRanges().flatMap((range) => owned.gaps(range.start, range.end));
   }
 
   /**
@@ -163,12 +165,8 @@ export class RangeWorkers {
   private requestSize(workers: number): number {
     if (workers === 1 || !this.partial.pieces) return Number.MAX_SAFE_INTEGER;
     let unrequested = 0;
-    const owned = new ByteRanges();
-    for (const s of this.segments) {
-      owned.add(s.pos, s.end);
-      unrequested += s.end - s.requested;
-    }
-    for (const range of this.partial.missingRanges()) for (const gap of owned.gaps(range.start, range.end)) unrequested += gap.end - gap.start;
+    for (const s of this.segments) unrequested += s.end - s.requested;
+    for (const r of this.freeRanges()) unrequested += r.end - r.start;
     return Math.max(MIN_SPLIT_BYTES, Math.min(MAX_REQUEST_BYTES, Math.floor(unrequested / (workers * REQUESTS_PER_CONNECTION_LEFT))));
   }
 

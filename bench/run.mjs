@@ -18,11 +18,13 @@ const BIG = GiB + 12345;
 const SPLIT = 200 * MiB + 1;
 /** The per-connection cap of the split tests, and the slow connection's (half). */
 const CAP = 20e6;
-// BENCH_ONLY=download|integrity|analytics runs one part (all by default).
+// BENCH_ONLY=download|split|integrity|analytics runs one part (all by default; split is part of download).
 const ONLY = process.env.BENCH_ONLY;
 const runs = (part) => !ONLY || ONLY === part;
 
-const HAS_NGINX = spawnSync('which', ['nginx']).status === 0;
+// BENCH_SERVER=node uses the Node static server even where nginx is installed: its cap paces every
+// request from its first byte, while nginx's limit_rate lets each request send one second's worth at once.
+const HAS_NGINX = process.env.BENCH_SERVER !== 'node' && spawnSync('which', ['nginx']).status === 0;
 
 /**
  * nginx when installed (as the issue asks), else our Node static server; `cap` bytes/s per connection,
@@ -143,49 +145,51 @@ async function main() {
   if (!existsSync(cliPath)) throw new Error('dist/cli.js is missing: run `node esbuild.mjs --production` first');
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'ma-bench-'));
   console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${fmt(os.totalmem() / GiB, 1)} GiB RAM, node ${process.version}`);
-  console.log(`server: ${HAS_NGINX ? 'nginx (sendfile; limit_rate for the per-connection cap)' : 'Node static server (nginx is not installed: `apt-get install nginx-light` to use it)'}`);
+  console.log(`server: ${HAS_NGINX ? 'nginx (sendfile; limit_rate for the per-connection cap: each request may send one second\'s worth at once)' : 'Node static server (a cap paced from each request\'s first byte; nginx is used when installed, unless BENCH_SERVER=node)'}`);
   console.log(`load average at the start (1, 5, 15 min): ${load()}`);
-  if (runs('download')) try {
-    const big = path.join(work, 'big.bin');
-    await makeFile(big, BIG);
-    const bigSha = await sha256(big);
+  if (runs('download') || runs('split')) try {
+    if (ONLY !== 'split') {
+      const big = path.join(work, 'big.bin');
+      await makeFile(big, BIG);
+      const bigSha = await sha256(big);
 
-    // 1. The engine (verifying its sha256) against its peers, 1 GiB + 12,345 B, unthrottled. Shared 2-core
-    // machines are noisy: all run back to back in each round, and the medians of the ratios count.
-    const plain = await startServer(big, 0);
-    await timeCurl(plain.url, path.join(work, 'warm.bin')); // warm the page cache for all
-    const rounds = [];
-    console.log(`\n1 GiB + 12,345 B, ${ROUNDS} rounds of curl -o, curl -o + sha256sum, aria2c -x1 --checksum, the engine (4 connections, the default) and the engine with 1:`);
-    for (let i = 0; i < ROUNDS; i++) {
-      const server0 = plain.cpu();
-      const curl = await timeCurl(plain.url, path.join(work, 'curl.bin'));
-      const curlSha = await timeCurlSha(plain.url, path.join(work, 'curl.bin'), bigSha);
-      const aria2 = await timeAria2(plain.url, work, bigSha);
-      const server1 = plain.cpu();
-      const engine = await engineDownload(work, 'plain', plain.url, bigSha, BIG, []);
-      const server2 = plain.cpu();
-      const engine1 = await engineDownload(work, 'plain1', plain.url, bigSha, BIG, ['--connections', '1']);
-      rounds.push({ curl, curlSha, aria2, engine, engine1 });
-      console.log(`  round ${i + 1}: curl ${fmt(curl.seconds)} s, curl+sha256sum ${fmt(curlSha.seconds)} s, aria2c ${fmt(aria2.seconds)} s, engine ${fmt(engine.seconds)} s, engine -c1 ${fmt(engine1.seconds)} s; ` +
-        `CPU s (user+sys): curl ${fmt(curl.cpu)}, aria2c ${fmt(aria2.cpu)}, engine ${fmt(engine.cpu)}, engine -c1 ${fmt(engine1.cpu)}; server for the engine ${fmt(server2 - server1)} (for the three peers ${fmt(server1 - server0)})`);
+      // 1. The engine (verifying its sha256) against its peers, 1 GiB + 12,345 B, unthrottled. Shared 2-core
+      // machines are noisy: all run back to back in each round, and the medians of the ratios count.
+      const plain = await startServer(big, 0);
+      await timeCurl(plain.url, path.join(work, 'warm.bin')); // warm the page cache for all
+      const rounds = [];
+      console.log(`\n1 GiB + 12,345 B, ${ROUNDS} rounds of curl -o, curl -o + sha256sum, aria2c -x1 --checksum, the engine (4 connections, the default) and the engine with 1:`);
+      for (let i = 0; i < ROUNDS; i++) {
+        const server0 = plain.cpu();
+        const curl = await timeCurl(plain.url, path.join(work, 'curl.bin'));
+        const curlSha = await timeCurlSha(plain.url, path.join(work, 'curl.bin'), bigSha);
+        const aria2 = await timeAria2(plain.url, work, bigSha);
+        const server1 = plain.cpu();
+        const engine = await engineDownload(work, 'plain', plain.url, bigSha, BIG, []);
+        const server2 = plain.cpu();
+        const engine1 = await engineDownload(work, 'plain1', plain.url, bigSha, BIG, ['--connections', '1']);
+        rounds.push({ curl, curlSha, aria2, engine, engine1 });
+        console.log(`  round ${i + 1}: curl ${fmt(curl.seconds)} s, curl+sha256sum ${fmt(curlSha.seconds)} s, aria2c ${fmt(aria2.seconds)} s, engine ${fmt(engine.seconds)} s, engine -c1 ${fmt(engine1.seconds)} s; ` +
+          `CPU s (user+sys): curl ${fmt(curl.cpu)}, aria2c ${fmt(aria2.cpu)}, engine ${fmt(engine.cpu)}, engine -c1 ${fmt(engine1.cpu)}; server for the engine ${fmt(server2 - server1)} (for the three peers ${fmt(server1 - server0)})`);
+      }
+      await plain.stop();
+      const med = (pick) => median(rounds.map(pick));
+      console.log(`\nmedians of ${ROUNDS} rounds: curl -o ${fmt(med((r) => r.curl.seconds))} s, curl -o + sha256sum ${fmt(med((r) => r.curlSha.seconds))} s, ` +
+        `aria2c -x1 --checksum ${fmt(med((r) => r.aria2.seconds))} s, engine ${fmt(med((r) => r.engine.seconds))} s, engine --connections 1 ${fmt(med((r) => r.engine1.seconds))} s`);
+      const vsCurl = med((r) => r.engine.seconds / r.curl.seconds);
+      report('engine with sha256 / curl -o (no verification)', vsCurl, '<= 1.0', vsCurl <= 1.0);
+      const vsCurl1 = med((r) => r.engine1.seconds / r.curl.seconds);
+      report('engine --connections 1 with sha256 / curl -o', vsCurl1, '<= 1.0', vsCurl1 <= 1.0);
+      console.log(`engine / (curl -o then sha256sum): ${fmt(med((r) => r.engine.seconds / r.curlSha.seconds))}`);
+      const vsAria = med((r) => r.engine.seconds / r.aria2.seconds);
+      report('engine / aria2c -x1 --checksum=sha-256', vsAria, '<= 0.7', vsAria <= 0.7);
+      const cores = os.cpus().length;
+      const engineCpu = med((r) => r.engine.cpu);
+      console.log(`  CPU s (median): curl ${fmt(med((r) => r.curl.cpu))}, engine ${fmt(engineCpu)} -> on ${cores} cores the engine cannot take less than ` +
+        `${fmt(engineCpu / cores)} s = ${fmt(engineCpu / cores / med((r) => r.curl.seconds))}x curl's median`);
+      const peakMb = Math.max(...rounds.flatMap((r) => [r.engine.peakMb, r.engine1.peakMb]));
+      report(`peak RSS of the CLI during the 1 GiB download, MB (highest of ${ROUNDS} rounds)`, peakMb, '<= 150', peakMb <= 150);
     }
-    await plain.stop();
-    const med = (pick) => median(rounds.map(pick));
-    console.log(`\nmedians of ${ROUNDS} rounds: curl -o ${fmt(med((r) => r.curl.seconds))} s, curl -o + sha256sum ${fmt(med((r) => r.curlSha.seconds))} s, ` +
-      `aria2c -x1 --checksum ${fmt(med((r) => r.aria2.seconds))} s, engine ${fmt(med((r) => r.engine.seconds))} s, engine --connections 1 ${fmt(med((r) => r.engine1.seconds))} s`);
-    const vsCurl = med((r) => r.engine.seconds / r.curl.seconds);
-    report('engine with sha256 / curl -o (no verification)', vsCurl, '<= 1.0', vsCurl <= 1.0);
-    const vsCurl1 = med((r) => r.engine1.seconds / r.curl.seconds);
-    report('engine --connections 1 with sha256 / curl -o', vsCurl1, '<= 1.0', vsCurl1 <= 1.0);
-    console.log(`engine / (curl -o then sha256sum): ${fmt(med((r) => r.engine.seconds / r.curlSha.seconds))}`);
-    const vsAria = med((r) => r.engine.seconds / r.aria2.seconds);
-    report('engine / aria2c -x1 --checksum=sha-256', vsAria, '<= 0.7', vsAria <= 0.7);
-    const cores = os.cpus().length;
-    const engineCpu = med((r) => r.engine.cpu);
-    console.log(`  CPU s (median): curl ${fmt(med((r) => r.curl.cpu))}, engine ${fmt(engineCpu)} -> on ${cores} cores the engine cannot take less than ` +
-      `${fmt(engineCpu / cores)} s = ${fmt(engineCpu / cores / med((r) => r.curl.seconds))}x curl's median`);
-    const peakMb = Math.max(...rounds.flatMap((r) => [r.engine.peakMb, r.engine1.peakMb]));
-    report(`peak RSS of the CLI during the 1 GiB download, MB (highest of ${ROUNDS} rounds)`, peakMb, '<= 150', peakMb <= 150);
 
     // 2. 4 connections vs 1 against a server capping each connection: equal caps, then one connection in four at half.
     const split = path.join(work, 'split.bin');
@@ -198,16 +202,18 @@ async function main() {
     const slow = await splitTest(work, splitSha, split, true);
     report('4 connections vs 1, one connection in four at half speed (median)', slow, '>= 3.0', slow >= 3.0);
 
-    // 3. speed limit 5 MB/s (10^6 bytes, as the setting and --speed-limit say).
-    const limited = path.join(work, 'limited.bin');
-    await makeFile(limited, 50 * MiB);
-    const limitedServer = await startServer(limited, 0);
-    const lim = await engineDownload(work, 'limited', limitedServer.url, await sha256(limited), 50 * MiB, ['--speed-limit', '5']);
-    await limitedServer.stop();
-    const measured = (50 * MiB) / 1e6 / lim.seconds;
-    const off = (measured - 5) / 5;
-    console.log(`\nspeed limit 5 MB/s on 50 MiB: ${fmt(lim.seconds)} s -> ${fmt(measured)} MB/s average (${off >= 0 ? '+' : ''}${fmt(off * 100, 1)}%, target within ±5 %) ${verdict(Math.abs(off) <= 0.05)}`);
-    console.log('(the average includes process start-up and the final verification)');
+    if (ONLY !== 'split') {
+      // 3. speed limit 5 MB/s (10^6 bytes, as the setting and --speed-limit say).
+      const limited = path.join(work, 'limited.bin');
+      await makeFile(limited, 50 * MiB);
+      const limitedServer = await startServer(limited, 0);
+      const lim = await engineDownload(work, 'limited', limitedServer.url, await sha256(limited), 50 * MiB, ['--speed-limit', '5']);
+      await limitedServer.stop();
+      const measured = (50 * MiB) / 1e6 / lim.seconds;
+      const off = (measured - 5) / 5;
+      console.log(`\nspeed limit 5 MB/s on 50 MiB: ${fmt(lim.seconds)} s -> ${fmt(measured)} MB/s average (${off >= 0 ? '+' : ''}${fmt(off * 100, 1)}%, target within ±5 %) ${verdict(Math.abs(off) <= 0.05)}`);
+      console.log('(the average includes process start-up and the final verification)');
+    }
   } finally {
     await fs.rm(work, { recursive: true, force: true });
   }

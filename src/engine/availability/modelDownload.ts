@@ -110,7 +110,7 @@ export async function downloadModel(ctx: ModelDownloadContext, model: ModelEntry
     const now = new Date().toISOString();
     await recordVerifiedFile(ctx.layout, model.id, model.version, {
       path: file.path, source: file.source, url: result.url, size: result.size, sha256: result.sha256,
-      sha256Expected: resolved.sha256 !== undefined, pieceSize: result.pieceSize, pieces: result.pieces,
+      sha256Expected: resolved.sha256 !== undefined, pieceSize: result.pieceSize, pieces: result.pieces, pieceAlgorithm: result.pieceAlgorithm,
       verifiedAt: now, installedAt: now,
     });
     finishedBytes += result.size;

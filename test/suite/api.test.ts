@@ -40,7 +40,9 @@ describe('The API other extensions use (requestModel and leases)', function () {
     a = await api();
     files = await FaultServer.start();
     const small = files.addFile('api-small.gguf', generateData(256 * 1024, 21));
-    // One 8 MiB piece: a single connection, so the server's per-connection cap is the download's rate.
+    // One connection, so the server's per-connection cap is the download's rate (with several, the
+    // engine splits even one piece between them).
+    await vscode.workspace.getConfiguration('modelAvailability').update('download.connections', 1, vscode.ConfigurationTarget.Global);
     const big = files.addFile('api-big.gguf', generateData(8 * MiB, 22));
     const mock = files.addFile('api-mock.gguf', generateData(2 * MiB, 23));
     const slow = files.addFile('api-slow.gguf', generateData(8 * MiB, 24));
@@ -65,6 +67,7 @@ describe('The API other extensions use (requestModel and leases)', function () {
   });
 
   after(async () => {
+    await vscode.workspace.getConfiguration('modelAvailability').update('download.connections', undefined, vscode.ConfigurationTarget.Global);
     await vscode.workspace.fs.writeFile(catalogFile, original);
     await files.close();
   });

@@ -34,6 +34,10 @@ export interface Settings {
   'health.autoRepair': boolean;
   'import.reuseOnDownload': boolean;
   'import.locations': string[];
+  'updates.keepPreviousVersions': number;
+  'updates.held': string[];
+  'updates.mode': 'notify' | 'auto' | 'off';
+  'updates.checkIntervalHours': number;
 }
 export type SettingKey = keyof Settings;
 /** A group of settings, e.g. `download` for every `download.*`. */

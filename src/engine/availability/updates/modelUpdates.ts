@@ -1,5 +1,6 @@
 import type { ModelEntry } from '../../catalog/catalogTypes';
 import { Emitter, type Event } from '../../core/event';
+import type { Fix } from '../../core/fixes';
 import { Disposable } from '../../core/lifecycle';
 import { OperationRefusedError } from '../../core/operationRefused';
 import { readInstalledPointer, writeInstalledPointer } from '../../store/installedPointer';
@@ -44,7 +45,7 @@ export interface VersionSwitch {
 export type UpdateOutcome =
   | { readonly id: string; readonly status: 'switched'; readonly from: string; readonly to: string }
   | { readonly id: string; readonly status: 'upToDate'; readonly version: string }
-  | { readonly id: string; readonly status: 'failed'; readonly from: string; readonly to: string; readonly reason: string };
+  | { readonly id: string; readonly status: 'failed'; readonly from: string; readonly to: string; readonly reason: string; readonly fix?: Fix };
 
 export interface UpdateHost {
   readonly layout: StoreLayout;
@@ -194,7 +195,7 @@ export class ModelUpdates extends Disposable {
     return new Promise((resolve) => {
       const subs = [
         this.onDidSwitch((e) => { if (e.id === id) finish({ id, status: 'switched', from, to: e.to }); }),
-        this.host.onDidFail((e) => { if (e.id === id) finish({ id, status: 'failed', from, to, reason: e.reason }); }),
+        this.host.onDidFail((e) => { if (e.id === id) finish({ id, status: 'failed', from, to, reason: e.reason, ...(e.fix ? { fix: e.fix } : {}) }); }),
       ];
       const finish = (o: UpdateOutcome): void => { for (const s of subs) s.dispose(); resolve(o); };
     });

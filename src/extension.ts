@@ -17,6 +17,7 @@ import { configuredStoreRoot, downloadSettings, healthSettings, storeRoot } from
 import { HostTokens } from './vscode/hostTokens';
 import { registerTokenCommands } from './vscode/tokenCommands';
 import { registerIntegrityCommands } from './vscode/integrityCommands';
+import { UpdateCommands } from './vscode/updateCommands';
 import { ExtensionLogs } from './vscode/logs';
 import { findLocalModelsCommand, offerWhenViewOpens, reuseLocations } from './vscode/localModels';
 import { ModelsTree } from './vscode/modelsTree';
@@ -63,7 +64,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
     const monitor = own(new HealthMonitor({ engine, logger: logs.health }));
     own(onDidChangeSetting(['health.checkIntervalHours'], () => monitor.reschedule()));
     const usageIndex = own(new UsageIndex(usage.store));
-    const tree = own(new ModelsTree(engine, (id) => usageIndex.get(id)));
+    const tree = own(new ModelsTree(engine, (id) => usageIndex.get(id), (id) => engine.updates.held.includes(id)));
     own(usageIndex.onDidChange(() => tree.refresh()));
     own(new DownloadStatus(engine));
     const analytics = own(new AnalyticsPanel({
@@ -85,6 +86,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
     command('requestModel', (arg) => requestModelCommand(engine, requests, arg));
     command('clearAnalytics', () => clearAnalytics(usage.store));
     registerIntegrityCommands(command, { engine, notifier, log: logs.health });
+    own(new UpdateCommands(command, { engine, notifier, log: logs.management }));
     const localModels = { engine, catalogs, log: logs.management, globalStorage: context.globalStorageUri.fsPath, state: context.globalState };
     command('findLocalModels', () => findLocalModelsCommand(localModels));
     own(offerWhenViewOpens(tree.view, localModels));

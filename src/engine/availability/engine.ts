@@ -5,7 +5,8 @@ import { KeyedThrottle } from '../core/throttle';
 import { DownloadQueue, type DownloadFailure, type DownloadPriority } from './downloadQueue';
 import type { TransferIo } from '../transfer/fileTransfer';
 import type { CredentialLookup } from '../transfer/http/httpClient';
-import { downloadModel } from './modelDownload';
+import { credentialFor, downloadModel } from './modelDownload';
+import { hfEndpoint, resolveHubRevision } from '../transfer/http/huggingFace';
 import { whenLockFree } from '../store/fileLock';
 import { removePartData } from '../store/partState';
 import { NULL_LOGGER, withDefaults, type DownloadSettings, type Logger } from '../transfer/settings';
@@ -122,7 +123,7 @@ export class AvailabilityEngine extends Disposable {
           layout: this.layout, settings: () => this.downloadSettings, limiter: this.limiter, logger: this.logger,
           credentials: options.credentials, hfEndpoint: options.hfEndpoint, io: options.io, lockStaleMs: this.lockStaleMs,
           mode: this.checks.modeFor(id), localCopies: options.localCopies,
-        }, this.requireModel(id), signal, onProgress),
+        }, this.updates.downloadTarget(id) ?? this.requireModel(id), signal, onProgress),
         discard: (id) => this.discardPartial(id),
         remainingBytes: (id) => this.remainingBytes(id),
       },
@@ -147,6 +148,10 @@ export class AvailabilityEngine extends Disposable {
     this.updates = this._register(new ModelUpdates({
       layout: this.layout, logger: this.logger, uses: this.uses, models: () => this.getModels(), model: (id) => this.requireModel(id),
       state: (id) => this.stateOf(id), enqueue: (id, priority) => this.queue.enqueue(id, priority), refresh: (ids) => this.refresh(ids), onDidFail: this.onDidFail,
+      resolveRevision: async (repo, revision) => {
+        const endpoint = options.hfEndpoint ?? hfEndpoint();
+        return resolveHubRevision(repo, revision, { endpoint, auth: await credentialFor(options, endpoint), transport: this.downloadSettings.transport });
+      },
     }, options.updates));
     this.onDidCheck = this.checks.onDidCheck;
     this._register(this.queue.onDidChange(({ id, kind }) => this.changed(id, kind)));
@@ -289,7 +294,7 @@ export class AvailabilityEngine extends Disposable {
   private stateOf(id: string): ModelState {
     return modelStateOf({
       model: this.requireModel(id), stored: this.stored.get(id), item: this.queue.get(id), settling: this.settling.has(id),
-      held: this.updates.held.includes(id),
+      held: this.updates.held.includes(id), hubUpdate: this.updates.hubUpdate(id), updateTo: this.updates.downloadTarget(id)?.version,
       lastRunWasRepair: this.checks.wasRepair(id), healthSettings: this.healthSettings, now: Date.now(),
     });
   }

@@ -143,7 +143,7 @@ async function resolveSource(ctx: ModelDownloadContext, file: ModelFile, signal:
 }
 
 /** The credential for the URL's origin, scoped to it. */
-async function credentialFor(ctx: ModelDownloadContext, url: string): Promise<ScopedToken | undefined> {
+export async function credentialFor(ctx: Pick<ModelDownloadContext, 'credentials'>, url: string): Promise<ScopedToken | undefined> {
   const origin = new URL(url).origin;
   const credential = await ctx.credentials?.(origin);
   return credential ? { ...credential, origin } : undefined;

@@ -77,6 +77,10 @@ export interface ModelStateInput {
   readonly settling: boolean;
   /** Held at its installed version: no update offered. */
   readonly held: boolean;
+  /** A version a hub check found (a branch or tag moved). */
+  readonly hubUpdate: string | undefined;
+  /** The version an update underway downloads, when it is not the catalog's (a hub update). */
+  readonly updateTo: string | undefined;
   readonly lastRunWasRepair: boolean;
   readonly healthSettings: HealthSettings;
   readonly now: number;
@@ -86,7 +90,7 @@ export interface ModelStateInput {
 export function modelStateOf(input: ModelStateInput): ModelState {
   const { model, stored } = input;
   // A download of the catalog's version while another version is installed and ready is an update: the model stays ready.
-  const updateItem = stored?.ready && stored.version !== model.version ? input.item : undefined;
+  const updateItem = stored?.ready && (stored.version !== model.version || input.updateTo !== undefined) ? input.item : undefined;
   const item = updateItem ? undefined : input.item;
   const files: ModelFileState[] = (stored?.files ?? []).map((f) => ({
     path: f.path, localPath: f.localPath, state: f.state, bytesOnDisk: f.bytesOnDisk, size: f.size, sha256: f.sha256,
@@ -97,7 +101,9 @@ export function modelStateOf(input: ModelStateInput): ModelState {
   if (item) state = item.state === 'running' ? 'downloading' : item.state;
   else if (input.settling) state = 'ready';
   const installedVersion = stored?.ready ? stored.version : input.settling ? model.version : null;
-  const updateAvailable = installedVersion !== null && installedVersion !== model.version && !input.held ? model.version : null;
+  // `1.0.0+9a67fe2` is the catalog's 1.0.0 at a hub commit: not a catalog update.
+  const catalogUpdate = installedVersion !== null && installedVersion !== model.version && !installedVersion.startsWith(`${model.version}+`);
+  const updateAvailable = installedVersion === null || input.held ? null : catalogUpdate ? model.version : (input.hubUpdate ?? null);
   const bytesOnDisk = item?.progress && item.state === 'running' ? item.progress.bytesDone : (stored?.bytesOnDisk ?? 0);
   const total = catalogTotal(model);
   const failure = item?.failureCode ? { code: item.failureCode, message: item.error ?? item.pausedReason ?? '' } : undefined;
@@ -108,7 +114,7 @@ export function modelStateOf(input: ModelStateInput): ModelState {
     totalBytes: item?.progress?.total ?? total ?? (stored?.ready ? stored.bytesOnDisk : undefined), priority: item?.priority, progress: item?.progress,
     queuePosition: item?.queuePosition, waitEstimateSeconds: item?.waitEstimateSeconds, pausedReason: item?.pausedReason,
     error: item?.error, failure, files, health, healthReasons: reasons, updateAvailable,
-    ...(updateItem ? { update: updateProgressOf(model.version, updateItem) } : {}),
+    ...(updateItem ? { update: updateProgressOf(input.updateTo ?? model.version, updateItem) } : {}),
   };
 }
 

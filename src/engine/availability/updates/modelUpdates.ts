@@ -7,6 +7,7 @@ import { readInstalledPointer, writeInstalledPointer } from '../../store/install
 import { installedVersions, pruneVersions, switchInstalledVersion } from '../../store/installedVersions';
 import { readManifest } from '../../store/storeScanner';
 import type { StoreLayout } from '../../store/storeLayout';
+import { isCommit, type HubRevision } from '../../transfer/http/huggingFace';
 import type { Logger } from '../../transfer/settings';
 import type { DownloadFailure, DownloadPriority } from '../downloadQueue';
 import type { ModelState } from '../modelState';
@@ -56,6 +57,8 @@ export interface UpdateHost {
   state(id: string): ModelState;
   enqueue(id: string, priority: DownloadPriority): void;
   refresh(ids: readonly string[]): Promise<void>;
+  /** What a branch or tag of a hub repository points at now (one request per repository). */
+  resolveRevision(repo: string, revision: string): Promise<HubRevision>;
   readonly onDidFail: Event<DownloadFailure>;
 }
 
@@ -68,6 +71,8 @@ export class ModelUpdates extends Disposable {
   private settings: UpdateSettings;
   /** Updates asked for in this process, with the version they update from. */
   private readonly updating = new Map<string, string>();
+  /** Versions a hub check found (a branch or tag moved), by model: what an update of it downloads. */
+  private readonly hubTargets = new Map<string, ModelEntry>();
   private readonly _onDidSwitch = this._register(new Emitter<VersionSwitch>());
   /** The installed version of a model changed (requests now get `to`; leases keep theirs). */
   readonly onDidSwitch: Event<VersionSwitch> = this._onDidSwitch.event;
@@ -88,19 +93,90 @@ export class ModelUpdates extends Disposable {
     return this.settings.held;
   }
 
-  /** The updates the catalog offers now, with what each would download. */
+  /** The version a hub check found for this model, or undefined. */
+  hubUpdate(id: string): string | undefined {
+    return this.hubTargets.get(id)?.version;
+  }
+
+  /** What the queue downloads for this model while its update is underway: the hub's version, else the catalog's. */
+  downloadTarget(id: string): ModelEntry | undefined {
+    return this.updating.has(id) ? this.hubTargets.get(id) : undefined;
+  }
+
+  /**
+   * The updates offered now, with what each would download: from the catalog, and from the hub for files
+   * that follow a branch or tag (one request per repository; an unreachable hub is one log line and no offer).
+   */
   async check(): Promise<UpdateOffer[]> {
+    await this.checkHub();
     const offers: UpdateOffer[] = [];
     for (const model of this.host.models()) {
       const state = this.host.state(model.id);
       const to = state.updateAvailable;
       if (to === null || state.installedVersion === null) continue;
+      const target = this.hubTargets.get(model.id);
+      const fromHub = target?.version === to;
       offers.push({
-        id: model.id, from: state.installedVersion, to, source: 'catalog', bytesToDownload: await this.bytesToDownload(model),
+        id: model.id, from: state.installedVersion, to, source: fromHub ? 'hub' : 'catalog', bytesToDownload: await this.bytesToDownload(fromHub ? target : model),
         ...(model.notes ? { notes: model.notes } : {}),
       });
     }
     return offers;
+  }
+
+  private async checkHub(): Promise<void> {
+    const tracked = this.host.models().filter((m) => {
+      const s = this.host.state(m.id);
+      // A catalog update comes first; an update already underway keeps its target.
+      return s.installedVersion !== null && (s.updateAvailable === null || this.hubTargets.has(m.id)) && !this.updating.has(m.id)
+        && m.files.some((f) => f.source.kind === 'hf' && !isCommit(f.source.revision));
+    });
+    const revisions = new Map<string, Promise<HubRevision | undefined>>();
+    const revisionOf = (repo: string, revision: string): Promise<HubRevision | undefined> => {
+      const key = `${repo}@${revision}`;
+      let found = revisions.get(key);
+      if (!found) {
+        found = this.host.resolveRevision(repo, revision).catch((err: unknown) => {
+          this.host.logger.warn(`update check: ${key} could not be resolved (${err instanceof Error ? err.message : String(err)}); trying again at the next check`);
+          return undefined;
+        });
+        revisions.set(key, found);
+      }
+      return found;
+    };
+    for (const model of tracked) {
+      const have = await this.installedShas(model.id);
+      let commit: string | undefined;
+      let changed = false;
+      let reachable = true;
+      const files: ModelEntry['files'][number][] = [];
+      for (const f of model.files) {
+        if (f.source.kind !== 'hf' || isCommit(f.source.revision)) { files.push(f); continue; }
+        const rev = await revisionOf(f.source.repo, f.source.revision);
+        if (!rev) reachable = false;
+        const now = rev?.files.get(f.source.file);
+        if (!rev || !now?.sha256) { files.push(f); continue; }
+        commit ??= rev.commit;
+        // Against every installed version's: the one a rollback left behind is not an update.
+        if (!have.get(f.path)?.has(now.sha256)) changed = true;
+        files.push({ ...f, source: { ...f.source, revision: rev.commit }, sha256: now.sha256, size: now.size ?? f.size });
+      }
+      if (!reachable) continue;
+      if (changed && commit) this.hubTargets.set(model.id, { ...model, version: `${model.version}+${commit.slice(0, 7)}`, files });
+      else this.hubTargets.delete(model.id);
+    }
+    if (tracked.length > 0) await this.host.refresh(tracked.map((m) => m.id));
+  }
+
+  /** Every sha256 each file path has in any installed version. */
+  private async installedShas(id: string): Promise<Map<string, Set<string>>> {
+    const shas = new Map<string, Set<string>>();
+    for (const v of await installedVersions(this.host.layout, id)) {
+      for (const f of (await readManifest(this.host.layout, id, v.version))?.files ?? []) {
+        shas.set(f.path, (shas.get(f.path) ?? new Set<string>()).add(f.sha256));
+      }
+    }
+    return shas;
   }
 
   /**
@@ -108,12 +184,13 @@ export class ModelUpdates extends Disposable {
    * version stays installed and usable meanwhile, and stays installed when the new one fails.
    */
   async update(id: string, priority: DownloadPriority = 'low'): Promise<UpdateOutcome> {
-    const model = this.host.model(id);
-    const from = this.host.state(id).installedVersion;
+    const state = this.host.state(id);
+    const from = state.installedVersion;
     if (from === null) throw new OperationRefusedError('busy', `${id} is not installed; download it first`);
-    if (from === model.version) return { id, status: 'upToDate', version: from };
-    const outcome = this.outcomeOf(id, from, model.version);
-    await this.begin(id, from, model.version);
+    const to = state.updateAvailable;
+    if (to === null) return { id, status: 'upToDate', version: from };
+    const outcome = this.outcomeOf(id, from, to);
+    await this.begin(id, from, to);
     this.host.enqueue(id, priority);
     return outcome;
   }
@@ -127,23 +204,24 @@ export class ModelUpdates extends Disposable {
 
   /** Called when a download of the catalog's version finished verified: switches when it was an update (or the first install). */
   async installFinished(id: string): Promise<void> {
-    const model = this.host.model(id);
+    const to = (this.downloadTarget(id) ?? this.host.model(id)).version;
     const pointer = await readInstalledPointer(this.host.layout, id);
     const from = pointer?.version ?? this.updating.get(id) ?? null;
-    const intended = !pointer || pointer.updatingTo === model.version || this.updating.has(id);
-    if (!intended || (from === model.version && !pointer?.updatingTo)) return;
+    const intended = !pointer || pointer.updatingTo === to || this.updating.has(id);
+    if (!intended || (from === to && !pointer?.updatingTo)) return;
     try {
-      await switchInstalledVersion(this.host.layout, id, model.version);
+      await switchInstalledVersion(this.host.layout, id, to);
     } catch (err) {
-      this.host.logger.error(`update to ${model.version} not installed: ${err instanceof Error ? err.message : String(err)}`, id);
+      this.host.logger.error(`update to ${to} not installed: ${err instanceof Error ? err.message : String(err)}`, id);
       return;
     }
     this.updating.delete(id);
-    if (from === null || from === model.version) return;
-    const removed = await pruneVersions(this.host.layout, id, model.version, this.settings.keepPreviousVersions, (v) => this.host.uses.holdsVersion(id, v));
-    this.host.logger.info(`updated from ${from} to ${model.version}${removed.length ? `; removed older ${removed.join(', ')}` : ''}`, id);
+    this.hubTargets.delete(id);
+    if (from === null || from === to) return;
+    const removed = await pruneVersions(this.host.layout, id, to, this.settings.keepPreviousVersions, (v) => this.host.uses.holdsVersion(id, v));
+    this.host.logger.info(`updated from ${from} to ${to}${removed.length ? `; removed older ${removed.join(', ')}` : ''}`, id);
     await this.host.refresh([id]);
-    this._onDidSwitch.fire({ id, from, to: model.version, reason: 'update' });
+    this._onDidSwitch.fire({ id, from, to, reason: 'update' });
   }
 
   /** Goes back to another installed version (the newest other one unless `to`): no network, one atomic write. */

@@ -56,6 +56,34 @@ export async function resolveHubFile(source: HuggingFaceFileSource, options: Hub
   return { url: `${endpoint}/${repo}/resolve/${commit}/${file}`, commit, size: entry.lfs?.size ?? entry.size, sha256, auth };
 }
 
+/** What a branch or tag of a repository points at now: its commit, and each file's sha256 (LFS files) and size. */
+export interface HubRevision {
+  readonly commit: string;
+  readonly files: ReadonlyMap<string, { readonly sha256?: string; readonly size?: number }>;
+}
+
+interface Sibling { readonly rfilename?: string; readonly size?: number; readonly lfs?: { readonly sha256?: string; readonly size?: number } }
+
+/** A 40-hex commit id: a revision pinned to it never moves. */
+export function isCommit(revision: string): boolean {
+  return /^[0-9a-f]{40}$/i.test(revision);
+}
+
+/** One request for a whole repository (`/api/models/{repo}/revision/{rev}?blobs=true`, as huggingface_hub's model_info asks). */
+export async function resolveHubRevision(repo: string, revision: string, options: HubRequestOptions = {}): Promise<HubRevision> {
+  const { endpoint = hfEndpoint(), auth, signal, transport } = options;
+  const path = repo.split('/').map(encodeURIComponent).join('/');
+  const info = await getJson(`${endpoint}/api/models/${path}/revision/${encodeURIComponent(revision)}?blobs=true`, { auth, signal, transport }) as { sha?: unknown; siblings?: unknown };
+  if (typeof info?.sha !== 'string') throw new DownloadError('fatal', `the hub did not resolve ${repo}@${revision} to a commit`);
+  const files = new Map<string, { sha256?: string; size?: number }>();
+  for (const s of Array.isArray(info.siblings) ? (info.siblings as Sibling[]) : []) {
+    if (typeof s.rfilename !== 'string') continue;
+    const sha256 = s.lfs?.sha256 && /^[0-9a-f]{64}$/i.test(s.lfs.sha256) ? s.lfs.sha256.toLowerCase() : undefined;
+    files.set(s.rfilename, { sha256, size: s.lfs?.size ?? s.size });
+  }
+  return { commit: info.sha, files };
+}
+
 async function getJson(url: string, options: Pick<HubRequestOptions, 'auth' | 'signal' | 'transport'>, body?: string): Promise<unknown> {
   const res = await openRequest({
     url, ...options, method: body ? 'POST' : 'GET', body,

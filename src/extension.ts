@@ -17,7 +17,7 @@ import { configuredStoreRoot, downloadSettings, healthSettings, storeRoot } from
 import { HostTokens } from './vscode/hostTokens';
 import { registerTokenCommands } from './vscode/tokenCommands';
 import { registerIntegrityCommands } from './vscode/integrityCommands';
-import { UpdateCommands } from './vscode/updateCommands';
+import { UpdateCommands, watchUpdateResults } from './vscode/updateCommands';
 import { ExtensionLogs } from './vscode/logs';
 import { findLocalModelsCommand, offerWhenViewOpens, reuseLocations } from './vscode/localModels';
 import { ModelsTree } from './vscode/modelsTree';
@@ -87,6 +87,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
     command('clearAnalytics', () => clearAnalytics(usage.store));
     registerIntegrityCommands(command, { engine, notifier, log: logs.health });
     own(new UpdateCommands(command, { engine, notifier, log: logs.management }));
+    if (usage.store) own(watchUpdateResults({ engine, notifier, log: logs.management }, usage.store));
     const localModels = { engine, catalogs, log: logs.management, globalStorage: context.globalStorageUri.fsPath, state: context.globalState };
     command('findLocalModels', () => findLocalModelsCommand(localModels));
     own(offerWhenViewOpens(tree.view, localModels));

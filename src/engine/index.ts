@@ -32,6 +32,7 @@ export { usageSummary } from './usage/analytics/usageQueries';
 export type { ModelUseSummary } from './usage/analytics/usageQueries';
 export { recordEngineEvents, usageRecorder } from './usage/analytics/usageRecorder';
 export { HealthMonitor } from './usage/healthMonitor';
+export { AutoRollback } from './usage/autoRollback';
 export type { ModelLease } from './usage/requests/lease';
 export { ModelRequests } from './usage/requests/modelRequests';
 export type { FallbackChoices, FallbackChooser, FallbackStrategy, RequestSettings, ResolvedStrategy } from './usage/requests/modelRequests';

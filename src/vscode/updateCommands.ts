@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { Disposable, formatBytes, hfEndpoint, OperationRefusedError, withFix, type AvailabilityEngine, type InstalledVersion, type UpdateOffer } from '../engine';
+import { AutoRollback, Disposable, formatBytes, hfEndpoint, OperationRefusedError, withFix, type AnalyticsStore, type AvailabilityEngine, type InstalledVersion, type UpdateOffer } from '../engine';
 import type { ExtensionLog } from './logs';
 import { resolveModel } from './modelPicker';
 import type { ModelNode } from './modelsTree';
@@ -12,6 +12,21 @@ export interface UpdateCommandDeps {
   readonly engine: AvailabilityEngine;
   readonly notifier: Notifier;
   readonly log: ExtensionLog;
+}
+
+/** Rolls an update back when its generations do clearly worse (`updates.autoRollback.*`), and says so once. */
+export function watchUpdateResults(deps: UpdateCommandDeps, store: AnalyticsStore): AutoRollback {
+  const auto = new AutoRollback({
+    updates: deps.engine.updates, read: (q) => store.read(q), onDidSave: store.onDidSave, logger: deps.log,
+    settings: () => ({
+      minGenerations: setting('updates.autoRollback.minGenerations'),
+      successDropPoints: setting('updates.autoRollback.successDropPoints'),
+      slowerPercent: setting('updates.autoRollback.slowerPercent'),
+    }),
+  });
+  auto.onDidRollBack((e) => deps.notifier.notify('autoRollback', 'important', `${e.message}. The update is held back until a newer one appears.`,
+    { title: 'Update Anyway', run: () => vscode.commands.executeCommand('modelAvailability.updateModel', e.id) }));
+  return auto;
 }
 
 /** The first scheduled check waits this long after start: never during activation. */

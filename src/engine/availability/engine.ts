@@ -294,7 +294,7 @@ export class AvailabilityEngine extends Disposable {
   private stateOf(id: string): ModelState {
     return modelStateOf({
       model: this.requireModel(id), stored: this.stored.get(id), item: this.queue.get(id), settling: this.settling.has(id),
-      held: this.updates.held.includes(id), hubUpdate: this.updates.hubUpdate(id), updateTo: this.updates.downloadTarget(id)?.version,
+      held: this.updates.held.includes(id), hubUpdate: this.updates.hubUpdate(id), skipped: this.updates.skippedVersion(id), updateTo: this.updates.downloadTarget(id)?.version,
       lastRunWasRepair: this.checks.wasRepair(id), healthSettings: this.healthSettings, now: Date.now(),
     });
   }

@@ -79,6 +79,8 @@ export interface ModelStateInput {
   readonly held: boolean;
   /** A version a hub check found (a branch or tag moved). */
   readonly hubUpdate: string | undefined;
+  /** A version an automatic rollback held back: not offered. */
+  readonly skipped: string | undefined;
   /** The version an update underway downloads, when it is not the catalog's (a hub update). */
   readonly updateTo: string | undefined;
   readonly lastRunWasRepair: boolean;
@@ -103,7 +105,8 @@ export function modelStateOf(input: ModelStateInput): ModelState {
   const installedVersion = stored?.ready ? stored.version : input.settling ? model.version : null;
   // `1.0.0+9a67fe2` is the catalog's 1.0.0 at a hub commit: not a catalog update.
   const catalogUpdate = installedVersion !== null && installedVersion !== model.version && !installedVersion.startsWith(`${model.version}+`);
-  const updateAvailable = installedVersion === null || input.held ? null : catalogUpdate ? model.version : (input.hubUpdate ?? null);
+  const offered = installedVersion === null || input.held ? null : catalogUpdate ? model.version : (input.hubUpdate ?? null);
+  const updateAvailable = offered === input.skipped ? null : offered;
   const bytesOnDisk = item?.progress && item.state === 'running' ? item.progress.bytesDone : (stored?.bytesOnDisk ?? 0);
   const total = catalogTotal(model);
   const failure = item?.failureCode ? { code: item.failureCode, message: item.error ?? item.pausedReason ?? '' } : undefined;

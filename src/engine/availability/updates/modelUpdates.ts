@@ -73,6 +73,8 @@ export class ModelUpdates extends Disposable {
   private readonly updating = new Map<string, string>();
   /** Versions a hub check found (a branch or tag moved), by model: what an update of it downloads. */
   private readonly hubTargets = new Map<string, ModelEntry>();
+  /** Versions an automatic rollback left: not offered again until a newer one appears or update() asks for it. */
+  private readonly skipped = new Map<string, string>();
   private readonly _onDidSwitch = this._register(new Emitter<VersionSwitch>());
   /** The installed version of a model changed (requests now get `to`; leases keep theirs). */
   readonly onDidSwitch: Event<VersionSwitch> = this._onDidSwitch.event;
@@ -91,6 +93,17 @@ export class ModelUpdates extends Disposable {
 
   get held(): readonly string[] {
     return this.settings.held;
+  }
+
+  /** The version held back after an automatic rollback, or undefined. */
+  skippedVersion(id: string): string | undefined {
+    return this.skipped.get(id);
+  }
+
+  /** Goes back to `to` because `from` did worse, and holds `from` back (see skippedVersion). */
+  async rollBackWorse(id: string, from: string, to: string): Promise<VersionSwitch> {
+    this.skipped.set(id, from);
+    return this.rollback(id, to);
   }
 
   /** The version a hub check found for this model, or undefined. */
@@ -187,8 +200,10 @@ export class ModelUpdates extends Disposable {
     const state = this.host.state(id);
     const from = state.installedVersion;
     if (from === null) throw new OperationRefusedError('busy', `${id} is not installed; download it first`);
-    const to = state.updateAvailable;
+    // Asked for by name, a version an automatic rollback held back is installed again.
+    const to = state.updateAvailable ?? this.skipped.get(id) ?? null;
     if (to === null) return { id, status: 'upToDate', version: from };
+    this.skipped.delete(id);
     const outcome = this.outcomeOf(id, from, to);
     await this.begin(id, from, to);
     this.host.enqueue(id, priority);

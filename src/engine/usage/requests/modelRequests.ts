@@ -150,7 +150,7 @@ export class ModelRequests extends Disposable {
         if (ended) return;
         ended = true;
         running.dispose();
-        this.usage.record({ kind: 'generation', modelId: lease.modelId, ok: result.ok, durationMs: result.durationMs ?? Date.now() - started, units: result.units });
+        this.usage.record({ kind: 'generation', modelId: lease.modelId, version: lease.version, ok: result.ok, durationMs: result.durationMs ?? Date.now() - started, units: result.units });
       },
     };
   }

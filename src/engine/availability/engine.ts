@@ -242,7 +242,9 @@ export class AvailabilityEngine extends Disposable {
     for (const id of ids) {
       // Another version than the installed one downloads into its own folder and switches when verified.
       const from = this.stateOf(id).installedVersion;
-      if (from !== null && from !== this.requireModel(id).version) void this.updates.begin(id, from, this.requireModel(id).version);
+      if (from !== null && from !== this.requireModel(id).version) {
+        this.updates.begin(id, from, this.requireModel(id).version).catch((err: unknown) => this.logger.error(`the update could not be recorded in installed.json: ${String(err)}`, id));
+      }
       this.queue.enqueue(id, priority);
     }
   }

@@ -270,7 +270,6 @@ export class ModelUpdates extends Disposable {
 
   private setHeld(held: readonly string[]): void {
     this.settings = { ...this.settings, held };
-    for (const id of held) this.host.model(id);
     void this.host.refresh([...new Set([...held, ...this.host.models().map((m) => m.id)])]);
     this._onDidChangeHeld.fire(held);
   }

@@ -1,4 +1,4 @@
-// `npm run bench`: downloads (issue 3), integrity (issue 4) and analytics (issue 7) in one run, against
+// `npm run bench`: downloads (issue 3), integrity (issue 4), analytics (issue 7) and the local API (issue 13) in one run, against
 // local servers and real tools side by side, printing ratios and each target with PASS or MISS.
 // Run with `npm run bench` (builds dist/cli.js first).
 import { spawn, spawnSync } from 'node:child_process';
@@ -13,7 +13,7 @@ import { startNginx } from './nginxServer.mjs';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const cliPath = path.resolve(here, '..', 'dist', 'cli.js');
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS) || 3);
-// BENCH_ONLY=download|integrity|analytics runs one part (all by default).
+// BENCH_ONLY=download|integrity|analytics|api runs one part (all by default).
 const ONLY = process.env.BENCH_ONLY;
 const runs = (part) => !ONLY || ONLY === part;
 
@@ -173,6 +173,12 @@ async function main() {
   if (runs('analytics')) {
     console.log('\nAnalytics:');
     spawnSync(process.execPath, [path.join(here, 'analytics.mjs')], { stdio: 'inherit' });
+  }
+
+  // 6. The local API: status/detailed with 500 models, and the CPU a 50-client WebSocket fan-out adds to a download.
+  if (runs('api')) {
+    console.log('\nLocal API:');
+    spawnSync(process.execPath, [path.join(here, 'localApi.mjs')], { stdio: 'inherit' });
   }
 }
 

@@ -15,6 +15,8 @@ command -v rg >/dev/null || need_apt+=(ripgrep)
 [ "${1:-}" = --code-server-only ] || command -v openssl >/dev/null || need_apt+=(openssl)
 dpkg -s libkrb5-dev >/dev/null 2>&1 || need_apt+=(libkrb5-dev)
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
+# The local API tests run the user guide's Python example with Debian's python3 + requests.
+/usr/bin/python3 -c 'import requests' >/dev/null 2>&1 || need_apt+=(python3-requests)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "ensure-workbench: installing Debian packages: ${need_apt[*]}" >&2

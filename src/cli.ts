@@ -41,7 +41,8 @@ async function main(argv: readonly string[]): Promise<number> {
   const engine = await AvailabilityEngine.create({
     storeRoot: opts.store,
     models: catalog.models,
-    persistQueue: false,
+    // serve keeps the queue across restarts as the extension does; the other commands run only what they were asked.
+    persistQueue: opts.command === 'serve',
     // Test hook: tests shorten how long a killed process's lock blocks the next run.
     lockStaleMs: Number(process.env.MODEL_AVAILABILITY_LOCK_STALE_MS) || undefined,
     logger: stderrLogger(printer, process.stderr),
@@ -63,6 +64,10 @@ async function main(argv: readonly string[]): Promise<number> {
     if (opts.command === 'import') return (await runImport(engine, opts, locations, process.stdout, stderrLogger(undefined, process.stderr))) ? 0 : 1;
     if (opts.command === 'updates') return await runUpdates(engine, opts.json, process.stdout);
     if (opts.command === 'rollback') return await runRollback(engine, opts, process.stdout, process.stderr);
+    if (opts.command === 'serve') {
+      const { runServe } = await import('./cli/serveCommand');
+      return await runServe(engine, opts, stderrLogger(undefined, process.stderr), process.stdout, process.stderr);
+    }
     if (opts.command === 'remove') return (await runRemove(engine, opts.ids, process.stdout)) ? 0 : 1;
     if (opts.command === 'analytics' || opts.command === 'cleanup') {
       // Loaded only here: sql.js is a large module that the other commands never need.

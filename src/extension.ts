@@ -1,7 +1,8 @@
 import * as vscode from 'vscode';
 import type { ModelAvailabilityApi } from './api';
 import { AvailabilityEngine } from './engine';
-import { HealthMonitor } from './engine';
+import { HealthMonitor, HubSizes } from './engine';
+import type { ModelEntry } from './engine';
 import { ModelRequests } from './engine';
 import { recordEngineEvents, usageRecorder } from './engine';
 import { AnalyticsPanel } from './vscode/analyticsPanel';
@@ -16,6 +17,7 @@ import { DownloadStatus } from './vscode/downloadStatus';
 import { configuredStoreRoot, downloadSettings, healthSettings, storeRoot } from './vscode/engineSettings';
 import { HostTokens } from './vscode/hostTokens';
 import { registerTokenCommands } from './vscode/tokenCommands';
+import { LocalApiService } from './vscode/localApiService';
 import { registerIntegrityCommands } from './vscode/integrityCommands';
 import { UpdateCommands, watchUpdateResults } from './vscode/updateCommands';
 import { ExtensionLogs } from './vscode/logs';
@@ -51,7 +53,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
     own(onDidChangeSetting(['download'], () => engine.configure({ download: downloadSettings() })));
     own(onDidChangeSetting(['health'], () => engine.configure({ health: healthSettings() })));
 
-    const notifier = new Notifier();
+    const notifier = own(new Notifier());
     const usage = await openAnalytics(context, logs.management, notifier);
     usage.disposables.forEach(own);
     if (usage.store) {
@@ -64,9 +66,18 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
     const monitor = own(new HealthMonitor({ engine, logger: logs.health }));
     own(onDidChangeSetting(['health.checkIntervalHours'], () => monitor.reschedule()));
     const usageIndex = own(new UsageIndex(usage.store));
-    const tree = own(new ModelsTree(engine, (id) => usageIndex.get(id), (id) => engine.updates.held.includes(id)));
+    const hubSizes = own(new HubSizes({ cacheFile: vscode.Uri.joinPath(context.globalStorageUri, 'hub-sizes.json').fsPath, credentials: (origin) => tokens.get(origin), logger: logs.management }));
+    const tree = own(new ModelsTree(engine, (id) => usageIndex.get(id), (model) => hubSizes.sizeOf(model), (id) => engine.updates.held.includes(id)));
     own(usageIndex.onDidChange(() => tree.refresh()));
-    own(new DownloadStatus(engine));
+    const status = own(new DownloadStatus(engine));
+    own(hubSizes.onDidChange(() => tree.refresh()));
+    // In the background, after activation: sizes are nice to have, never worth a slower start.
+    const stopSizes = new AbortController();
+    own({ dispose: () => stopSizes.abort() });
+    const resolveSizes = (models: readonly ModelEntry[]) => void hubSizes.resolve(models, stopSizes.signal).catch((err: unknown) => logs.management.warn(`model sizes: ${err instanceof Error ? err.message : String(err)}`));
+    setTimeout(() => resolveSizes(engine.getModels()), 0);
+    own(catalogs.onDidChange((r) => resolveSizes(r.models)));
+    void revealOnFirstLook(context, catalogs, tree);
     const analytics = own(new AnalyticsPanel({
       extensionUri: context.extensionUri, engine, store: usage.store, storeRoot: root,
       policy: storagePolicy,
@@ -79,6 +90,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
     command('openCatalog', () => openCatalog(catalogs));
     command('openAnalytics', () => analytics.show());
     command('openSettings', () => vscode.commands.executeCommand('workbench.action.openSettings', '@ext:model-availability.model-availability'));
+    command('openWalkthrough', () => vscode.commands.executeCommand('workbench.action.openWalkthrough', `${context.extension.id}#gettingStarted`, false));
     command('openLogs', () => vscode.env.openExternal(vscode.Uri.file(logs.folder)));
     command('openStorageFolder', () => vscode.env.openExternal(vscode.Uri.file(root)));
     registerDownloadCommands(command, { engine, tree, startedByUser });
@@ -94,6 +106,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
     command('moveStorage', (target?: unknown) => moveStorage(engine, root, logs.management, target));
     const cleanup: CleanupDeps = { engine, store: usage.store };
     command('cleanup', () => cleanUpStorage(cleanup));
+    own(new LocalApiService({ context, engine, requests, analytics: usage.store, storeRoot: root, storagePolicy, log: logs.management, status }));
     const runAutoCleanup = () => autoCleanup(cleanup).catch((err: unknown) => logs.management.error(`automatic cleanup failed: ${err instanceof Error ? err.message : String(err)}`));
     own(engine.onDidFinish(() => void runAutoCleanup()));
     void runAutoCleanup();
@@ -114,6 +127,19 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
     });
     throw err;
   }
+}
+
+/**
+ * The first time a workspace with its own catalog opens, show its models: the Explorer keeps a contributed
+ * view collapsed at its bottom, where a newcomer does not see it. Without taking the focus, and only once.
+ */
+async function revealOnFirstLook(context: vscode.ExtensionContext, catalogs: CatalogService, tree: ModelsTree): Promise<void> {
+  const key = 'modelsViewRevealed';
+  const own = catalogs.workspaceCatalogPath();
+  if (context.workspaceState.get<boolean>(key) || !own || !catalogs.models.some((m) => m.origin === own)) return;
+  await context.workspaceState.update(key, true);
+  const [first] = await tree.getChildren();
+  if (first) await tree.view.reveal(first, { select: false, focus: false, expand: false });
 }
 
 /** Set once analytics is open: its last events are saved before the window goes. */

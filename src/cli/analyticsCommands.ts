@@ -29,15 +29,18 @@ function wasmPath(): string {
   return existsSync(beside) ? beside : path.join(__dirname, '..', '..', 'node_modules', 'sql.js', 'dist', 'sql-wasm.wasm');
 }
 
-/** Opens the extension's analytics database read-mostly; undefined (with the reason) when there is none. */
-export async function openCliAnalytics(dir: string | undefined): Promise<{ store?: AnalyticsStore; reason?: string }> {
+/**
+ * Opens the extension's analytics database; undefined (with the reason) when there is none. `record`: this
+ * process adds events of its own (serve, whose HTTP clients use models); otherwise it only reads.
+ */
+export async function openCliAnalytics(dir: string | undefined, record = false): Promise<{ store?: AnalyticsStore; reason?: string }> {
   const candidates = dir ? [dir] : defaultAnalyticsDirs();
   const found = candidates.find((d) => existsSync(path.join(d, 'analytics.sqlite')) || (dir !== undefined && existsSync(d)));
   if (!found) {
     return { reason: `no usage database found${dir ? ` in ${dir}` : ` (looked in ${candidates[0]} and similar)`}; pass --analytics DIR, the extension's global storage folder` };
   }
-  // Recording stays off: the CLI reads what the extension recorded and never writes events of its own.
-  return { store: await AnalyticsStore.open({ folder: found, wasmPath: wasmPath(), enabled: false }) };
+  // Recording stays off for the reading commands: they never write events of their own.
+  return { store: await AnalyticsStore.open({ folder: found, wasmPath: wasmPath(), enabled: record }) };
 }
 
 export interface AnalyticsCliOptions {

@@ -33,11 +33,13 @@ export interface CliOptions {
   readonly all: boolean;
   /** rollback --to: the version to go back to. */
   readonly to?: string;
+  /** serve: the API's port on 127.0.0.1. */
+  readonly port: number;
 }
 
-export type CliCommand = 'list' | 'download' | 'verify' | 'repair' | 'remove' | 'analytics' | 'cleanup' | 'import' | 'updates' | 'update' | 'rollback' | 'help';
+export type CliCommand = 'list' | 'download' | 'verify' | 'repair' | 'remove' | 'analytics' | 'cleanup' | 'import' | 'serve' | 'updates' | 'update' | 'rollback' | 'help';
 
-const COMMANDS: readonly CliCommand[] = ['list', 'download', 'verify', 'repair', 'remove', 'analytics', 'cleanup', 'import', 'updates', 'update', 'rollback'];
+const COMMANDS: readonly CliCommand[] = ['list', 'download', 'verify', 'repair', 'remove', 'analytics', 'cleanup', 'import', 'serve', 'updates', 'update', 'rollback'];
 
 export class UsageError extends Error {}
 
@@ -52,7 +54,9 @@ export const USAGE = `usage: model-availability [--store DIR] [--catalog FILE_OR
                                          usage, performance and storage, from the extension's usage database
   cleanup [--dry-run] [--json] [--keep-recent-days N] [--keep-frequent-uses N] [--max-storage-gb N] [--pin ID]...
                                          remove what the storage policies propose (--dry-run only lists it)
-  (analytics and cleanup read the extension's global storage; --analytics DIR names it)
+  serve [--port N]                       the local HTTP + WebSocket API on 127.0.0.1 (default port 8000) until
+                                         Ctrl-C or SIGTERM; prints its URL and the token file (<store>/api-token)
+  (analytics, cleanup and serve use the extension's global storage; --analytics DIR names it)
   import [--from hf|ollama|lmstudio|DIR]... [--dry-run] [--json] [--add-to-catalog FILE]
                                          adopt models from the Hugging Face cache, Ollama, LM Studio or a folder:
                                          reflink, else hard link, else copy, each verified; --add-to-catalog writes
@@ -67,6 +71,7 @@ Exit codes: 0 every model ended verified (download, repair, verify), removed, sw
 3 ended ready, but a file has no sha256 to verify it with; 1 one did not; 2 a usage or catalog error.
 
 The store defaults to $MODEL_AVAILABILITY_STORE or ~/.cache/model-availability.
+$MODEL_AVAILABILITY_API_TOKEN, when set, is serve's token instead of the file's.
 Models already on this machine are looked for in HF_HUB_CACHE (else $HF_HOME/hub, else ~/.cache/huggingface/hub),
 OLLAMA_MODELS (else ~/.ollama/models) and ~/.lmstudio/models.
 Credentials: HF_TOKEN for the Hugging Face hub (HF_ENDPOINT, default https://huggingface.co); for other
@@ -103,6 +108,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
   let reuse = true;
   let all = false;
   let to: string | undefined;
+  let port = 8000;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -132,7 +138,8 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
       case '--no-reuse': reuse = false; break;
       case '--all': all = true; break;
       case '--to': to = value(); break;
-      case '-h': case '--help': return { store: '', catalogs, builtin, command: 'help', ids: [], json, repair, period, dryRun, keepRecentDays, keepFrequentUses, maxStorageGB, pinned, from, reuse, all };
+      case '-h': case '--help': return { store: '', catalogs, builtin, command: 'help', ids: [], json, repair, period, dryRun, keepRecentDays, keepFrequentUses, maxStorageGB, pinned, from, reuse, all, port };
+      case '--port': port = number(flag, value(), 0, 65535, true); break;
       default:
         if (flag.startsWith('-')) throw new UsageError(`unknown option ${flag}`);
         positional.push(arg);
@@ -148,16 +155,17 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
   if ((command === 'download' || command === 'repair' || command === 'remove') && ids.length === 0) {
     throw new UsageError(`${command} needs at least one model id`);
   }
-  if ((command === 'list' || command === 'analytics' || command === 'cleanup' || command === 'import' || command === 'updates') && ids.length > 0) throw new UsageError(`${command} takes no ids`);
+  if ((command === 'list' || command === 'analytics' || command === 'cleanup' || command === 'import' || command === 'serve' || command === 'updates') && ids.length > 0) throw new UsageError(`${command} takes no ids`);
   if (dryRun && command !== 'cleanup' && command !== 'import') throw new UsageError('--dry-run goes with cleanup or import');
   if (from.length > 0 && command !== 'import' && command !== 'download') throw new UsageError('--from goes with import or download');
   if (addToCatalog !== undefined && command !== 'import') throw new UsageError('--add-to-catalog goes with import');
   if (!reuse && command !== 'download') throw new UsageError('--no-reuse goes with download');
   if (repair && command !== 'verify') throw new UsageError('--repair goes with verify');
+  if (argv.some((a) => a === '--port' || a.startsWith('--port=')) && command !== 'serve') throw new UsageError('--port goes with serve');
   if (!builtin && catalogs.length === 0) throw new UsageError('--no-builtin needs at least one --catalog');
   return {
     store: path.resolve(store ?? defaultStore(env)), catalogs, builtin, command, ids, json, repair, connections, speedLimitMBps, maxRetries,
-    analyticsDir, period, dryRun, keepRecentDays, keepFrequentUses, maxStorageGB, pinned, from, addToCatalog, reuse, all, to,
+    analyticsDir, period, dryRun, keepRecentDays, keepFrequentUses, maxStorageGB, pinned, from, addToCatalog, reuse, all, to, port,
   };
 }
 

@@ -1,7 +1,7 @@
 import { downloadedWords, hfEndpoint, onlyUnverifiable, unverifiableFiles, withFix, type Fix, type ModelEntry } from '../engine';
 import type { AvailabilityEngine, Health, HealthReason, Logger, ModelState } from '../engine';
 import type { CliOptions } from './args';
-import { closeIds } from './catalog';
+import { closeIds } from '../engine';
 import { ProgressPrinter } from './progressPrinter';
 
 export interface ListedModel {

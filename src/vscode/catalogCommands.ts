@@ -8,7 +8,7 @@ const SAMPLE_CATALOG = {
   models: [
     {
       id: 'qwen2.5-0.5b-instruct-q4',
-      name: 'Qwen2.5 0.5B Instruct Q4_K_M',
+      name: 'Qwen2.5 0.5B',
       version: '1.0.0',
       task: 'text-generation',
       family: 'qwen2',

@@ -1,28 +1,34 @@
 import * as vscode from 'vscode';
 import { Disposable } from '../engine';
 import type { AvailabilityEngine, ModelState } from '../engine';
-import { formatBytes, formatDuration, throttled } from '../engine';
-
-const MIN_UPDATE_MS = 500;
+import { formatDuration } from '../engine';
+import { downloadFigures, percentText, stateText } from './modelPresentation';
 
 /** The one status bar item: aggregate download progress, or models that need attention; hidden otherwise. */
 export class DownloadStatus extends Disposable {
   private readonly item = this._register(vscode.window.createStatusBarItem('modelAvailability.status', vscode.StatusBarAlignment.Left, 10));
-  /** At most two updates a second, and never a lost final state. */
-  private readonly redraw = this._register(throttled(MIN_UPDATE_MS, () => this.update()));
   private readonly contextKeys = new Map<string, boolean>();
+  /** A line about something else the window waits for (the local API's port), shown in the tooltip. */
+  private note: string | undefined;
 
   constructor(private readonly engine: AvailabilityEngine) {
     super();
     this.item.name = 'Model Availability';
+    // The engine throttles progress per model and the Models view redraws on the same events, so the status
+    // bar and the rows show the same figures at the same moment. The palette's Pause / Resume / Cancel follow
+    // the context keys: they must not lag behind the Models view.
     this._register(engine.onDidChangeModel(() => {
-      // The palette's Pause / Resume / Cancel follow these keys: they must not lag behind the Models view.
       this.updateContextKeys(this.engine.getModelStates());
-      this.redraw.push();
+      this.update();
     }));
-    // An end is shown at once, with its notification, not up to half a second later.
-    this._register(engine.onDidFinish(() => this.redraw.flush()));
-    this._register(engine.onDidFail(() => this.redraw.flush()));
+    // An end is shown at once, with its notification.
+    this._register(engine.onDidFinish(() => this.update()));
+    this._register(engine.onDidFail(() => this.update()));
+    this.update();
+  }
+
+  setNote(note: string | undefined): void {
+    this.note = note;
     this.update();
   }
 
@@ -37,12 +43,14 @@ export class DownloadStatus extends Disposable {
     this.updateContextKeys(states);
 
     if (active.length + queued.length > 0) {
-      const done = active.reduce((a, s) => a + (s.progress?.bytesDone ?? 0), 0);
-      const total = active.reduce((a, s) => a + (s.progress?.total ?? s.totalBytes ?? 0), 0);
-      const speed = active.reduce((a, s) => a + (s.progress?.speed ?? 0), 0);
+      const figures = active.map((s) => downloadFigures(s));
+      const done = figures.reduce((a, f) => a + (f?.bytesDone ?? 0), 0);
+      const total = figures.every((f) => f?.total !== undefined) ? figures.reduce((a, f) => a + (f?.total ?? 0), 0) : undefined;
+      const speeds = figures.map((f) => f?.bytesPerSecond);
       const parts = [`${active.length} downloading`];
-      if (total > 0) parts.push(`${Math.floor((done / total) * 100)}%`);
-      if (speed > 0 && total > done) parts.push(formatDuration((total - done) / speed));
+      // The same percentage as the rows; no figure before every download has one.
+      if (total && figures.length > 0) parts.push(percentText(done, total));
+      if (total && speeds.every((v) => v !== undefined) && total > done) parts.push(`${formatDuration((total - done) / speeds.reduce((a: number, v) => a + (v ?? 0), 0))} left`);
       if (queued.length) parts.push(`${queued.length} queued`);
       this.item.text = `$(sync~spin) ${parts.join(' · ')}`;
       this.item.tooltip = this.tooltip([...active, ...queued, ...paused]);
@@ -67,6 +75,13 @@ export class DownloadStatus extends Disposable {
       this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
       this.item.accessibilityInformation = undefined;
       this.item.show();
+    } else if (this.note) {
+      this.item.text = '$(plug) Model API waiting';
+      this.item.tooltip = this.tooltip([]);
+      this.item.command = { command: 'modelAvailability.openLogs', title: 'Show Logs' };
+      this.item.backgroundColor = undefined;
+      this.item.accessibilityInformation = undefined;
+      this.item.show();
     } else {
       this.item.hide();
     }
@@ -75,6 +90,8 @@ export class DownloadStatus extends Disposable {
   private updateContextKeys(states: readonly ModelState[]): void {
     this.setContext('modelAvailability.hasActiveDownloads', states.some((s) => s.state === 'downloading' || s.state === 'queued'));
     this.setContext('modelAvailability.hasPausedDownloads', states.some((s) => s.state === 'paused'));
+    // The walkthrough's "Download a model" step is done once one is.
+    this.setContext('modelAvailability.hasReadyModel', states.some((s) => s.state === 'ready'));
   }
 
   private setContext(key: string, value: boolean): void {
@@ -89,9 +106,8 @@ export class DownloadStatus extends Disposable {
     for (const s of states) {
       const name = this.engine.getModels().find((m) => m.id === s.id)?.name ?? s.id;
       let line = `${name}: ${s.state}`;
-      if (s.state === 'downloading' && s.progress) {
-        const p = s.progress;
-        line = `$(sync~spin) ${name}: ${p.total ? `${Math.floor((p.bytesDone / p.total) * 100)}%` : formatBytes(p.bytesDone)} · ${formatBytes(p.speed)}/s${p.etaSeconds !== undefined ? ` · ${formatDuration(p.etaSeconds)} left` : ''}`;
+      if (s.state === 'downloading') {
+        line = `$(sync~spin) ${name}: ${stateText(s)}`;
       } else if (s.state === 'queued') {
         line = `$(clock) ${name}: queued #${s.queuePosition ?? '?'}${s.waitEstimateSeconds !== undefined ? ` · ~${formatDuration(s.waitEstimateSeconds)}` : ''}`;
       } else if (s.state === 'paused') {
@@ -101,6 +117,7 @@ export class DownloadStatus extends Disposable {
       }
       md.appendMarkdown(`${line}\n\n`);
     }
+    if (this.note) md.appendText(this.note);
     return md;
   }
 }

@@ -14,7 +14,7 @@ export async function resolveModel(engine: AvailabilityEngine, arg: unknown, app
   const fits = typeof applies === 'function' ? applies : (s: ModelState) => applies.includes(s.state);
   const models = engine.getModels();
   if (typeof arg === 'string') return models.find((m) => m.id === arg);
-  if (arg && typeof arg === 'object' && 'model' in arg) return (arg as ModelNode).model;
+  if (arg && typeof arg === 'object' && 'model' in arg) return (arg as ModelNode & { model: ModelEntry }).model;
   const picks: ModelPick[] = [];
   for (const model of models) {
     const s: ModelState | undefined = engine.getModelState(model.id);

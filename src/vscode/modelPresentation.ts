@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import type { ModelEntry } from '../engine';
 import type { ModelState } from '../engine';
-import { formatBytes, formatDuration } from '../engine';
+import { formatBytes, formatDuration, totalSize } from '../engine';
 
 /** Short words for the yellow health reasons, for the tree's description. */
 const YELLOW_WORDS: Record<string, string> = {
@@ -18,16 +18,37 @@ function damaged(s: ModelState): boolean {
   return s.health === 'red' && (s.state === 'missing' || s.state === 'ready');
 }
 
+/** A download's numbers as every surface shows them: one computation, so the row, tooltip and status bar agree. */
+export interface DownloadFigures {
+  readonly bytesDone: number;
+  readonly total?: number;
+  /** Undefined until a speed was measured (the first samples give none). */
+  readonly bytesPerSecond?: number;
+  readonly etaSeconds?: number;
+}
+
+export function downloadFigures(s: ModelState): DownloadFigures | undefined {
+  const p = s.progress;
+  if (s.state !== 'downloading' || !p) return undefined;
+  const total = p.total ?? s.totalBytes;
+  return { bytesDone: p.bytesDone, total, bytesPerSecond: p.speed > 0 ? p.speed : undefined, etaSeconds: p.etaSeconds };
+}
+
+/** "20%", or the bytes so far when the total is not known yet. */
+export function percentText(done: number, total: number | undefined): string {
+  return total ? `${Math.min(100, Math.floor((done / total) * 100))}%` : formatBytes(done);
+}
+
 export function stateText(s: ModelState): string {
   if (damaged(s)) return 'needs repair';
   switch (s.state) {
     case 'downloading': {
-      const p = s.progress;
-      if (!p) return 'starting…';
-      const pct = p.total ? `${Math.floor((p.bytesDone / p.total) * 100)}%` : formatBytes(p.bytesDone);
-      const parts = [pct, `${formatBytes(p.speed)}/s`];
-      if (p.etaSeconds !== undefined) parts.push(`${formatDuration(p.etaSeconds)} left`);
-      if (p.followingOtherProcess) parts.push('in another window');
+      const f = downloadFigures(s);
+      if (!f) return 'starting…';
+      const parts = [percentText(f.bytesDone, f.total)];
+      if (f.bytesPerSecond !== undefined) parts.push(`${formatBytes(f.bytesPerSecond)}/s`);
+      if (f.etaSeconds !== undefined) parts.push(`${formatDuration(f.etaSeconds)} left`);
+      if (s.progress?.followingOtherProcess) parts.push('in another window');
       return parts.join(' · ');
     }
     case 'queued':
@@ -75,11 +96,13 @@ export function modelIcon(s: ModelState): vscode.ThemeIcon {
   }
 }
 
-export function modelSize(model: ModelEntry, s: ModelState | undefined): string | undefined {
-  const total = s?.totalBytes ?? (model.files.every((f) => f.size !== undefined) ? model.files.reduce((a, f) => a + (f.size ?? 0), 0) : undefined);
+/** `resolvedBytes`: the size the hub reported for a model the catalog gives no sizes for. */
+function modelSize(model: ModelEntry, s: ModelState | undefined, resolvedBytes?: number): string | undefined {
+  const total = s?.totalBytes ?? totalSize(model) ?? resolvedBytes;
   return total === undefined ? undefined : formatBytes(total);
 }
 
-export function describeModel(model: ModelEntry, s: ModelState | undefined): string {
-  return [model.version, modelSize(model, s), s ? stateText(s) : 'not downloaded'].filter(Boolean).join(' · ');
+/** State first, then size: the start of a description is what a narrow sidebar still shows (the version is in the tooltip). */
+export function describeModel(model: ModelEntry, s: ModelState | undefined, resolvedBytes?: number): string {
+  return [s ? stateText(s) : 'not downloaded', modelSize(model, s, resolvedBytes)].filter(Boolean).join(' · ');
 }

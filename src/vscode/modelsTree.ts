@@ -4,10 +4,13 @@ import { Disposable } from '../engine';
 import type { ModelUseSummary } from '../engine';
 import type { ModelEntry, ModelFile } from '../engine';
 import type { AvailabilityEngine, InstalledVersion, ModelFileState, ModelState } from '../engine';
-import { formatBytes } from '../engine';
+import { BUILTIN_ORIGIN, formatBytes } from '../engine';
 import { describeModel, modelIcon, stateText, updateAvailableText } from './modelPresentation';
 
+type CatalogNode = ModelNode & { kind: 'catalog' };
+
 export type ModelNode =
+  | { readonly kind: 'catalog'; readonly origin: string; readonly models: readonly ModelEntry[] }
   | { readonly kind: 'model'; readonly model: ModelEntry }
   | { readonly kind: 'file'; readonly model: ModelEntry; readonly file: ModelFile }
   | { readonly kind: 'version'; readonly model: ModelEntry; readonly version: InstalledVersion };
@@ -20,7 +23,22 @@ function escapeMd(text: string): string {
   return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
 }
 
-/** The Explorer's Models view: one item per catalog model, its files as children, live from the engine's events. */
+/** A catalog as a group's label: which one it is first, where it lives in its tooltip. */
+function catalogLabel(origin: string): { label: string; where: string } {
+  if (origin === BUILTIN_ORIGIN) return { label: 'Built-in catalog', where: 'small, popular models from Hugging Face, shipped with the extension' };
+  if (/^https?:\/\//i.test(origin)) return { label: new URL(origin).pathname.split('/').pop() || origin, where: origin };
+  const relative = vscode.workspace.asRelativePath(origin, false);
+  if (relative.replace(/\\/g, '/') === '.vscode/models.json') {
+    const folder = (vscode.workspace.workspaceFolders?.length ?? 0) > 1 ? vscode.workspace.getWorkspaceFolder(vscode.Uri.file(origin))?.name : undefined;
+    return { label: folder ? `${folder}: workspace catalog` : 'Workspace catalog', where: origin };
+  }
+  return { label: path.basename(origin), where: origin };
+}
+
+/**
+ * The Explorer's Models view: one item per catalog model, its files as children, live from the engine's
+ * events; grouped by catalog when there is more than one.
+ */
 export class ModelsTree extends Disposable implements vscode.TreeDataProvider<ModelNode> {
   private readonly changed = this._register(new vscode.EventEmitter<ModelNode | ModelNode[] | undefined>());
   readonly onDidChangeTreeData = this.changed.event;
@@ -34,10 +52,17 @@ export class ModelsTree extends Disposable implements vscode.TreeDataProvider<Mo
   /** Models that changed while the view was hidden. */
   private readonly stale = new Set<string>();
 
-  /** `lastUse` reads recorded usage (analytics); it may know nothing. `isHeld`: held at its version (`updates.held`). */
+  /** One group node per catalog origin, kept while the list of models is the same. */
+  private groups = new Map<string, CatalogNode>();
+
+  /**
+   * `lastUse` reads recorded usage (analytics); it may know nothing. `resolvedSize` is a size the hub
+   * reported for a model whose catalog gives none. `isHeld`: held at its version (`updates.held`).
+   */
   constructor(
     private readonly engine: AvailabilityEngine,
     private readonly lastUse: (id: string) => ModelUseSummary | undefined = () => undefined,
+    private readonly resolvedSize: (model: ModelEntry) => number | undefined = () => undefined,
     private readonly isHeld: (id: string) => boolean = () => false,
   ) {
     super();
@@ -62,7 +87,11 @@ export class ModelsTree extends Disposable implements vscode.TreeDataProvider<Mo
   }
 
   async getChildren(node?: ModelNode): Promise<ModelNode[]> {
-    if (!node) return this.engine.getModels().map((model) => this.modelNode(model));
+    if (!node) {
+      this.groups = this.groupByCatalog(this.engine.getModels());
+      return this.groups.size > 1 ? [...this.groups.values()] : this.engine.getModels().map((model) => this.modelNode(model));
+    }
+    if (node.kind === 'catalog') return node.models.map((model) => this.modelNode(model));
     if (node.kind !== 'model') return [];
     const files: ModelNode[] = node.model.files.map((file) => ({ kind: 'file', model: node.model, file }));
     // Other versions on disk than the installed one (kept for rollback). Read from disk only after the
@@ -72,6 +101,19 @@ export class ModelsTree extends Disposable implements vscode.TreeDataProvider<Mo
       .filter((v) => v.version !== installed)
       .map((version): ModelNode => ({ kind: 'version', model: node.model, version }));
     return [...files, ...others];
+  }
+
+  /** Your catalogs first, in the order they load; the built-in one last. */
+  private groupByCatalog(models: readonly ModelEntry[]): Map<string, CatalogNode> {
+    const byOrigin = new Map<string, ModelEntry[]>();
+    for (const m of models) byOrigin.set(m.origin, [...(byOrigin.get(m.origin) ?? []), m]);
+    const origins = [...byOrigin.keys()].sort((a, b) => Number(a === BUILTIN_ORIGIN) - Number(b === BUILTIN_ORIGIN));
+    return new Map(origins.map((origin) => {
+      const known = this.groups.get(origin);
+      const list = byOrigin.get(origin) ?? [];
+      const same = known && known.models.length === list.length && known.models.every((m, i) => m === list[i]);
+      return [origin, same ? known : { kind: 'catalog', origin, models: list }];
+    }));
   }
 
   private readonly versions = new Map<string, Promise<InstalledVersion[]>>();
@@ -106,10 +148,17 @@ export class ModelsTree extends Disposable implements vscode.TreeDataProvider<Mo
   }
 
   getParent(node: ModelNode): ModelNode | undefined {
-    return node.kind === 'model' ? undefined : this.modelNode(node.model);
+    if (node.kind === 'catalog') return undefined;
+    if (node.kind === 'model') {
+      // reveal() may ask before the view was ever drawn.
+      if (this.groups.size === 0) this.groups = this.groupByCatalog(this.engine.getModels());
+      return this.groups.size > 1 ? this.groups.get(node.model.origin) : undefined;
+    }
+    return this.modelNode(node.model);
   }
 
   getTreeItem(node: ModelNode): vscode.TreeItem {
+    if (node.kind === 'catalog') return this.catalogItem(node);
     const state = this.engine.getModelState(node.model.id);
     if (node.kind === 'model') return this.modelItem(node.model, state);
     if (node.kind === 'file') return this.fileItem(node.model, node.file, state);
@@ -122,16 +171,33 @@ export class ModelsTree extends Disposable implements vscode.TreeDataProvider<Mo
     return item;
   }
 
+  private catalogItem(node: CatalogNode): vscode.TreeItem {
+    const { label, where } = catalogLabel(node.origin);
+    const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.Expanded);
+    item.id = `catalog:${node.origin}`;
+    item.description = `${node.models.length} ${node.models.length === 1 ? 'model' : 'models'}`;
+    item.iconPath = new vscode.ThemeIcon('library');
+    item.contextValue = 'catalog';
+    item.tooltip = `${label}: ${where}`;
+    return item;
+  }
+
   private modelItem(model: ModelEntry, s: ModelState | undefined): vscode.TreeItem {
     const item = new vscode.TreeItem(model.name, vscode.TreeItemCollapsibleState.Collapsed);
     item.id = `model:${model.id}`;
-    // The catalog moved on while an older version is what requests get: say so in the row.
+    // The catalog moved on while an older version is what requests get: say so in the row, after the state.
     const olderInstalled = s?.installedVersion && s.installedVersion !== model.version ? s.installedVersion : undefined;
-    item.description = [olderInstalled && `v${olderInstalled}`, describeModel(model, s), s && updateAvailableText(model, s)].filter(Boolean).join(' · ');
+    item.description = [describeModel(model, s, this.resolvedSize(model)), olderInstalled && `v${olderInstalled}`, s && updateAvailableText(model, s)].filter(Boolean).join(' · ');
     // `.update`: an update can be installed; `.held`: held at its version; `.damaged`: files on disk that need repair, whatever the download state says.
     const versionFlag = s?.updateAvailable && !s.update ? '.update' : this.isHeld(model.id) ? '.held' : '';
     item.contextValue = `model.${s?.state ?? 'missing'}${versionFlag}${s?.health === 'red' && (s.state === 'missing' || s.state === 'ready') ? '.damaged' : ''}`;
     if (s) item.iconPath = modelIcon(s);
+    item.tooltip = this.modelTooltip(model, s);
+    return item;
+  }
+
+  /** Built with the row, from the same state, so the two never disagree. */
+  private modelTooltip(model: ModelEntry, s: ModelState | undefined): vscode.MarkdownString {
     const md = new vscode.MarkdownString(undefined, true);
     md.appendMarkdown(`**${escapeMd(model.name)}** · \`${model.id}\`\n\n`);
     const installed = s?.installedVersion;
@@ -157,8 +223,7 @@ export class ModelsTree extends Disposable implements vscode.TreeDataProvider<Mo
     const use = this.lastUse(model.id);
     if (use?.lastUsed !== undefined) md.appendMarkdown(`Last used: ${new Date(use.lastUsed).toLocaleString()} · ${use.useCount} ${use.useCount === 1 ? 'use' : 'uses'}\n\n`);
     md.appendMarkdown(`Catalog: ${escapeMd(model.origin)}`);
-    item.tooltip = md;
-    return item;
+    return md;
   }
 
   private fileItem(model: ModelEntry, file: ModelFile, s: ModelState | undefined): vscode.TreeItem {
@@ -166,13 +231,15 @@ export class ModelsTree extends Disposable implements vscode.TreeDataProvider<Mo
     const item = new vscode.TreeItem(file.path, vscode.TreeItemCollapsibleState.None);
     item.id = `file:${model.id}/${file.path}`;
     const size = f?.size ?? file.size;
-    const stateWord = f?.state === 'ready' ? 'ready' : f?.state === 'partial' ? `${formatBytes(f.bytesOnDisk)} so far` : 'not downloaded';
-    item.description = [size === undefined ? undefined : formatBytes(size), stateWord, file.sha256 || f?.sha256Expected ? undefined : 'no checksum'].filter(Boolean).join(' · ');
+    // The store is scanned between transfers: while the model downloads, its unfinished files are downloading.
+    const transferring = s?.state === 'downloading' && f?.state !== 'ready';
+    const stateWord = transferring ? 'downloading' : f?.state === 'ready' ? 'ready' : f?.state === 'partial' ? `${formatBytes(f.bytesOnDisk)} so far` : 'not downloaded';
+    item.description = [stateWord, size === undefined ? undefined : formatBytes(size), file.sha256 || f?.sha256Expected ? undefined : 'no checksum'].filter(Boolean).join(' · ');
     item.iconPath = vscode.ThemeIcon.File;
     item.resourceUri = vscode.Uri.file(f?.localPath ?? file.path);
     item.contextValue = `modelFile.${f?.state ?? 'missing'}`;
     const md = new vscode.MarkdownString();
-    md.appendMarkdown(`**${escapeMd(file.path)}**\n\nSource: ${escapeMd(sourceText(file))}\n\n`);
+    md.appendMarkdown(`**${escapeMd(file.path)}**\n\nState: ${stateWord}\n\nSource: ${escapeMd(sourceText(file))}\n\n`);
     if (f) md.appendMarkdown(`Local path: \`${f.localPath}\`\n\n`);
     md.appendMarkdown(`sha256: \`${f?.sha256 ?? file.sha256 ?? 'none in the catalog (unverifiable)'}\``);
     if (f?.verifiedAt) md.appendMarkdown(`\n\nVerified: ${new Date(f.verifiedAt).toLocaleString()}`);

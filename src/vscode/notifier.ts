@@ -10,6 +10,17 @@ export interface NotificationAction {
   run(): unknown;
 }
 
+/** One notification's text and buttons. */
+export interface Notice {
+  readonly message: string;
+  readonly actions: readonly NotificationAction[];
+  /** What it is about (model ids), for saying several at once. */
+  readonly subjects?: readonly string[];
+}
+
+/** Several notices of one kind that came close together, as one notification. */
+export type CombineNotices = (notices: readonly Notice[]) => Notice;
+
 const SHOWN_AT: Record<NotificationLevel, readonly Importance[]> = {
   all: ['info', 'important', 'error'],
   important: ['important', 'error'],
@@ -17,29 +28,70 @@ const SHOWN_AT: Record<NotificationLevel, readonly Importance[]> = {
   none: [],
 };
 
+/** Notices of one kind within this long of the first are shown together. */
+const BATCH_MS = 2000;
+
+/** Each notice's sentence, and each button once, running it for every notice that offered it. */
+const joinNotices: CombineNotices = (notices) => {
+  const titles = [...new Set(notices.flatMap((n) => n.actions.map((a) => a.title)))];
+  return {
+    message: notices.map((n) => n.message).join(' '),
+    actions: titles.map((title) => ({
+      title,
+      run: async () => { for (const n of notices) await n.actions.find((a) => a.title === title)?.run(); },
+    })),
+  };
+};
+
+interface Batch {
+  importance: Importance;
+  readonly notices: Notice[];
+  readonly combine: CombineNotices;
+}
+
 /**
- * Notifications by `modelAvailability.notifications.level`, at most one open per kind: a repeat of a kind
- * that is still on screen is not stacked; the next one says how many happened meanwhile.
+ * Notifications by `modelAvailability.notifications.level`. Every notice is shown: those of one kind
+ * that come within BATCH_MS of each other as one notification (e.g. "3 models are ready: …"), so a burst
+ * is readable and nothing waits behind an unread one.
  */
-export class Notifier {
-  private readonly open = new Map<string, number>();
+export class Notifier implements vscode.Disposable {
+  private readonly batches = new Map<string, Batch>();
+  private readonly timers = new Set<NodeJS.Timeout>();
 
   notify(kind: string, importance: Importance, message: string, ...actions: NotificationAction[]): void {
+    this.post(kind, importance, { message, actions }, joinNotices);
+  }
+
+  /** A notice whose kind knows how to say several at once (the first notice of a batch decides how). */
+  post(kind: string, importance: Importance, notice: Notice, combine: CombineNotices): void {
     const level = setting('notifications.level');
     if (!SHOWN_AT[level].includes(importance)) return;
-    const missed = this.open.get(kind);
-    if (missed !== undefined) {
-      this.open.set(kind, missed + 1);
+    const open = this.batches.get(kind);
+    if (open) {
+      open.notices.push(notice);
+      if (importance === 'error' || open.importance === 'info') open.importance = importance;
       return;
     }
-    this.open.set(kind, 0);
+    this.batches.set(kind, { importance, notices: [notice], combine });
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      const batch = this.batches.get(kind);
+      this.batches.delete(kind);
+      if (batch) this.show(batch);
+    }, BATCH_MS);
+    this.timers.add(timer);
+  }
+
+  private show(batch: Batch): void {
+    const { message, actions } = batch.notices.length === 1 ? batch.notices[0] : batch.combine(batch.notices);
     // Importance decides whether it shows; only failures look like errors (a finished download is good news).
-    const show = importance === 'error' ? vscode.window.showErrorMessage : vscode.window.showInformationMessage;
-    void show(message, ...actions.map((a) => a.title)).then((picked) => {
-      const more = this.open.get(kind) ?? 0;
-      this.open.delete(kind);
-      actions.find((a) => a.title === picked)?.run();
-      if (more > 0 && !picked) void vscode.window.showInformationMessage(`${more} more like this meanwhile; see the Models view and the logs.`);
-    });
+    const show = batch.importance === 'error' ? vscode.window.showErrorMessage : vscode.window.showInformationMessage;
+    void show(message, ...actions.map((a) => a.title)).then((picked) => actions.find((a) => a.title === picked)?.run());
+  }
+
+  dispose(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.batches.clear();
   }
 }

@@ -72,6 +72,7 @@ export async function requestModelCommand(engine: AvailabilityEngine, requests: 
   const paths = lease.paths.join('\n');
   // A person's request is a question, not a hold on the model: release before the message, which may sit unanswered.
   lease.release();
-  const pick = await vscode.window.showInformationMessage(message, ...(paths ? ['Copy Path'] : []));
+  const pick = await vscode.window.showInformationMessage(message, ...(paths ? ['Copy Path'] : []), 'Show in Models');
   if (pick === 'Copy Path') await vscode.env.clipboard.writeText(paths);
+  if (pick === 'Show in Models') await vscode.commands.executeCommand('modelAvailability.focusModel', lease.modelId);
 }

@@ -34,6 +34,10 @@ export interface Settings {
   'health.autoRepair': boolean;
   'import.reuseOnDownload': boolean;
   'import.locations': string[];
+  'api.enabled': boolean;
+  'api.port': number;
+  'api.requireToken': boolean;
+  'api.allowedOrigins': string[];
   'updates.keepPreviousVersions': number;
   'updates.held': string[];
   'updates.mode': 'notify' | 'auto' | 'off';

@@ -9,8 +9,9 @@ export const TOKEN = 'hf_test_token';
 export interface HubRequest { method: string; url: string; authorization: string | undefined; body: string }
 
 /**
- * A mock hub on 127.0.0.1: resolves `main` to a commit, answers paths-info with lfs oid and size, and
- * redirects /resolve/ to a "CDN" on another host (the fault server on localhost), as the real hub does.
+ * A mock hub on 127.0.0.1: resolves `main` to a commit (with the files' sizes when asked for blobs), answers
+ * paths-info with lfs oid and size, and redirects /resolve/ to a "CDN" on another host (the fault server on
+ * localhost), as the real hub does.
  */
 export async function startHub(cdn: FaultServer, file: { name: string; sha256: string; size: number }, gated: boolean) {
   const requests: HubRequest[] = [];
@@ -24,6 +25,13 @@ export async function startHub(cdn: FaultServer, file: { name: string; sha256: s
       if (url === '/api/models/org/tiny-GGUF/revision/main') {
         res.setHeader('content-type', 'application/json');
         res.end(JSON.stringify({ id: 'org/tiny-GGUF', sha: COMMIT }));
+      } else if (url === '/api/models/org/tiny-GGUF/revision/main?blobs=true') {
+        // The repository's files with their sizes, as the real hub lists them for `files_metadata`.
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ id: 'org/tiny-GGUF', sha: COMMIT, siblings: [
+          { rfilename: 'README.md', size: 120 },
+          { rfilename: file.name, size: file.size, lfs: { sha256: file.sha256, size: file.size, pointerSize: 134 } },
+        ] }));
       } else if (url === `/api/models/org/tiny-GGUF/paths-info/${COMMIT}` && req.method === 'POST') {
         const form = new URLSearchParams(body);
         const asked = form.getAll('paths');

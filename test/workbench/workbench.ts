@@ -41,7 +41,13 @@ export class Workbench {
   async expandView(title: string): Promise<Locator> {
     const header = this.viewHeader(title);
     await header.waitFor({ timeout: 60_000 });
-    if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
+    // The extension may expand the view itself at the same moment (its first look): click until it is open.
+    for (let i = 0; i < 3 && (await header.getAttribute('aria-expanded')) !== 'true'; i++) {
+      // On the twistie, away from the title's actions, whose hovers would then cover the rows.
+      await header.click({ position: { x: 8, y: 8 } });
+      await this.page.mouse.move(700, 450);
+      await this.page.waitForTimeout(300);
+    }
     const pane = this.page.locator('.pane', { has: header });
     await pane.locator('.pane-body').waitFor();
     return pane;

@@ -33,6 +33,7 @@ export interface LeaseHooks {
   beginGeneration(lease: ModelLease): GenerationHandle;
   /** The lease now holds another model. */
   upgraded(grant: LeaseGrant): void;
+  recordGeneration(lease: ModelLease, result: GenerationResult & { readonly durationMs: number }): void;
   release(lease: ModelLease): void;
 }
 
@@ -68,6 +69,12 @@ export class ModelLease {
   beginGeneration(): GenerationHandle {
     if (this.released) throw new Error(`the lease on ${this.modelId} was released; request the model again`);
     return this.hooks.beginGeneration(this);
+  }
+
+  /** Records a generation that already ran and was timed by the caller (the local API): downloads do not pause for it. */
+  recordGeneration(result: GenerationResult & { readonly durationMs: number }): void {
+    if (this.released) throw new Error(`the lease on ${this.modelId} was released; request the model again`);
+    this.hooks.recordGeneration(this, result);
   }
 
   release(): void {

@@ -2,7 +2,7 @@ import { Disposable } from '../../core/lifecycle';
 import type { ModelEntry } from '../../catalog/catalogTypes';
 import type { AvailabilityEngine, ModelState } from '../../availability/engine';
 import { rankAlternatives, type RankedAlternative } from './compatibility';
-import { ModelLease, type GenerationHandle, type LeaseGrant, type LeaseUpgrade } from './lease';
+import { ModelLease, type GenerationHandle, type GenerationResult, type LeaseGrant, type LeaseUpgrade } from './lease';
 import { NO_USAGE_RECORDER, type UsageRecorder } from './usageEvents';
 
 export type FallbackStrategy = 'ask' | 'alternative' | 'queue' | 'mock' | 'downloadAndRetry';
@@ -129,6 +129,7 @@ export class ModelRequests extends Disposable {
     const lease = new ModelLease(requestedId, grant, upgrade, {
       beginGeneration: (l) => this.beginGeneration(l),
       upgraded: (g) => { held?.dispose(); held = hold(g); },
+      recordGeneration: (l, result) => this.recordGeneration(l, result),
       release: (l) => {
         this.leases.delete(l);
         held?.dispose();
@@ -150,9 +151,13 @@ export class ModelRequests extends Disposable {
         if (ended) return;
         ended = true;
         running.dispose();
-        this.usage.record({ kind: 'generation', modelId: lease.modelId, version: lease.version, ok: result.ok, durationMs: result.durationMs ?? Date.now() - started, units: result.units });
+        this.recordGeneration(lease, { ...result, durationMs: result.durationMs ?? Date.now() - started });
       },
     };
+  }
+
+  private recordGeneration(lease: ModelLease, result: GenerationResult & { readonly durationMs: number }): void {
+    this.usage.record({ kind: 'generation', modelId: lease.modelId, version: lease.version, ok: result.ok, durationMs: result.durationMs, units: result.units });
   }
 
   private readyModels(): ModelEntry[] {

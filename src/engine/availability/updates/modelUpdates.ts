@@ -78,6 +78,9 @@ export class ModelUpdates extends Disposable {
   private readonly _onDidSwitch = this._register(new Emitter<VersionSwitch>());
   /** The installed version of a model changed (requests now get `to`; leases keep theirs). */
   readonly onDidSwitch: Event<VersionSwitch> = this._onDidSwitch.event;
+  private readonly _onDidFindUpdates = this._register(new Emitter<readonly UpdateOffer[]>());
+  /** A check found updates (fired once per check that found any). */
+  readonly onDidFindUpdates: Event<readonly UpdateOffer[]> = this._onDidFindUpdates.event;
   private readonly _onDidChangeHeld = this._register(new Emitter<readonly string[]>());
   /** hold() or release() changed the held models (a surface saves them in its setting). */
   readonly onDidChangeHeld: Event<readonly string[]> = this._onDidChangeHeld.event;
@@ -122,6 +125,13 @@ export class ModelUpdates extends Disposable {
    */
   async check(): Promise<UpdateOffer[]> {
     await this.checkHub();
+    const offers = await this.offers();
+    if (offers.length > 0) this._onDidFindUpdates.fire(offers);
+    return offers;
+  }
+
+  /** The updates known now (the catalog's, and what the last hub check found), without asking the hub. */
+  async offers(): Promise<UpdateOffer[]> {
     const offers: UpdateOffer[] = [];
     for (const model of this.host.models()) {
       const state = this.host.state(model.id);

@@ -34,6 +34,8 @@ describe('Local API: updates and rollback', function () {
     try {
       const listed = await h.call('GET', '/api/v1/models/updates');
       assert.deepEqual(listed.body, { updates: [{ model_id: 'small-model', from: '1.0.0', to: '2.0.0', bytes_to_download: 32 * 1024, source: 'catalog', notes: null }] });
+      const status = (await h.call('GET', '/api/v1/models/small-model/status')).body as { state: string; update_available: string | null };
+      assert.deepEqual([status.state, status.update_available], ['ready', '2.0.0']);
       const checked = await h.call('POST', '/api/v1/models/updates/check');
       assert.deepEqual(checked.body, listed.body);
       await until('update_available');

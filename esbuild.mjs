@@ -38,6 +38,20 @@ const precompiledCatalogSchema = {
   },
 };
 
+/**
+ * Replaces src/engine/transfer/hashWasmSource.ts (which reads hash-wasm's XXH64 build from node_modules)
+ * with that text inlined: the hash workers eval it, and the packaged extension has no node_modules.
+ */
+const inlinedHashWasm = {
+  name: 'inlined-hash-wasm',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]transfer[\\/]hashWasmSource\.ts$/ }, async () => {
+      const source = await readFile(require.resolve('hash-wasm/dist/xxhash64.umd.min.js'), 'utf8');
+      return { contents: `export const XXHASH64_SOURCE = ${JSON.stringify(source)};`, loader: 'js' };
+    });
+  },
+};
+
 const nodeBuild = {
   ...common,
   platform: 'node',
@@ -49,7 +63,7 @@ const nodeBuild = {
   // got and its dependencies are ESM; import.meta.url is the only ESM-only construct they use.
   define: { 'import.meta.url': 'importMetaUrl' },
   banner: { js: "const importMetaUrl = require('url').pathToFileURL(__filename).href;" },
-  plugins: [precompiledCatalogSchema],
+  plugins: [precompiledCatalogSchema, inlinedHashWasm],
 };
 
 const cliBuild = { ...nodeBuild, entryPoints: { cli: 'src/cli.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node\n' + nodeBuild.banner.js } };

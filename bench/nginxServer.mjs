@@ -30,8 +30,14 @@ async function waitForPort(port, child) {
   throw new Error('nginx did not start listening');
 }
 
-/** Serves `file` from nginx; `cap` bytes per second per connection (0 = none). */
-export async function startNginx(file, cap) {
+/** nginx's $connection is a serial number: this matches every fourth (divisible by 4, in decimal). */
+const EVERY_FOURTH = '~(^[048]|[02468][048]|[13579][26])$';
+
+/**
+ * Serves `file` from nginx; `cap` bytes per second per connection (0 = none). With `slowCap`, every fourth
+ * TCP connection the server accepts gets that cap instead: one connection in four is slow.
+ */
+export async function startNginx(file, cap, slowCap = 0) {
   const prefix = await fs.mkdtemp(path.join(path.dirname(file), 'nginx-'));
   const port = await freePort();
   const conf = path.join(prefix, 'nginx.conf');
@@ -50,7 +56,11 @@ http {
   server {
     listen 127.0.0.1:${port};
     root ${path.dirname(file)};
-    ${cap ? `limit_rate ${cap};` : ''}
+    ${cap ? 'limit_rate $rate;' : ''}
+  }
+  map $connection $rate {
+    ${slowCap ? `"${EVERY_FOURTH}" ${slowCap};` : ''}
+    default ${cap};
   }
 }
 `);

@@ -1,4 +1,4 @@
-// `npm run bench`: downloads (issue 3), integrity (issue 4), analytics (issue 7) and the local API (issue 13) in one run, against
+// `npm run bench`: downloads (issues 3, 15), integrity (issue 4), analytics (issue 7) and the local API (issue 13) in one run, against
 // local servers and real tools side by side, printing ratios and each target with PASS or MISS.
 // Run with `npm run bench` (builds dist/cli.js first).
 import { spawn, spawnSync } from 'node:child_process';
@@ -12,21 +12,31 @@ import { startNginx } from './nginxServer.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const cliPath = path.resolve(here, '..', 'dist', 'cli.js');
-const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS) || 3);
-// BENCH_ONLY=download|integrity|analytics|api runs one part (all by default).
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS) || 5);
+// Sizes that are multiples of nothing, as real model files are.
+const BIG = GiB + 12345;
+const SPLIT = 200 * MiB + 1;
+/** The per-connection cap of the split tests, and the slow connection's (half). */
+const CAP = 20e6;
+// BENCH_ONLY=download|split|integrity|analytics|api runs one part (all by default; split is part of download).
 const ONLY = process.env.BENCH_ONLY;
 const runs = (part) => !ONLY || ONLY === part;
 
-const HAS_NGINX = spawnSync('which', ['nginx']).status === 0;
+// BENCH_SERVER=node uses the Node static server even where nginx is installed: its cap paces every
+// request from its first byte, while nginx's limit_rate lets each request send one second's worth at once.
+const HAS_NGINX = process.env.BENCH_SERVER !== 'node' && spawnSync('which', ['nginx']).status === 0;
 
-/** nginx when installed (as the issue asks), else our Node static server; `cap` bytes/s per connection. */
-async function startServer(file, cap) {
+/**
+ * nginx when installed (as the issue asks), else our Node static server; `cap` bytes/s per connection,
+ * and with `slowCap` every fourth TCP connection gets that cap instead.
+ */
+async function startServer(file, cap, slowCap = 0) {
   if (HAS_NGINX) {
-    const ngx = await startNginx(file, cap);
+    const ngx = await startNginx(file, cap, slowCap);
     return { url: ngx.url, cpu: () => cpuSeconds(ngx.pid) ?? 0, stop: ngx.stop };
   }
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(here, 'staticServer.mjs'), file, String(cap)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [path.join(here, 'staticServer.mjs'), file, String(cap), String(slowCap)], { stdio: ['ignore', 'pipe', 'inherit'] });
     child.stdout.once('data', (d) => resolve({
       url: `http://127.0.0.1:${String(d).trim()}/${path.basename(file)}`,
       cpu: () => cpuSeconds(child.pid) ?? 0,
@@ -92,73 +102,118 @@ async function timeCurl(url, out) {
   return r;
 }
 
+/** `curl -o` then `sha256sum`: what a script that verifies does; the times and CPU add up. */
+async function timeCurlSha(url, out, sha) {
+  const curl = await runTimed('curl', ['-s', '-f', '-o', out, url]);
+  const check = await runTimed('sh', ['-c', `echo "${sha}  ${out}" | sha256sum -c --quiet`]);
+  await fs.rm(out);
+  return { seconds: curl.seconds + check.seconds, cpu: curl.cpu + check.cpu, peakMb: curl.peakMb };
+}
+
+/** Debian's aria2c, one connection, verifying the sha256 after the download (it exits non-zero on a mismatch). */
+async function timeAria2(url, dir, sha) {
+  const r = await runTimed('aria2c', ['-q', '-x1', `--checksum=sha-256=${sha}`, '--allow-overwrite=true', '--auto-file-renaming=false', '-d', dir, '-o', 'aria2.bin', url]);
+  await fs.rm(path.join(dir, 'aria2.bin'));
+  return r;
+}
+
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const load = () => os.loadavg().map((l) => fmt(l)).join(' ');
+
+/** One target line: the figure, the target and PASS or MISS. */
+function report(what, value, target, ok) {
+  console.log(`${what}: ${fmt(value)} (target ${target}) ${verdict(ok)}`);
+}
+
+/** 4 connections vs 1 on SPLIT bytes, median of ROUNDS rounds; `slow` makes one connection in four half as fast. */
+async function splitTest(work, sha, file, slow) {
+  const oneServer = await startServer(file, CAP);
+  const fourServer = slow ? await startServer(file, CAP, CAP / 2) : oneServer;
+  const ratios = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const one = await engineDownload(work, 'one', oneServer.url, sha, SPLIT, ['--connections', '1']);
+    const four = await engineDownload(work, 'four', fourServer.url, sha, SPLIT, ['--connections', '4']);
+    ratios.push(one.seconds / four.seconds);
+    console.log(`  round ${i + 1}: 1 connection ${fmt(one.seconds)} s, 4 connections ${fmt(four.seconds)} s -> ${fmt(one.seconds / four.seconds)}x`);
+  }
+  await oneServer.stop();
+  if (slow) await fourServer.stop();
+  return median(ratios);
+}
 
 async function main() {
   if (!existsSync(cliPath)) throw new Error('dist/cli.js is missing: run `node esbuild.mjs --production` first');
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'ma-bench-'));
   console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${fmt(os.totalmem() / GiB, 1)} GiB RAM, node ${process.version}`);
-  console.log(`server: ${HAS_NGINX ? 'nginx (sendfile; limit_rate for the per-connection cap)' : 'Node static server (nginx is not installed: `apt-get install nginx-light` to use it)'}`);
-  if (runs('download')) try {
-    const big = path.join(work, 'big.bin');
-    await makeFile(big, GiB);
-    const bigSha = await sha256(big);
+  console.log(`server: ${HAS_NGINX ? 'nginx (sendfile; limit_rate for the per-connection cap: each request may send one second\'s worth at once)' : 'Node static server (a cap paced from each request\'s first byte; nginx is used when installed, unless BENCH_SERVER=node)'}`);
+  console.log(`load average at the start (1, 5, 15 min): ${load()}`);
+  if (runs('download') || runs('split')) try {
+    if (ONLY !== 'split') {
+      const big = path.join(work, 'big.bin');
+      await makeFile(big, BIG);
+      const bigSha = await sha256(big);
 
-    // 1. engine (with sha256) vs curl (without), 1 GiB, unthrottled. Shared 2-core machines are noisy: both
-    // run back to back in each round, and the medians count.
-    const plain = await startServer(big, 0);
-    await timeCurl(plain.url, path.join(work, 'warm.bin')); // warm the page cache for both
-    const rounds = [];
-    console.log(`\n1 GiB, ${ROUNDS} rounds of curl then the engine:`);
-    for (let i = 0; i < ROUNDS; i++) {
-      const server0 = plain.cpu();
-      const curl = await timeCurl(plain.url, path.join(work, 'curl.bin'));
-      const server1 = plain.cpu();
-      const engine = await engineDownload(work, 'plain', plain.url, bigSha, GiB, ['--connections', '1']);
-      const server2 = plain.cpu();
-      rounds.push({ curl, engine, ratio: engine.seconds / curl.seconds });
-      console.log(`  round ${i + 1}: curl ${fmt(curl.seconds)} s, engine ${fmt(engine.seconds)} s, ratio ${fmt(engine.seconds / curl.seconds)}; ` +
-        `CPU s (user+sys): curl ${fmt(curl.cpu)} + server ${fmt(server1 - server0)}, engine ${fmt(engine.cpu)} + server ${fmt(server2 - server1)}`);
+      // 1. The engine (verifying its sha256) against its peers, 1 GiB + 12,345 B, unthrottled. Shared 2-core
+      // machines are noisy: all run back to back in each round, and the medians of the ratios count.
+      const plain = await startServer(big, 0);
+      await timeCurl(plain.url, path.join(work, 'warm.bin')); // warm the page cache for all
+      const rounds = [];
+      console.log(`\n1 GiB + 12,345 B, ${ROUNDS} rounds of curl -o, curl -o + sha256sum, aria2c -x1 --checksum, the engine (4 connections, the default) and the engine with 1:`);
+      for (let i = 0; i < ROUNDS; i++) {
+        const server0 = plain.cpu();
+        const curl = await timeCurl(plain.url, path.join(work, 'curl.bin'));
+        const curlSha = await timeCurlSha(plain.url, path.join(work, 'curl.bin'), bigSha);
+        const aria2 = await timeAria2(plain.url, work, bigSha);
+        const server1 = plain.cpu();
+        const engine = await engineDownload(work, 'plain', plain.url, bigSha, BIG, []);
+        const server2 = plain.cpu();
+        const engine1 = await engineDownload(work, 'plain1', plain.url, bigSha, BIG, ['--connections', '1']);
+        rounds.push({ curl, curlSha, aria2, engine, engine1 });
+        console.log(`  round ${i + 1}: curl ${fmt(curl.seconds)} s, curl+sha256sum ${fmt(curlSha.seconds)} s, aria2c ${fmt(aria2.seconds)} s, engine ${fmt(engine.seconds)} s, engine -c1 ${fmt(engine1.seconds)} s; ` +
+          `CPU s (user+sys): curl ${fmt(curl.cpu)}, aria2c ${fmt(aria2.cpu)}, engine ${fmt(engine.cpu)}, engine -c1 ${fmt(engine1.cpu)}; server for the engine ${fmt(server2 - server1)} (for the three peers ${fmt(server1 - server0)})`);
+      }
+      await plain.stop();
+      const med = (pick) => median(rounds.map(pick));
+      console.log(`\nmedians of ${ROUNDS} rounds: curl -o ${fmt(med((r) => r.curl.seconds))} s, curl -o + sha256sum ${fmt(med((r) => r.curlSha.seconds))} s, ` +
+        `aria2c -x1 --checksum ${fmt(med((r) => r.aria2.seconds))} s, engine ${fmt(med((r) => r.engine.seconds))} s, engine --connections 1 ${fmt(med((r) => r.engine1.seconds))} s`);
+      const vsCurl = med((r) => r.engine.seconds / r.curl.seconds);
+      report('engine with sha256 / curl -o (no verification)', vsCurl, '<= 1.0', vsCurl <= 1.0);
+      const vsCurl1 = med((r) => r.engine1.seconds / r.curl.seconds);
+      report('engine --connections 1 with sha256 / curl -o', vsCurl1, '<= 1.0', vsCurl1 <= 1.0);
+      console.log(`engine / (curl -o then sha256sum): ${fmt(med((r) => r.engine.seconds / r.curlSha.seconds))}`);
+      const vsAria = med((r) => r.engine.seconds / r.aria2.seconds);
+      report('engine / aria2c -x1 --checksum=sha-256', vsAria, '<= 0.7', vsAria <= 0.7);
+      const cores = os.cpus().length;
+      const engineCpu = med((r) => r.engine.cpu);
+      console.log(`  CPU s (median): curl ${fmt(med((r) => r.curl.cpu))}, engine ${fmt(engineCpu)} -> on ${cores} cores the engine cannot take less than ` +
+        `${fmt(engineCpu / cores)} s = ${fmt(engineCpu / cores / med((r) => r.curl.seconds))}x curl's median`);
+      const peakMb = Math.max(...rounds.flatMap((r) => [r.engine.peakMb, r.engine1.peakMb]));
+      report(`peak RSS of the CLI during the 1 GiB download, MB (highest of ${ROUNDS} rounds)`, peakMb, '<= 150', peakMb <= 150);
     }
-    await plain.stop();
-    const curlSeconds = median(rounds.map((r) => r.curl.seconds));
-    const engineSeconds = median(rounds.map((r) => r.engine.seconds));
-    const ratio = median(rounds.map((r) => r.ratio));
-    const peakMb = Math.max(...rounds.map((r) => r.engine.peakMb));
-    console.log(`\n1 GiB: curl -o ${fmt(curlSeconds)} s, engine with sha256 ${fmt(engineSeconds)} s -> ratio ${fmt(ratio)} (median of ${ROUNDS} rounds; target <= 1.15) ${verdict(ratio <= 1.15)}`);
-    // Why the ratio is what it is: the engine does curl's work (receive, write) plus two sha256 passes
-    // (whole file, and each piece for later repairs). Spread perfectly over every core, it still needs
-    // its CPU time divided by the cores; on a machine with few cores that bound is what the ratio meets.
-    const best = Math.min(...rounds.map((r) => r.engine.seconds)) / Math.min(...rounds.map((r) => r.curl.seconds));
-    const engineCpu = median(rounds.map((r) => r.engine.cpu));
-    const curlCpu = median(rounds.map((r) => r.curl.cpu));
-    const cores = os.cpus().length;
-    console.log(`  best round of each: ratio ${fmt(best)}; CPU s (median): curl ${fmt(curlCpu)}, engine ${fmt(engineCpu)} -> ` +
-      `on ${cores} cores the engine cannot take less than ${fmt(engineCpu / cores)} s = ${fmt(engineCpu / cores / curlSeconds)}x curl`);
-    console.log(`peak RSS of the CLI during the 1 GiB download: ${fmt(peakMb, 1)} MB (highest of ${ROUNDS} rounds; target <= 150) ${verdict(peakMb <= 150)}`);
 
-    // 2. 4 connections vs 1 against a server capping each connection.
-    const capped = path.join(work, 'capped.bin');
-    await makeFile(capped, 256 * MiB);
-    const cappedSha = await sha256(capped);
-    const cap = 16 * MiB;
-    const cappedServer = await startServer(capped, cap);
-    const one = await engineDownload(work, 'one', cappedServer.url, cappedSha, 256 * MiB, ['--connections', '1']);
-    const four = await engineDownload(work, 'four', cappedServer.url, cappedSha, 256 * MiB, ['--connections', '4']);
-    await cappedServer.stop();
-    const speedup = one.seconds / four.seconds;
-    console.log(`\n256 MiB, server capped at ${cap / MiB} MiB/s per connection: 1 connection ${fmt(one.seconds)} s, 4 connections ${fmt(four.seconds)} s -> ${fmt(speedup)}x (target >= 3.5) ${verdict(speedup >= 3.5)}`);
+    // 2. 4 connections vs 1 against a server capping each connection: equal caps, then one connection in four at half.
+    const split = path.join(work, 'split.bin');
+    await makeFile(split, SPLIT);
+    const splitSha = await sha256(split);
+    console.log(`\n200 MiB + 1 B, server capped at ${CAP / 1e6} MB/s per connection, ${ROUNDS} rounds:`);
+    const equal = await splitTest(work, splitSha, split, false);
+    report('4 connections vs 1, equal caps (median)', equal, '>= 3.5', equal >= 3.5);
+    console.log(`200 MiB + 1 B, every fourth TCP connection capped at ${CAP / 2e6} MB/s (the 1-connection run gets ${CAP / 1e6}):`);
+    const slow = await splitTest(work, splitSha, split, true);
+    report('4 connections vs 1, one connection in four at half speed (median)', slow, '>= 3.0', slow >= 3.0);
 
-    // 3. speed limit 5 MB/s (10^6 bytes, as the setting and --speed-limit say).
-    const limited = path.join(work, 'limited.bin');
-    await makeFile(limited, 50 * MiB);
-    const limitedServer = await startServer(limited, 0);
-    const lim = await engineDownload(work, 'limited', limitedServer.url, await sha256(limited), 50 * MiB, ['--speed-limit', '5']);
-    await limitedServer.stop();
-    const measured = (50 * MiB) / 1e6 / lim.seconds;
-    const off = (measured - 5) / 5;
-    console.log(`\nspeed limit 5 MB/s on 50 MiB: ${fmt(lim.seconds)} s -> ${fmt(measured)} MB/s average (${off >= 0 ? '+' : ''}${fmt(off * 100, 1)}%, target within 5%) ${verdict(Math.abs(off) <= 0.05)}`);
-    console.log('(the average includes process start-up and the final verification)');
+    if (ONLY !== 'split') {
+      // 3. speed limit 5 MB/s (10^6 bytes, as the setting and --speed-limit say).
+      const limited = path.join(work, 'limited.bin');
+      await makeFile(limited, 50 * MiB);
+      const limitedServer = await startServer(limited, 0);
+      const lim = await engineDownload(work, 'limited', limitedServer.url, await sha256(limited), 50 * MiB, ['--speed-limit', '5']);
+      await limitedServer.stop();
+      const measured = (50 * MiB) / 1e6 / lim.seconds;
+      const off = (measured - 5) / 5;
+      console.log(`\nspeed limit 5 MB/s on 50 MiB: ${fmt(lim.seconds)} s -> ${fmt(measured)} MB/s average (${off >= 0 ? '+' : ''}${fmt(off * 100, 1)}%, target within ±5 %) ${verdict(Math.abs(off) <= 0.05)}`);
+      console.log('(the average includes process start-up and the final verification)');
+    }
   } finally {
     await fs.rm(work, { recursive: true, force: true });
   }
@@ -180,6 +235,7 @@ async function main() {
     console.log('\nLocal API:');
     spawnSync(process.execPath, [path.join(here, 'localApi.mjs')], { stdio: 'inherit' });
   }
+  console.log(`\nload average at the end (1, 5, 15 min): ${load()}`);
 }
 
 main().catch((err) => {

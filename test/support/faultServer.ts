@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { xxhash64 } from 'hash-wasm';
 
 /** One injected misbehaviour; applies to the next `times` requests for its file (default 1). */
 export interface Fault {
@@ -58,6 +59,11 @@ export function sha256Of(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
+/** The piece digests a download records (XXH64, computed here by hash-wasm's own API), in order. */
+export function pieceDigestsOf(data: Buffer, pieceSize: number): Promise<string[]> {
+  return Promise.all(Array.from({ length: Math.ceil(data.length / pieceSize) }, (_, i) => xxhash64(data.subarray(i * pieceSize, (i + 1) * pieceSize))));
+}
+
 /**
  * A real HTTP server on 127.0.0.1 for download tests: serves in-memory files with Range/If-Range, and
  * injects faults per request. It counts body bytes sent, so tests can assert what was transferred.
@@ -66,17 +72,24 @@ export class FaultServer {
   readonly files = new Map<string, ServedFile>();
   readonly requests: RequestRecord[] = [];
   bytesSent = 0;
+  /** Each body's file offsets [start, end) as actually sent, per file name: which bytes went out more than once. */
+  readonly sentRanges = new Map<string, { start: number; end: number }[]>();
   /** Most body responses in flight at once. */
   maxConcurrent = 0;
   private active = 0;
   /** Per-connection cap in bytes/s; 0 = none. */
   bytesPerSecondPerConnection = 0;
+  /** Every this many TCP connections (0 = none), one gets half the cap: a slow connection. */
+  halfSpeedEvery = 0;
   private readonly sockets = new Set<Socket>();
+  private readonly slowSockets = new WeakSet<Socket>();
+  private accepted = 0;
   private contentVersion = 0;
 
   private constructor(private readonly server: http.Server, readonly port: number) {
     server.on('connection', (s) => {
       this.sockets.add(s);
+      if (this.halfSpeedEvery > 0 && ++this.accepted % this.halfSpeedEvery === 0) this.slowSockets.add(s);
       s.on('close', () => this.sockets.delete(s));
     });
   }
@@ -119,7 +132,20 @@ export class FaultServer {
     return this.requests.filter((r) => r.path === `/files/${name}`);
   }
 
+  /** Bytes of `name` that were sent more than once (0: every byte went out at most once). */
+  bytesSentTwice(name: string): number {
+    const ranges = [...(this.sentRanges.get(name) ?? [])].sort((a, b) => a.start - b.start);
+    let twice = 0;
+    let reach = 0;
+    for (const r of ranges) {
+      twice += Math.max(0, Math.min(r.end, reach) - r.start);
+      reach = Math.max(reach, r.end);
+    }
+    return twice;
+  }
+
   resetCounters(): void {
+    this.sentRanges.clear();
     this.bytesSent = 0;
     this.maxConcurrent = 0;
     this.requests.length = 0;
@@ -207,19 +233,23 @@ export class FaultServer {
     this.active++;
     this.maxConcurrent = Math.max(this.maxConcurrent, this.active);
     try {
-      await this.sendBody(res, file.data.subarray(start, end), fault);
+      const sent = await this.sendBody(res, file.data.subarray(start, end), fault);
+      const ranges = this.sentRanges.get(file.name) ?? [];
+      ranges.push({ start, end: start + sent });
+      this.sentRanges.set(file.name, ranges);
     } finally {
       this.active--;
     }
   }
 
-  private async sendBody(res: http.ServerResponse, body: Buffer, fault: Fault): Promise<void> {
+  /** Returns the body bytes written. */
+  private async sendBody(res: http.ServerResponse, body: Buffer, fault: Fault): Promise<number> {
     const chunkSize = 16 * 1024;
     const started = Date.now();
     let sent = 0;
     const limit = Math.min(body.length, fault.dropAfterBytes ?? Infinity, fault.stallAfterBytes ?? Infinity);
     while (sent < limit) {
-      if (res.destroyed) return;
+      if (res.destroyed) return sent;
       const chunk = body.subarray(sent, Math.min(limit, sent + chunkSize));
       this.bytesSent += chunk.length;
       sent += chunk.length;
@@ -231,7 +261,8 @@ export class FaultServer {
         });
       }
       if (this.bytesPerSecondPerConnection > 0) {
-        const due = started + (sent / this.bytesPerSecondPerConnection) * 1000;
+        const cap = res.socket && this.slowSockets.has(res.socket) ? this.bytesPerSecondPerConnection / 2 : this.bytesPerSecondPerConnection;
+        const due = started + (sent / cap) * 1000;
         const wait = due - Date.now();
         if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       }
@@ -245,5 +276,6 @@ export class FaultServer {
     } else {
       res.end();
     }
+    return sent;
   }
 }

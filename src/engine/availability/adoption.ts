@@ -5,7 +5,7 @@ import { copyWithProgress } from '../store/fileCopy';
 import { discoverModels } from '../store/foreign/discovery';
 import { SOURCE_NAMES, type ForeignLocation, type FoundFile } from '../store/foreign/foundFile';
 import { gitBlobSha1 } from '../store/foreign/hfCache';
-import { partPath } from '../store/storeLayout';
+import { partPath, type PieceAlgorithm } from '../store/storeLayout';
 import { hashPieces } from '../transfer/pieceHasher';
 import type { Logger } from '../transfer/settings';
 
@@ -57,6 +57,7 @@ export interface AdoptedFile {
   readonly sha256Expected: boolean;
   readonly pieceSize: number;
   readonly pieces: string[];
+  readonly pieceAlgorithm: PieceAlgorithm;
 }
 
 export interface AdoptOptions {
@@ -115,17 +116,17 @@ async function place(found: FoundFile, target: string, opts: AdoptOptions): Prom
   return 'copy';
 }
 
-async function verifyPlaced(file: string, found: FoundFile, expected: string | undefined, opts: AdoptOptions): Promise<Pick<AdoptedFile, 'sha256' | 'sha256Expected' | 'pieces'> | string> {
+async function verifyPlaced(file: string, found: FoundFile, expected: string | undefined, opts: AdoptOptions): Promise<Pick<AdoptedFile, 'sha256' | 'sha256Expected' | 'pieces' | 'pieceAlgorithm'> | string> {
   const { size } = await fs.stat(file);
   if (size !== found.size) return `it changed while it was read (${size} instead of ${found.size} bytes)`;
   const hashed = await hashPieces({ file, size, pieceSize: opts.pieceSize, whole: true, pieces: true, signal: opts.signal, onProgress: opts.onBytes });
   const sha256 = hashed.sha256 ?? '';
-  if (expected && sha256 === expected) return { sha256, sha256Expected: true, pieces: hashed.pieces };
+  if (expected && sha256 === expected) return { sha256, sha256Expected: true, pieces: hashed.pieces, pieceAlgorithm: hashed.pieceAlgorithm };
   // Named by that sha256 (a cache blob, an Ollama digest) yet other bytes: damaged. Matched by size only: another file.
   if (expected) return `its sha256 is ${sha256}, not ${expected}${found.sha256 ? ' (a damaged copy)' : ' (another file of the same size)'}`;
   const gitSha1 = found.hub?.gitSha1;
   if (gitSha1) {
-    return (await gitBlobSha1(file, opts.signal)) === gitSha1 ? { sha256, sha256Expected: false, pieces: hashed.pieces } : `it does not match its git blob id ${gitSha1} (a damaged copy)`;
+    return (await gitBlobSha1(file, opts.signal)) === gitSha1 ? { sha256, sha256Expected: false, pieces: hashed.pieces, pieceAlgorithm: hashed.pieceAlgorithm } : `it does not match its git blob id ${gitSha1} (a damaged copy)`;
   }
   return 'nothing tells what its content should be';
 }

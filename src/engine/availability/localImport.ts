@@ -117,7 +117,7 @@ async function importFile(engine: AvailabilityEngine, model: ModelEntry, file: M
   const now = new Date().toISOString();
   await recordVerifiedFile(engine.layout, model.id, model.version, {
     path: file.path, source: file.source, url: sourceUrl(file, found), size: adopted.size, sha256: adopted.sha256, sha256Expected: adopted.sha256Expected,
-    pieceSize: adopted.pieceSize, pieces: adopted.pieces, verifiedAt: now, installedAt: now,
+    pieceSize: adopted.pieceSize, pieces: adopted.pieces, pieceAlgorithm: adopted.pieceAlgorithm, verifiedAt: now, installedAt: now,
   });
   return { adopted };
 }

@@ -84,7 +84,7 @@ export async function downloadModel(ctx: ModelDownloadContext, model: ModelEntry
       const linked = resolved.sha256 && ctx.mode !== 'full' ? await linkFromOtherVersion(ctx.layout, model.id, model.version, resolved.sha256, finalPath) : undefined;
       if (linked) {
         ctx.logger.info(`${file.path}: unchanged since version installed before; linked locally`, model.id);
-        return { result: { url: resolved.url, size: linked.size, sha256: linked.sha256, pieceSize: linked.pieceSize, pieces: linked.pieces }, transferred: false, verifiedAt: linked.verifiedAt };
+        return { result: { url: resolved.url, size: linked.size, sha256: linked.sha256, pieceSize: linked.pieceSize, pieces: linked.pieces, pieceAlgorithm: linked.pieceAlgorithm }, transferred: false, verifiedAt: linked.verifiedAt };
       }
       const reused = await reuseLocalCopy(await ctx.localCopies?.() ?? [], { file, ...resolved }, finalPath, {
         modelId: model.id, pieceSize: ctx.settings().pieceSizeBytes, logger: ctx.logger, signal: lockedSignal, onBytes: (done) => report(done, false, resolved.size),
@@ -118,7 +118,7 @@ export async function downloadModel(ctx: ModelDownloadContext, model: ModelEntry
     const verifiedAt = ('verifiedAt' in outcome.value ? outcome.value.verifiedAt : undefined) ?? now;
     await recordVerifiedFile(ctx.layout, model.id, model.version, {
       path: file.path, source: file.source, url: result.url, size: result.size, sha256: result.sha256,
-      sha256Expected: resolved.sha256 !== undefined, pieceSize: result.pieceSize, pieces: result.pieces,
+      sha256Expected: resolved.sha256 !== undefined, pieceSize: result.pieceSize, pieces: result.pieces, pieceAlgorithm: result.pieceAlgorithm,
       verifiedAt, installedAt: now,
     });
     finishedBytes += result.size;

@@ -3,7 +3,8 @@ import type { ModelEntry } from '../catalog/catalogTypes';
 import { updateManifestFiles } from '../store/manifestWriter';
 import { loadManifest } from '../store/storeScanner';
 import { partPath, type ManifestFile, type StoreLayout } from '../store/storeLayout';
-import { hashPieces } from '../transfer/pieceHasher';
+import { PIECE_ALGORITHM } from '../transfer/pieceDigest';
+import { hashPieces, type PieceHashResult } from '../transfer/pieceHasher';
 
 /** What a full check found for one file. */
 export type FileCheckStatus = 'ok' | 'unverifiable' | 'missing' | 'incomplete' | 'truncated' | 'grown' | 'changed';
@@ -12,7 +13,7 @@ export interface FileCheck {
   readonly path: string;
   readonly localPath: string;
   readonly status: FileCheckStatus;
-  /** Indices of the pieces whose sha256 differs from the manifest (status `changed`). */
+  /** Indices of the pieces whose digest differs from the manifest (status `changed`). */
   readonly changedPieces?: readonly number[];
   readonly pieceCount?: number;
   readonly pieceSize?: number;
@@ -51,7 +52,7 @@ interface Target {
 }
 
 /**
- * The full check: the sha256 of each whole file and, where it differs, of every piece (to name the
+ * The full check: the sha256 of each whole file and, where it differs, the digest of every piece (to name the
  * changed ones), in worker threads, against the manifest.
  * It records the outcome in the manifest — verifiedAt for good files, the changed pieces for damaged ones
  * (so the damage survives a restart and a repair knows what to fetch). An unreadable manifest is reported
@@ -70,12 +71,13 @@ export async function checkModel(layout: StoreLayout, model: ModelEntry, opts: V
   const totalBytes = targets.reduce((s, t) => s + (needsHash(t) ? (t.size ?? 0) : 0), 0);
   let before = 0;
   const files: FileCheck[] = [];
+  const rehashed = new Map<string, PieceHashResult>();
   for (const t of targets) {
-    files.push(await checkFile(t, opts, (done) => opts.onProgress?.({ bytesDone: before + done, totalBytes, file: t.path })));
+    files.push(await checkFile(t, opts, rehashed, (done) => opts.onProgress?.({ bytesDone: before + done, totalBytes, file: t.path })));
     if (needsHash(t)) before += t.size ?? 0;
   }
   opts.onProgress?.({ bytesDone: totalBytes, totalBytes });
-  if (!manifestError) await recordCheck(layout, model, targets, files);
+  if (!manifestError) await recordCheck(layout, model, targets, files, rehashed);
   return { files, manifestError };
 }
 
@@ -85,7 +87,8 @@ function needsHash(t: Target): boolean {
   return t.entry ? t.size === t.entry.size : t.catalogSha256 !== undefined;
 }
 
-async function checkFile(t: Target, opts: VerifyOptions, onBytes: (done: number) => void): Promise<FileCheck> {
+/** `rehashed` gets the pieces in the current algorithm of each file whose manifest has older ones (recorded if it verifies). */
+async function checkFile(t: Target, opts: VerifyOptions, rehashed: Map<string, PieceHashResult>, onBytes: (done: number) => void): Promise<FileCheck> {
   const base = { path: t.path, localPath: t.localPath, size: t.size, expectedSize: t.entry?.size, expectedSha256: t.entry?.sha256 ?? t.catalogSha256 };
   if (t.size === undefined) {
     const partial = await fs.stat(partPath(t.localPath)).then(() => true, () => false);
@@ -103,13 +106,18 @@ async function checkFile(t: Target, opts: VerifyOptions, onBytes: (done: number)
   }
   if (t.size < entry.size) return { ...base, status: 'truncated', message: `${t.path} is truncated: ${t.size} of ${entry.size} bytes` };
   if (t.size > entry.size) return { ...base, status: 'grown', message: `${t.path} is longer than it should be: ${t.size} instead of ${entry.size} bytes` };
-  const { sha256 } = await hashPieces({ file: t.localPath, size: entry.size, pieceSize: entry.pieceSize, whole: true, pieces: false, ...hashOptions(opts, onBytes) });
+  const pieceAlgorithm = entry.pieceAlgorithm ?? 'sha256';
+  // Pieces of an older algorithm are hashed anew alongside (a second worker, a much cheaper hash than sha256).
+  const rehash = pieceAlgorithm !== PIECE_ALGORITHM;
+  const whole = await hashPieces({ file: t.localPath, size: entry.size, pieceSize: entry.pieceSize, whole: true, pieces: rehash, ...hashOptions(opts, onBytes) });
+  const { sha256 } = whole;
+  if (rehash && sha256 === entry.sha256) rehashed.set(t.path, whole);
   const changedPieces: number[] = [];
   // The manifest's piece hashes were taken from the content whose sha256 it records: when the whole file
   // matches, every piece does. Only a mismatch needs the piece hashes, to name the changed pieces — so a
   // healthy file costs one sha256 pass, the same work as `openssl dgst -sha256`.
   if (sha256 !== entry.sha256) {
-    const hashed = await hashPieces({ file: t.localPath, size: entry.size, pieceSize: entry.pieceSize, whole: false, pieces: true, signal: opts.signal, pauseBetweenPiecesMs: opts.pauseBetweenPiecesMs });
+    const hashed = await hashPieces({ file: t.localPath, size: entry.size, pieceSize: entry.pieceSize, pieceAlgorithm, whole: false, pieces: true, signal: opts.signal, pauseBetweenPiecesMs: opts.pauseBetweenPiecesMs });
     changedPieces.push(...entry.pieces.map((h, i) => (hashed.pieces[i] === h ? -1 : i)).filter((i) => i >= 0));
     // A whole-file mismatch with every piece intact means an inconsistent manifest: then no piece can be trusted.
     if (changedPieces.length === 0) changedPieces.push(...entry.pieces.map((_, i) => i));
@@ -130,7 +138,7 @@ function hashOptions(opts: VerifyOptions, onBytes: (done: number) => void): { si
   return { signal: opts.signal, onProgress: onBytes, pauseBetweenPiecesMs: opts.pauseBetweenPiecesMs };
 }
 
-async function recordCheck(layout: StoreLayout, model: ModelEntry, targets: readonly Target[], files: readonly FileCheck[]): Promise<void> {
+async function recordCheck(layout: StoreLayout, model: ModelEntry, targets: readonly Target[], files: readonly FileCheck[], rehashed: ReadonlyMap<string, PieceHashResult>): Promise<void> {
   const now = new Date().toISOString();
   const outcome = new Map<string, FileCheck>();
   targets.forEach((t, i) => { if (t.entry) outcome.set(t.path, files[i]); });
@@ -138,7 +146,11 @@ async function recordCheck(layout: StoreLayout, model: ModelEntry, targets: read
   await updateManifestFiles(layout, model.id, model.version, (current) => current.map((f) => {
     const check = outcome.get(f.path);
     if (!check || f.sha256 !== check.expectedSha256) return f;
-    if (check.status === 'ok' || check.status === 'unverifiable') return { ...f, verifiedAt: now, damagedPieces: undefined };
+    if (check.status === 'ok' || check.status === 'unverifiable') {
+      const current = rehashed.get(f.path);
+      const pieces = current ? { pieces: current.pieces, pieceAlgorithm: current.pieceAlgorithm } : {};
+      return { ...f, ...pieces, verifiedAt: now, damagedPieces: undefined };
+    }
     if (check.status === 'changed') return { ...f, damagedPieces: check.changedPieces };
     return f;
   }));

@@ -83,7 +83,7 @@ export async function planTransfer(input: TransferPlanInput): Promise<TransferPl
     const hashed = await hashPieces({ file: input.finalPath, size: stat.size, pieceSize: input.pieceSize, whole: true, pieces: true, signal: input.signal });
     if (hashed.sha256 === input.expectedSha256) {
       input.logger.info(`${name}: the file on disk matches the catalog's sha256; recording it without downloading`, input.modelId);
-      return { kind: 'adopt', result: { url: input.url, size: stat.size, sha256: hashed.sha256, pieceSize: input.pieceSize, pieces: hashed.pieces } };
+      return { kind: 'adopt', result: { url: input.url, size: stat.size, sha256: hashed.sha256, pieceSize: input.pieceSize, pieces: hashed.pieces, pieceAlgorithm: hashed.pieceAlgorithm } };
     }
   }
   return fresh;
@@ -98,7 +98,7 @@ async function goodPieces(file: string, entry: ManifestFile, size: number, signa
   }
   // Only whole pieces can be judged; a truncated tail is simply missing.
   const length = size >= entry.size ? entry.size : Math.floor(size / entry.pieceSize) * entry.pieceSize;
-  const { pieces } = await hashPieces({ file, size: length, pieceSize: entry.pieceSize, whole: false, pieces: true, signal });
+  const { pieces } = await hashPieces({ file, size: length, pieceSize: entry.pieceSize, pieceAlgorithm: entry.pieceAlgorithm ?? 'sha256', whole: false, pieces: true, signal });
   return all.filter((i) => pieces[i] !== undefined && pieces[i] === entry.pieces[i]);
 }
 

@@ -87,6 +87,9 @@ export function assertInside(dir: string, candidate: string): void {
   }
 }
 
+/** How piece digests are computed; manifests written before XXH64 pieces have sha256 ones (and no field). */
+export type PieceAlgorithm = 'xxh64' | 'sha256';
+
 /** One verified file as recorded in a manifest; piece hashes let a later repair re-fetch only damaged pieces. */
 export interface ManifestFile {
   readonly path: string;
@@ -99,6 +102,8 @@ export interface ManifestFile {
   readonly sha256Expected: boolean;
   readonly pieceSize: number;
   readonly pieces: readonly string[];
+  /** Absent: sha256 (manifests from before XXH64 pieces); rewritten with the current algorithm at the next full check. */
+  readonly pieceAlgorithm?: PieceAlgorithm;
   readonly verifiedAt: string;
   /** When the file was first installed (kept across checks and repairs); absent in stores from before 0.x. */
   readonly installedAt?: string;

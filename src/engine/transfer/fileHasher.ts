@@ -1,17 +1,20 @@
 import { Worker } from 'node:worker_threads';
+import type { PieceAlgorithm } from '../store/storeLayout';
+import { PIECE_ALGORITHM, PIECE_HASH_WORKER_PRELUDE, pieceHashWorkerData } from './pieceDigest';
 import type { SlotPool } from './slotPool';
 
 export interface FileHashResult {
   readonly sha256: string;
-  /** sha256 of each piece, in order; a repair compares these to find damaged pieces. */
+  /** The digest of each piece, in order; a repair compares these to find damaged pieces. */
   readonly pieces: string[];
+  readonly pieceAlgorithm: PieceAlgorithm;
 }
 
 // Kept as a source string (run with eval) so it works the same from tsx tests and from the esbuild bundle.
-// One worker per role: 'whole' keeps the file's sha256, 'pieces' one sha256 per piece. Both take the bytes
+// One worker per role: 'whole' keeps the file's sha256, 'pieces' one digest per piece (pieceDigest.ts). Both take the bytes
 // from the transfer's shared slots as they arrive; what they cannot get from memory (pieces on disk from
 // before a restart, pieces that arrived out of order on other connections) they read from the file.
-const WORKER_SOURCE = `
+const WORKER_SOURCE = `${PIECE_HASH_WORKER_PRELUDE}
 const { parentPort, workerData } = require('node:worker_threads');
 const fs = require('node:fs');
 const crypto = require('node:crypto');
@@ -46,7 +49,7 @@ function onData(slot, length, offset) {
   }
   const index = Math.floor(offset / ps);
   if (offset === index * ps) {
-    partial.set(index, { hash: crypto.createHash('sha256').update(view), next: offset + length });
+    partial.set(index, { hash: newPieceHash().update(view), next: offset + length });
     return;
   }
   const p = partial.get(index);
@@ -64,7 +67,7 @@ function onPiece(index, end) {
   if (p && p.next === end) {
     digests[index] = p.hash.digest('hex');
   } else {
-    const h = crypto.createHash('sha256');
+    const h = newPieceHash();
     hashFromDisk(h, index * ps, end);
     digests[index] = h.digest('hex');
   }
@@ -75,7 +78,13 @@ function advance(upTo) {
     cursor = upTo;
   }
 }
-parentPort.on('message', (m) => {
+function fail(e) {
+  parentPort.postMessage({ type: 'error', message: String((e && e.message) || e) });
+}
+pieceHashReady.catch(fail);
+// Reactions to one promise run in the order they were added: the messages keep their order.
+parentPort.on('message', (m) => pieceHashReady.then(() => handle(m), () => undefined));
+function handle(m) {
   try {
     if (m.type === 'data') {
       onData(m.slot, m.length, m.offset);
@@ -98,9 +107,9 @@ parentPort.on('message', (m) => {
       parentPort.postMessage(reply);
     }
   } catch (e) {
-    parentPort.postMessage({ type: 'error', message: String((e && e.message) || e) });
+    fail(e);
   }
-});
+}
 `;
 
 type WorkerReply =
@@ -111,7 +120,7 @@ type WorkerReply =
 type Role = 'whole' | 'pieces';
 
 /**
- * Hashes a file while it downloads, in two worker threads (the file's sha256 and the per-piece sha256s run
+ * Hashes a file while it downloads, in two worker threads (the file's sha256 and the piece digests run
  * side by side, so neither doubles the time after the last byte and neither blocks the event loop). Bytes
  * come from the transfer's shared slots as they arrive; the file is read only for what memory did not cover.
  */
@@ -124,10 +133,13 @@ export class FileHasher {
   /** Workers that failed, finished or were disposed: they get no more slots. */
   private readonly stopped = new Set<Role>();
 
-  constructor(file: string, pieceSize: number, private readonly pool?: SlotPool) {
+  constructor(file: string, pieceSize: number, private readonly pool?: SlotPool, private readonly pieceAlgorithm: PieceAlgorithm = PIECE_ALGORITHM) {
     const start = (role: Role): Worker => new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { file, pieceSize, role, memory: pool?.memory, slotSize: pool?.slotSize ?? 0 },
+      workerData: {
+        file, pieceSize, role, memory: pool?.memory, slotSize: pool?.slotSize ?? 0,
+        pieceHash: pieceHashWorkerData(role === 'pieces' ? pieceAlgorithm : 'sha256'),
+      },
     });
     this.workers = { whole: start('whole'), pieces: start('pieces') };
     const result = (role: Role): Promise<WorkerReply & { type: 'done' }> => new Promise((resolve, reject) => {
@@ -185,7 +197,7 @@ export class FileHasher {
   async finish(size: number): Promise<FileHashResult> {
     for (const worker of Object.values(this.workers)) worker.postMessage({ type: 'finish', size });
     const [whole, pieces] = await Promise.all([this.results.whole, this.results.pieces]);
-    return { sha256: whole.sha256 ?? '', pieces: pieces.pieces ?? [] };
+    return { sha256: whole.sha256 ?? '', pieces: pieces.pieces ?? [], pieceAlgorithm: this.pieceAlgorithm };
   }
 
   dispose(): void {

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { DownloadError } from '../core/downloadError';
 import type { HttpResponse, ScopedToken } from './http/httpClient';
-import { PartialFile } from './partialFile';
+import { PartialFile, type InstalledFile } from './partialFile';
 import { NODE_IO, type TransferIo } from './transferIo';
 import { RangeWorkers } from './rangeWorkers';
 import { RemoteFile, strongEtag } from './remoteFile';
@@ -29,12 +29,9 @@ export interface FileTransferOptions {
   readonly damagedPieces?: readonly number[];
 }
 
-export interface FileTransferResult {
+export interface FileTransferResult extends InstalledFile {
   readonly url: string;
-  readonly size: number;
-  readonly sha256: string;
   readonly pieceSize: number;
-  readonly pieces: string[];
 }
 
 /**
@@ -91,7 +88,9 @@ export class FileTransfer {
    * ranges when the server supports them, else restarts from 0.
    */
   private async fetchMissing(signal: AbortSignal): Promise<void> {
-    const workers = new RangeWorkers(this.remote, this.partial, this.budget, this.opts.settings().connections);
+    const name = path.basename(this.opts.finalPath);
+    const log = (message: string): void => this.opts.logger.info(`${name}: ${message}`, this.opts.modelId);
+    const workers = new RangeWorkers(this.remote, this.partial, this.budget, this.opts.settings().connections, log);
     let pending: HttpResponse | undefined;
     for (;;) {
       const startedAt = this.budget.started();

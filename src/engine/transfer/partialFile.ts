@@ -7,7 +7,8 @@ import { clearRepairMarker, pieceMapFromState, readPartState, removePartData, wr
 import { PieceMap } from '../store/pieceMap';
 import { partPath } from '../store/storeLayout';
 import { receiveBody } from './bodyReceiver';
-import { FileHasher } from './fileHasher';
+import { ByteRanges, type ByteRange } from './byteRanges';
+import { FileHasher, type FileHashResult } from './fileHasher';
 import type { ResponseBody } from './http/responseBody';
 import { RestartTransfer } from './retryBudget';
 import type { DownloadSettings, Logger } from './settings';
@@ -40,10 +41,8 @@ export interface Validators {
   rangeConfirmed: boolean;
 }
 
-export interface InstalledFile {
+export interface InstalledFile extends FileHashResult {
   readonly size: number;
-  readonly sha256: string;
-  readonly pieces: string[];
 }
 
 const STATE_SAVE_INTERVAL_MS = 1000;
@@ -65,7 +64,9 @@ export class PartialFile {
   private map: PieceMap | undefined;
   readonly validators: Validators = { rangeSupported: true, rangeConfirmed: false };
   private readonly pool = new SlotPool(SLOT_COUNT, SLOT_SIZE);
-  /** Bytes landed beyond the complete pieces, per body being received (progress only). */
+  /** Bytes of unfinished pieces written in this attempt: a piece completes when all of its bytes are here. */
+  private landed = new ByteRanges();
+  /** Bytes in memory, not yet on disk, per body being received (progress only). */
   private readonly inflight = new Set<() => number>();
   /** Writes run one at a time, in order: a piece counts as on disk only after every earlier write of it. */
   private writes: Promise<void> = Promise.resolve();
@@ -93,6 +94,20 @@ export class PartialFile {
     return this.map?.bytesComplete() ?? 0;
   }
 
+  /** What is left to fetch: the missing pieces, less the bytes of them already written. */
+  missingRanges(): ByteRange[] {
+    const map = this.requireMap();
+    const out: ByteRange[] = [];
+    for (const i of map.missing()) {
+      for (const gap of this.landed.gaps(map.start(i), map.end(i))) {
+        const last = out.at(-1);
+        if (last && last.end === gap.start) out[out.length - 1] = { start: last.start, end: gap.end };
+        else out.push(gap);
+      }
+    }
+    return out;
+  }
+
   /** Resumes what the state describes (if it still fits this file) or starts empty; opens the file for writing. */
   async open(): Promise<void> {
     await this.loadState();
@@ -111,6 +126,7 @@ export class PartialFile {
 
   private async loadState(): Promise<void> {
     const { opts } = this;
+    this.landed = new ByteRanges();
     const state = await readPartState(opts.finalPath);
     const usable = state && state.url === opts.url && state.pieceSize === this.pieceSize &&
       (opts.expectedSize === undefined || state.size === opts.expectedSize) &&
@@ -151,6 +167,7 @@ export class PartialFile {
   /** A whole-file (200) body replaces whatever partial data there was: never appended to it. */
   async startOver(size: number): Promise<void> {
     this.map = new PieceMap(size, this.pieceSize);
+    this.landed = new ByteRanges();
     void this.saveState(true);
     this.hasher?.dispose();
     this.hasher = new FileHasher(this.path, this.pieceSize, this.pool);
@@ -169,13 +186,13 @@ export class PartialFile {
 
   /**
    * Lands a body for file offsets [start, stop) and returns the offset reached on disk. A piece counts as
-   * complete only if this body covered it from its first byte.
+   * complete once every byte of it was written in this attempt (by this body or others).
    */
   async receive(body: ResponseBody, start: number, stop: number, signal: AbortSignal): Promise<number> {
     const map = this.requireMap();
-    let piece = Math.floor(start / map.pieceSize);
-    let landed = start;
-    const inflight = (): number => (piece < map.count ? landed - Math.max(start, map.start(piece)) : 0);
+    let inMemory = start;
+    let onDisk = start;
+    const inflight = (): number => inMemory - onDisk;
     this.inflight.add(inflight);
     try {
       return await receiveBody(body, start, stop, {
@@ -187,13 +204,17 @@ export class PartialFile {
         write: (data, offset) => this.write(data, offset),
         hash: (slot, length, offset) => this.hasher?.data(slot, length, offset),
         written: (offset, length) => {
-          while (piece < map.count && map.end(piece) <= offset + length) {
-            if (map.start(piece) >= start) this.completePiece(piece);
-            piece++;
+          onDisk = offset + length;
+          this.landed.add(offset, onDisk);
+          // A slot never spans two pieces.
+          const piece = Math.floor(offset / map.pieceSize);
+          if (!map.isComplete(piece) && this.landed.covers(map.start(piece), map.end(piece))) {
+            this.landed.remove(map.start(piece), map.end(piece));
+            this.completePiece(piece);
           }
         },
         landed: (pos) => {
-          landed = pos;
+          inMemory = pos;
           this.reportProgress();
         },
       });
@@ -224,7 +245,7 @@ export class PartialFile {
     let inflight = 0;
     for (const bytes of this.inflight) inflight += Math.max(0, bytes());
     const map = this.map;
-    this.opts.onProgress?.(map ? Math.min(map.size, map.bytesComplete() + inflight) : inflight, map?.size);
+    this.opts.onProgress?.(map ? Math.min(map.size, map.bytesComplete() + this.landed.total() + inflight) : inflight, map?.size);
   }
 
   /** Persists which pieces are on disk, at most once a second unless forced. */
@@ -258,7 +279,8 @@ export class PartialFile {
     const map = this.requireMap();
     const hasher = this.hasher;
     if (!hasher) throw new Error('hasher missing');
-    const { sha256, pieces } = await hasher.finish(map.size);
+    const hashed = await hasher.finish(map.size);
+    const { sha256 } = hashed;
     this.hasher = undefined;
     const expected = this.opts.expectedSha256;
     if (expected && sha256 !== expected.toLowerCase()) {
@@ -268,7 +290,7 @@ export class PartialFile {
     await fs.rename(this.path, this.opts.finalPath);
     await clearRepairMarker(this.opts.finalPath);
     await removePartData(this.opts.finalPath);
-    return { size: map.size, sha256, pieces };
+    return { size: map.size, ...hashed };
   }
 
   /** Drops the partial data (an in-place repair gets its installed file back). */

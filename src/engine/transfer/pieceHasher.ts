@@ -1,5 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { DownloadError } from '../core/downloadError';
+import type { PieceAlgorithm } from '../store/storeLayout';
+import { PIECE_ALGORITHM, PIECE_HASH_WORKER_PRELUDE, pieceHashWorkerData } from './pieceDigest';
 
 export interface PieceHashOptions {
   readonly file: string;
@@ -8,8 +10,10 @@ export interface PieceHashOptions {
   readonly pieceSize: number;
   /** Compute the whole-file sha256. */
   readonly whole: boolean;
-  /** Compute each piece's sha256. */
+  /** Compute each piece's digest. */
   readonly pieces: boolean;
+  /** The piece digest: a manifest's own (to compare with it), else the current one. */
+  readonly pieceAlgorithm?: PieceAlgorithm;
   readonly signal?: AbortSignal;
   /** Bytes hashed so far (the slower of the two passes). */
   readonly onProgress?: (bytesDone: number) => void;
@@ -20,15 +24,18 @@ export interface PieceHashOptions {
 export interface PieceHashResult {
   readonly sha256?: string;
   readonly pieces: string[];
+  readonly pieceAlgorithm: PieceAlgorithm;
 }
 
 // A source string run with eval, like fileHasher's, so it works the same from tsx tests and the esbuild bundle.
-const WORKER_SOURCE = `
+const WORKER_SOURCE = `${PIECE_HASH_WORKER_PRELUDE}
 const { parentPort, workerData } = require('node:worker_threads');
 const fs = require('node:fs');
 const crypto = require('node:crypto');
 const { file, size, pieceSize, mode, pauseMs } = workerData;
 const PROGRESS_STEP = 8 * 1024 * 1024;
+pieceHashReady.then(run, (e) => parentPort.postMessage({ type: 'error', message: String((e && e.message) || e) }));
+function run() {
 const fd = fs.openSync(file, 'r');
 try {
   const buf = Buffer.allocUnsafe(Math.min(4 * 1024 * 1024, Math.max(1, size)));
@@ -39,7 +46,7 @@ try {
   let posted = 0;
   while (offset < size) {
     const pieceEnd = Math.min(size, offset + pieceSize);
-    const piece = mode === 'pieces' ? crypto.createHash('sha256') : undefined;
+    const piece = mode === 'pieces' ? newPieceHash() : undefined;
     while (offset < pieceEnd) {
       const n = fs.readSync(fd, buf, 0, Math.min(buf.length, pieceEnd - offset), offset);
       if (n === 0) throw new Error('the file is shorter than expected');
@@ -61,6 +68,7 @@ try {
 } finally {
   fs.closeSync(fd);
 }
+}
 `;
 
 type WorkerReply =
@@ -76,14 +84,16 @@ type WorkerReply =
 export async function hashPieces(opts: PieceHashOptions): Promise<PieceHashResult> {
   opts.signal?.throwIfAborted();
   const modes = [...(opts.whole ? ['whole' as const] : []), ...(opts.pieces ? ['pieces' as const] : [])];
+  const pieceAlgorithm = opts.pieceAlgorithm ?? PIECE_ALGORITHM;
   const offsets = modes.map(() => 0);
   const workers: Worker[] = [];
   const onAbort = (): void => { for (const w of workers) void w.terminate(); };
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    const results = await Promise.all(modes.map((mode, k) => new Promise<PieceHashResult>((resolve, reject) => {
+    const results = await Promise.all(modes.map((mode, k) => new Promise<Omit<PieceHashResult, 'pieceAlgorithm'>>((resolve, reject) => {
       const worker = new Worker(WORKER_SOURCE, {
-        eval: true, workerData: { file: opts.file, size: opts.size, pieceSize: opts.pieceSize, mode, pauseMs: opts.pauseBetweenPiecesMs ?? 0 },
+        eval: true, workerData: { file: opts.file, size: opts.size, pieceSize: opts.pieceSize, mode, pauseMs: opts.pauseBetweenPiecesMs ?? 0,
+          pieceHash: pieceHashWorkerData(mode === 'pieces' ? pieceAlgorithm : 'sha256') },
       });
       workers.push(worker);
       worker.on('message', (m: WorkerReply) => {
@@ -99,7 +109,7 @@ export async function hashPieces(opts: PieceHashOptions): Promise<PieceHashResul
       worker.on('error', reject);
       worker.on('exit', () => reject(opts.signal?.aborted ? new DownloadError('aborted', 'check cancelled') : new Error('hashing stopped')));
     })));
-    return { sha256: results.find((r) => r.sha256)?.sha256, pieces: results.find((r) => r.pieces.length > 0)?.pieces ?? [] };
+    return { sha256: results.find((r) => r.sha256)?.sha256, pieces: results.find((r) => r.pieces.length > 0)?.pieces ?? [], pieceAlgorithm };
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
     for (const w of workers) void w.terminate();

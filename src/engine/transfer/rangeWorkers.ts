@@ -1,29 +1,41 @@
 import { DownloadError } from '../core/downloadError';
 import { parseContentRange } from './bodyReceiver';
+import { ByteRanges, type ByteRange } from './byteRanges';
 import type { HttpResponse } from './http/httpClient';
 import type { PartialFile } from './partialFile';
 import { strongEtag, type RemoteFile } from './remoteFile';
 import { RestartTransfer, type RetryBudget } from './retryBudget';
 
-/** The most one request asks for, so connections that finish early find work left to take. */
-const MAX_RUN_BYTES = 64 * 1024 * 1024;
+/** The most one request asks for: requests shrink towards the end, so connections finish together. */
+const MAX_REQUEST_BYTES = 64 * 1024 * 1024;
+/** The smallest range worth a request of its own (and so the smallest half a split leaves). */
+const MIN_SPLIT_BYTES = 1024 * 1024;
+/** Requests ask for at most this share (1 / (connections × this)) of what no request has asked for yet. */
+const REQUESTS_PER_CONNECTION_LEFT = 4;
 
-/** Pieces [first, last] that one connection is fetching. */
-interface Assignment {
-  readonly first: number;
-  readonly last: number;
+/**
+ * The byte range one connection owns: [pos, requested) is asked for, [requested, end) not yet. A split
+ * moves `end` down to hand the second half of the unrequested part to another connection.
+ */
+interface Segment {
+  pos: number;
+  requested: number;
+  end: number;
 }
 
 type RequestOutcome = 'more' | 'done' | HttpResponse;
 
 /**
- * Connections fetching the missing pieces of a PartialFile with Range requests, each taking the next
- * assignment from `claim()` until none is left, each retrying through the transfer's one RetryBudget.
+ * Connections fetching the missing bytes of a PartialFile with Range requests, each taking its next range
+ * from `claim()` until none is left, each retrying through the transfer's one RetryBudget. With nothing
+ * left to start, a connection takes the second half of the largest range still unrequested (aria2's
+ * approach), so a slow connection does not finish alone; no byte is asked for twice unless a request fails,
+ * and then only what did not land.
  * Only the first starts until a 206 shows that Range works, so a server that ignores Range is not asked
  * for the whole file N times; a 200 instead stops them all and is handed back to be streamed whole.
  */
 export class RangeWorkers {
-  private readonly inFlight = new Set<Assignment>();
+  private readonly segments = new Set<Segment>();
   private onRangeConfirmed: (() => void) | undefined;
 
   constructor(
@@ -31,6 +43,8 @@ export class RangeWorkers {
     private readonly partial: PartialFile,
     private readonly budget: RetryBudget,
     private readonly connections: number,
+    /** Says when a range is split, e.g. "a.bin: splitting bytes 100-200: …". */
+    private readonly log: (message: string) => void,
   ) {}
 
   /** Fetches every missing piece; returns the whole-file body if the server answered 200 instead. */
@@ -93,35 +107,67 @@ export class RangeWorkers {
   }
 
   private async fetchNext(workers: number, signal: AbortSignal): Promise<RequestOutcome> {
-    const map = this.partial.pieces;
-    // Unknown size: the first piece's Content-Range tells it.
-    const assignment = map ? this.claim(workers) : { first: 0, last: 0 };
-    if (!assignment) return 'done';
-    this.inFlight.add(assignment);
+    // Unknown size: the first piece's Content-Range tells it (and only one connection runs until then).
+    const first = this.partial.pieces ? undefined : { pos: 0, requested: 0, end: this.partial.pieceSize };
+    const segment = first ?? this.claim();
+    if (!segment) return 'done';
+    this.segments.add(segment);
     try {
-      const pieceSize = this.partial.pieceSize;
-      const end = map ? map.end(assignment.last) : pieceSize;
-      return await this.fetchRange(assignment.first * pieceSize, end, signal) ?? 'more';
+      while (segment.pos < segment.end) {
+        segment.requested = this.cut(segment.pos, segment.end, this.requestSize(workers));
+        const whole = await this.fetchRange(segment.pos, segment.requested, signal);
+        if (whole) return whole;
+        segment.pos = segment.requested;
+      }
+      return 'more';
     } finally {
-      this.inFlight.delete(assignment);
+      // A failed request's unlanded bytes are free again: the next claim resumes from where they start.
+      this.segments.delete(segment);
     }
   }
 
   /**
-   * The next run of contiguous missing pieces no connection has, sized so the connections share what is
-   * left: N connections make about N requests. (Where dynamic splitting would go: with nothing left, take
-   * the second half of the largest assignment in flight.)
+   * The first missing range no connection owns; with none, the second half of the largest unrequested
+   * range another connection owns (no half smaller than MIN_SPLIT_BYTES). So the first connection takes
+   * the whole file and each next one half of the largest share, as aria2 does.
    */
-  private claim(workers: number): Assignment | undefined {
-    const map = this.partial.requireMap();
-    const taken = (i: number): boolean => [...this.inFlight].some((a) => i >= a.first && i <= a.last);
-    const free = map.missing().filter((i) => !taken(i));
-    if (free.length === 0) return undefined;
-    const idle = Math.max(1, workers - this.inFlight.size);
-    const maxRun = Math.max(1, Math.min(Math.ceil(free.length / idle), Math.floor(MAX_RUN_BYTES / map.pieceSize)));
-    let last = free[0];
-    for (let k = 1; k < free.length && k < maxRun && free[k] === last + 1; k++) last = free[k];
-    return { first: free[0], last };
+  private claim(): Segment | undefined {
+    const free = this.freeRanges()[0];
+    if (free) return { pos: free.start, requested: free.start, end: free.end };
+    let largest: Segment | undefined;
+    for (const s of this.segments) if (!largest || s.end - s.requested > largest.end - largest.requested) largest = s;
+    if (!largest || largest.end - largest.requested < 2 * MIN_SPLIT_BYTES) return undefined;
+    const mid = largest.requested + Math.floor((largest.end - largest.requested) / 2);
+    const taken = { pos: mid, requested: mid, end: largest.end };
+    this.log(`splitting bytes ${largest.requested}-${largest.end}: another connection takes ${mid}-${largest.end}`);
+    largest.end = mid;
+    return taken;
+  }
+
+  /** The missing bytes no connection owns, in order. */
+  private freeRanges(): ByteRange[] {
+    const owned = new ByteRanges();
+    for (const s of this.segments) owned.add(s.pos, s.end);
+    return this.partial.missingRanges().flatMap((range) => owned.gaps(range.start, range.end));
+  }
+
+  /**
+   * Where `length` bytes from `start` end within [start, end): moved back to a piece boundary when one is
+   * far enough in, so a piece mostly comes over one connection and is hashed from memory.
+   */
+  private cut(start: number, end: number, length: number): number {
+    if (start + length >= end) return end;
+    const boundary = Math.floor((start + length) / this.partial.pieceSize) * this.partial.pieceSize;
+    return boundary - start >= MIN_SPLIT_BYTES ? boundary : start + length;
+  }
+
+  /** Large while much is left, down to MIN_SPLIT_BYTES at the end: what is asked for cannot be split off. */
+  private requestSize(workers: number): number {
+    if (workers === 1 || !this.partial.pieces) return Number.MAX_SAFE_INTEGER;
+    let unrequested = 0;
+    for (const s of this.segments) unrequested += s.end - s.requested;
+    for (const r of this.freeRanges()) unrequested += r.end - r.start;
+    return Math.max(MIN_SPLIT_BYTES, Math.min(MAX_REQUEST_BYTES, Math.floor(unrequested / (workers * REQUESTS_PER_CONNECTION_LEFT))));
   }
 
   /** One Range request for [start, end); returns the response instead when it is a whole-file 200. */

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { SlotPool } from '../../../src/engine/transfer/slotPool';
 import { FileHasher } from '../../../src/engine/transfer/fileHasher';
-import { generateData } from '../../support/faultServer';
+import { generateData, pieceDigestsOf } from '../../support/faultServer';
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
@@ -44,7 +44,8 @@ describe('FileHasher', () => {
     hasher.piece(5, data.length);
     const result = await hasher.finish(data.length);
     assert.equal(result.sha256, sha(data));
-    assert.deepEqual(result.pieces, Array.from({ length: 6 }, (_, i) => sha(data.subarray(i * piece, (i + 1) * piece))));
+    assert.deepEqual(result.pieces, await pieceDigestsOf(data, piece));
+    assert.equal(result.pieceAlgorithm, 'xxh64');
   });
 
   it('gives every slot back when a worker fails, so the download is not left waiting for memory', async () => {

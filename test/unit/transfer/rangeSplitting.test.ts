@@ -1,0 +1,75 @@
+import * as assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { FileTransfer } from '../../../src/engine/transfer/fileTransfer';
+import { SpeedLimiter } from '../../../src/engine/transfer/speedLimiter';
+import type { DownloadSettings } from '../../../src/engine/transfer/settings';
+import { MemoryLogger, serverAndFolderPerTest, testSettings } from '../../support/downloadFixtures';
+import { FaultServer, generateData, sha256Of, type RequestRecord } from '../../support/faultServer';
+
+const MiB = 1024 * 1024;
+
+/** [start, end) of each request's Range header, in the order the server saw them. */
+function rangesOf(requests: readonly RequestRecord[]): { start: number; end: number }[] {
+  return requests.map((r) => {
+    const m = /^bytes=(\d+)-(\d+)$/.exec(r.range ?? '');
+    if (!m) throw new Error(`unexpected range ${r.range}`);
+    return { start: Number(m[1]), end: Number(m[2]) + 1 };
+  });
+}
+
+for (const transport of ['direct', 'platform'] as const) describe(`dynamic range splitting (${transport} transport)`, function () {
+  this.timeout(30_000);
+  const setup = serverAndFolderPerTest();
+  let server: FaultServer;
+  beforeEach(() => { server = setup.server(); });
+
+  async function download(name: string, settings: Partial<DownloadSettings>, logger = new MemoryLogger()): Promise<string> {
+    const file = server.files.get(name);
+    const finalPath = path.join(setup.dir(), name);
+    const all = testSettings({ transport, pieceSizeBytes: 4 * MiB, connections: 4, ...settings });
+    const result = await new FileTransfer({
+      modelId: 'm', finalPath, url: server.url(name), isHub: false, expectedSha256: file?.sha256, expectedSize: file?.data.length,
+      limiter: new SpeedLimiter(0), logger, settings: () => all,
+    }).run(new AbortController().signal);
+    assert.equal(result.sha256, file?.sha256);
+    return finalPath;
+  }
+
+  for (const slow of [false, true]) {
+    it(`splits ranges between connections and never fetches a byte twice${slow ? ', also with one slow connection' : ''}`, async () => {
+      const data = generateData(10 * MiB + 1);
+      server.addFile('a.bin', data);
+      server.bytesPerSecondPerConnection = 4 * MiB;
+      if (slow) server.halfSpeedEvery = 4;
+      const logger = new MemoryLogger();
+      const finalPath = await download('a.bin', {}, logger);
+      assert.equal(sha256Of(await fs.readFile(finalPath)), sha256Of(data));
+      assert.equal(server.bytesSent, data.length);
+      assert.equal(server.bytesSentTwice('a.bin'), 0);
+      // Each split the log names was fetched as two requests that meet at its midpoint.
+      const splits = logger.lines.map((l) => /splitting bytes (\d+)-(\d+): another connection takes (\d+)-/.exec(l)).filter((m) => m !== null);
+      assert.ok(splits.length >= 1, `no split: ${logger.lines.join('; ')}`);
+      const ranges = rangesOf(server.requestsFor('a.bin'));
+      for (const [, , , mid] of splits) {
+        assert.ok(ranges.some((r) => r.end === Number(mid)) && ranges.some((r) => r.start === Number(mid)), `split at ${mid}`);
+      }
+    });
+  }
+
+  it('resumes a split range that fails from the last byte that arrived', async () => {
+    const data = generateData(10 * MiB + 1);
+    server.addFile('a.bin', data);
+    server.bytesPerSecondPerConnection = 4 * MiB;
+    // The first request runs alone until its 206 arrives; the second is another connection's claim. It stalls part-way.
+    const stallAfter = 300_007;
+    server.inject('a.bin', {}, { stallAfterBytes: stallAfter });
+    await download('a.bin', { stallTimeoutSeconds: 0.3 });
+    const ranges = rangesOf(server.requestsFor('a.bin'));
+    const failed = ranges[1];
+    assert.ok(failed.start > 0, 'the second request is not the first connection\'s');
+    const resumed = ranges.slice(2).find((r) => r.start === failed.start + stallAfter);
+    assert.ok(resumed, `no request resumed at ${failed.start + stallAfter}: ${ranges.map((r) => `${r.start}-${r.end}`).join(', ')}`);
+    assert.equal(server.bytesSentTwice('a.bin'), 0);
+  });
+});

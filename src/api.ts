@@ -10,7 +10,12 @@ export type FallbackStrategy = 'ask' | 'alternative' | 'queue' | 'mock' | 'downl
 export interface ModelSummary {
   readonly id: string;
   readonly name: string;
+  /** The catalog's version. */
   readonly version: string;
+  /** The version on disk that requests get; null when nothing usable is installed. */
+  readonly installedVersion: string | null;
+  /** The version an update would bring, or null (up to date, not installed, or held). */
+  readonly updateAvailable: string | null;
   readonly task?: string;
   readonly state: ModelStateName;
   /** Local file paths when ready. */
@@ -50,6 +55,13 @@ export interface ModelLease {
   readonly upgrade?: { readonly modelId: string; readonly etaSeconds?: number };
   /** Fires when the requested model is ready; the lease then grants it (mode 'ready'). */
   onDidUpgrade(listener: (grant: { modelId: string; paths: readonly string[] }) => void): Unsubscribe;
+  /** The version the paths belong to (none for a mock). */
+  readonly version?: string;
+  /**
+   * Fires when another version of the leased model is installed (an update or a rollback): this lease keeps
+   * its paths until released; request the model again to get the new version.
+   */
+  onDidInstallNewerVersion(listener: (e: { modelId: string; version: string }) => void): Unsubscribe;
   /** Call around each generation: downloads pause meanwhile when `download.pauseDuringGeneration` is on. */
   beginGeneration(): GenerationHandle;
   /** Lets the model go (it can then be removed or repaired). Also done by dispose(), so a lease can sit in context.subscriptions. */

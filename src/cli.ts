@@ -6,10 +6,11 @@ import { runRemove, runRepair, runVerify } from './cli/integrityCommands';
 import { ProgressPrinter } from './cli/progressPrinter';
 import { AvailabilityEngine, hfEndpoint, selectLocations } from './engine';
 import { runImport } from './cli/importCommand';
+import { runRollback, runUpdate, runUpdates } from './cli/updateCommands';
 
 /**
- * Exit codes: 0 every requested model ended verified (download, repair, verify) or removed, or every matched
- * file was imported verified (import); 3 every one ended ready, but a file has no sha256 to verify it with;
+ * Exit codes: 0 every requested model ended verified (download, repair, verify), removed, switched (update,
+ * rollback), or every matched file was imported verified (import); 3 every one ended ready, but a file has no sha256 to verify it with;
  * 1 one did not; 2 usage or catalog error.
  */
 async function main(argv: readonly string[]): Promise<number> {
@@ -36,7 +37,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const locations = await selectLocations(opts.from);
-  const printer = opts.command === 'download' || opts.command === 'repair' ? new ProgressPrinter(process.stderr, opts.ids) : undefined;
+  const printer = opts.command === 'download' || opts.command === 'repair' || opts.command === 'update' ? new ProgressPrinter(process.stderr, opts.ids) : undefined;
   const engine = await AvailabilityEngine.create({
     storeRoot: opts.store,
     models: catalog.models,
@@ -61,6 +62,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return catalog.errors.length > 0 ? 2 : 0;
     }
     if (opts.command === 'import') return (await runImport(engine, opts, locations, process.stdout, stderrLogger(undefined, process.stderr))) ? 0 : 1;
+    if (opts.command === 'updates') return await runUpdates(engine, opts.json, process.stdout);
+    if (opts.command === 'rollback') return await runRollback(engine, opts, process.stdout, process.stderr);
     if (opts.command === 'serve') {
       const { runServe } = await import('./cli/serveCommand');
       return await runServe(engine, opts, stderrLogger(undefined, process.stderr), process.stdout, process.stderr);
@@ -94,6 +97,7 @@ async function main(argv: readonly string[]): Promise<number> {
     });
     if (opts.command === 'verify') return await runVerify(engine, opts, process.stdout, process.stderr, interrupt.signal);
     if (!printer) return 2;
+    if (opts.command === 'update') return await runUpdate(engine, opts, process.stdout, process.stderr, printer);
     if (opts.command === 'repair') return await runRepair(engine, opts.ids, process.stdout, process.stderr, printer);
     return await runDownload(engine, opts, process.stdout, process.stderr, printer);
   } finally {

@@ -19,6 +19,7 @@ import { HostTokens } from './vscode/hostTokens';
 import { registerTokenCommands } from './vscode/tokenCommands';
 import { LocalApiService } from './vscode/localApiService';
 import { registerIntegrityCommands } from './vscode/integrityCommands';
+import { UpdateCommands, watchUpdateResults } from './vscode/updateCommands';
 import { ExtensionLogs } from './vscode/logs';
 import { findLocalModelsCommand, offerWhenViewOpens, reuseLocations } from './vscode/localModels';
 import { ModelsTree } from './vscode/modelsTree';
@@ -66,7 +67,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
     own(onDidChangeSetting(['health.checkIntervalHours'], () => monitor.reschedule()));
     const usageIndex = own(new UsageIndex(usage.store));
     const hubSizes = own(new HubSizes({ cacheFile: vscode.Uri.joinPath(context.globalStorageUri, 'hub-sizes.json').fsPath, credentials: (origin) => tokens.get(origin), logger: logs.management }));
-    const tree = own(new ModelsTree(engine, (id) => usageIndex.get(id), (model) => hubSizes.sizeOf(model)));
+    const tree = own(new ModelsTree(engine, (id) => usageIndex.get(id), (model) => hubSizes.sizeOf(model), (id) => engine.updates.held.includes(id)));
     own(usageIndex.onDidChange(() => tree.refresh()));
     const status = own(new DownloadStatus(engine));
     own(hubSizes.onDidChange(() => tree.refresh()));
@@ -97,6 +98,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
     command('requestModel', (arg) => requestModelCommand(engine, requests, arg));
     command('clearAnalytics', () => clearAnalytics(usage.store));
     registerIntegrityCommands(command, { engine, notifier, log: logs.health });
+    own(new UpdateCommands(command, { engine, notifier, log: logs.management }));
+    if (usage.store) own(watchUpdateResults({ engine, notifier, log: logs.management }, usage.store));
     const localModels = { engine, catalogs, log: logs.management, globalStorage: context.globalStorageUri.fsPath, state: context.globalState };
     command('findLocalModels', () => findLocalModelsCommand(localModels));
     own(offerWhenViewOpens(tree.view, localModels));

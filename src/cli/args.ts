@@ -29,13 +29,17 @@ export interface CliOptions {
   readonly addToCatalog?: string;
   /** download: take a verified copy from another tool's store instead of downloading (off with --no-reuse). */
   readonly reuse: boolean;
+  /** update --all: every model with an update. */
+  readonly all: boolean;
+  /** rollback --to: the version to go back to. */
+  readonly to?: string;
   /** serve: the API's port on 127.0.0.1. */
   readonly port: number;
 }
 
-export type CliCommand = 'list' | 'download' | 'verify' | 'repair' | 'remove' | 'analytics' | 'cleanup' | 'import' | 'serve' | 'help';
+export type CliCommand = 'list' | 'download' | 'verify' | 'repair' | 'remove' | 'analytics' | 'cleanup' | 'import' | 'serve' | 'updates' | 'update' | 'rollback' | 'help';
 
-const COMMANDS: readonly CliCommand[] = ['list', 'download', 'verify', 'repair', 'remove', 'analytics', 'cleanup', 'import', 'serve'];
+const COMMANDS: readonly CliCommand[] = ['list', 'download', 'verify', 'repair', 'remove', 'analytics', 'cleanup', 'import', 'serve', 'updates', 'update', 'rollback'];
 
 export class UsageError extends Error {}
 
@@ -57,10 +61,14 @@ export const USAGE = `usage: model-availability [--store DIR] [--catalog FILE_OR
                                          adopt models from the Hugging Face cache, Ollama, LM Studio or a folder:
                                          reflink, else hard link, else copy, each verified; --add-to-catalog writes
                                          entries for found models no catalog lists, then adopts them too
+  updates [--json]                       the model updates the catalogs offer, with the bytes each would download
+  update [<id>...] [--all]               download, verify and switch to the new version (the old one stays
+                                         installed until then, and when the new one fails)
+  rollback <id> [--to VERSION]           go back to another installed version (the newest other one), offline
 
 --no-builtin leaves out the built-in catalog (by default it is merged with the --catalog files).
-Exit codes: 0 every model ended verified (download, repair, verify) or removed; 3 ended ready, but a file
-has no sha256 to verify it with; 1 one did not; 2 a usage or catalog error.
+Exit codes: 0 every model ended verified (download, repair, verify), removed, switched (update, rollback);
+3 ended ready, but a file has no sha256 to verify it with; 1 one did not; 2 a usage or catalog error.
 
 The store defaults to $MODEL_AVAILABILITY_STORE or ~/.cache/model-availability.
 $MODEL_AVAILABILITY_API_TOKEN, when set, is serve's token instead of the file's.
@@ -98,6 +106,8 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
   const from: string[] = [];
   let addToCatalog: string | undefined;
   let reuse = true;
+  let all = false;
+  let to: string | undefined;
   let port = 8000;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -126,7 +136,9 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
       case '--from': from.push(value()); break;
       case '--add-to-catalog': addToCatalog = path.resolve(value()); break;
       case '--no-reuse': reuse = false; break;
-      case '-h': case '--help': return { store: '', catalogs, builtin, command: 'help', ids: [], json, repair, period, dryRun, keepRecentDays, keepFrequentUses, maxStorageGB, pinned, from, reuse, port };
+      case '--all': all = true; break;
+      case '--to': to = value(); break;
+      case '-h': case '--help': return { store: '', catalogs, builtin, command: 'help', ids: [], json, repair, period, dryRun, keepRecentDays, keepFrequentUses, maxStorageGB, pinned, from, reuse, all, port };
       case '--port': port = number(flag, value(), 0, 65535, true); break;
       default:
         if (flag.startsWith('-')) throw new UsageError(`unknown option ${flag}`);
@@ -136,10 +148,14 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
   const [name, ...ids] = positional;
   const command = COMMANDS.find((c) => c === name);
   if (!command) throw new UsageError(name ? `unknown command '${name}'` : 'missing command');
+  if (command === 'update' && (ids.length === 0) === !all) throw new UsageError('update needs model ids or --all (not both)');
+  if (all && command !== 'update') throw new UsageError('--all goes with update');
+  if (command === 'rollback' && ids.length !== 1) throw new UsageError('rollback needs exactly one model id');
+  if (to !== undefined && command !== 'rollback') throw new UsageError('--to goes with rollback');
   if ((command === 'download' || command === 'repair' || command === 'remove') && ids.length === 0) {
     throw new UsageError(`${command} needs at least one model id`);
   }
-  if ((command === 'list' || command === 'analytics' || command === 'cleanup' || command === 'import' || command === 'serve') && ids.length > 0) throw new UsageError(`${command} takes no ids`);
+  if ((command === 'list' || command === 'analytics' || command === 'cleanup' || command === 'import' || command === 'serve' || command === 'updates') && ids.length > 0) throw new UsageError(`${command} takes no ids`);
   if (dryRun && command !== 'cleanup' && command !== 'import') throw new UsageError('--dry-run goes with cleanup or import');
   if (from.length > 0 && command !== 'import' && command !== 'download') throw new UsageError('--from goes with import or download');
   if (addToCatalog !== undefined && command !== 'import') throw new UsageError('--add-to-catalog goes with import');
@@ -149,7 +165,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
   if (!builtin && catalogs.length === 0) throw new UsageError('--no-builtin needs at least one --catalog');
   return {
     store: path.resolve(store ?? defaultStore(env)), catalogs, builtin, command, ids, json, repair, connections, speedLimitMBps, maxRetries,
-    analyticsDir, period, dryRun, keepRecentDays, keepFrequentUses, maxStorageGB, pinned, from, addToCatalog, reuse, port,
+    analyticsDir, period, dryRun, keepRecentDays, keepFrequentUses, maxStorageGB, pinned, from, addToCatalog, reuse, all, to, port,
   };
 }
 

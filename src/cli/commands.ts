@@ -13,6 +13,8 @@ export interface ListedModel {
   readonly catalog: string;
   /** The version on disk that requests get; null when nothing usable is installed. */
   readonly installedVersion: string | null;
+  /** The version an update would bring, or null. */
+  readonly updateAvailable: string | null;
   readonly state: ModelState['state'];
   readonly health: Health | null;
   readonly bytesOnDisk: number;
@@ -27,7 +29,7 @@ export function listModels(engine: AvailabilityEngine): ListedModel[] {
     const s = engine.getModelState(m.id);
     if (!s) throw new Error(`no state for ${m.id}`);
     return {
-      id: m.id, name: m.name, version: m.version, installedVersion: s.installedVersion, catalog: m.origin, state: s.state, health: s.health, bytesOnDisk: s.bytesOnDisk,
+      id: m.id, name: m.name, version: m.version, installedVersion: s.installedVersion, updateAvailable: s.updateAvailable, catalog: m.origin, state: s.state, health: s.health, bytesOnDisk: s.bytesOnDisk,
       files: s.files.map((f) => ({ path: f.path, localPath: f.localPath, size: f.size ?? null, sha256: f.sha256 ?? null, state: f.state })),
       problems: s.healthReasons.map((r) => r.message),
       healthReasons: s.healthReasons,

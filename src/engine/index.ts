@@ -1,6 +1,6 @@
 // The engine's one entrance for its surfaces (src/vscode, src/cli, src/api): they import nothing else.
 export { AvailabilityEngine, OperationRefusedError, downloadedWords, onlyUnverifiable, unverifiableFiles } from './availability/engine';
-export type { CheckProgress, DownloadControls, IntegrityControls, DownloadPriority, DownloadSettings, FileCheck, Health, HealthReason, HealthReport, HealthSettings, InstalledVersion, Logger, ModelChange, ModelFailure, ModelFileState, ModelState, ModelStateName, RepairResult } from './availability/engine';
+export type { CheckProgress, DownloadControls, IntegrityControls, DownloadPriority, DownloadSettings, FileCheck, Health, HealthReason, HealthReport, HealthSettings, InstalledVersion, Logger, ModelChange, UpdateOffer, UpdateOutcome, UpdateSettings, VersionSwitch, ModelFailure, ModelFileState, ModelState, ModelStateName, RepairResult } from './availability/engine';
 export type { DownloadFailureCode } from './core/downloadError';
 export { UseGuard } from './availability/useGuard';
 export type { Use } from './availability/useGuard';
@@ -35,6 +35,7 @@ export { usageSummary } from './usage/analytics/usageQueries';
 export type { ModelUseSummary } from './usage/analytics/usageQueries';
 export { recordEngineEvents, usageRecorder } from './usage/analytics/usageRecorder';
 export { HealthMonitor } from './usage/healthMonitor';
+export { AutoRollback } from './usage/autoRollback';
 export type { ModelLease } from './usage/requests/lease';
 export { ModelRequests } from './usage/requests/modelRequests';
 export type { FallbackChoices, FallbackChooser, FallbackStrategy, RequestSettings, ResolvedStrategy } from './usage/requests/modelRequests';

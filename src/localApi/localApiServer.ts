@@ -9,6 +9,7 @@ import { ApiError, sendError, sendJson } from './apiError';
 import { HttpLeases } from './httpLeases';
 import { addLeaseRoutes } from './leaseHandlers';
 import { addModelRoutes, cachedStatusBody, type StatusCache } from './modelHandlers';
+import { addUpdateRoutes } from './updateHandlers';
 import { readBody } from './requestBody';
 import { MethodNotAllowed, Router } from './router';
 import { allowedOrigin, checkHost, checkToken, type SecurityOptions } from './security';
@@ -51,6 +52,7 @@ export class LocalApiServer extends Disposable {
     addModelRoutes(this.router, context, this.statusCache);
     addAnalyticsRoutes(this.router, context);
     addLeaseRoutes(this.router, context);
+    addUpdateRoutes(this.router, context);
     server.headersTimeout = HEADERS_TIMEOUT_MS;
     server.requestTimeout = REQUEST_TIMEOUT_MS;
     server.keepAliveTimeout = 5_000;

@@ -6,7 +6,8 @@ export interface ModelStatusJson {
   readonly name: string;
   readonly version: string;
   readonly installed_version: string | null;
-  readonly update_available: null;
+  /** The version an update would bring, or null. */
+  readonly update_available: string | null;
   readonly state: ModelState['state'];
   readonly health: ModelState['health'];
   readonly health_reasons: readonly { code: HealthReason['code']; message: string; path: string | null }[];
@@ -40,8 +41,7 @@ export function modelStatus(model: ModelEntry, state: ModelState, use: ModelUseS
   return {
     model_id: model.id, name: model.name, version: model.version,
     installed_version: state.installedVersion,
-    // Update checks are not part of the engine yet.
-    update_available: null,
+    update_available: state.updateAvailable,
     state: state.state, health: state.health,
     health_reasons: healthReasonsJson(state.healthReasons),
     ...progressFields(state),

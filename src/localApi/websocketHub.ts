@@ -4,6 +4,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { Disposable, type AvailabilityEngine } from '../engine';
 import type { LocalApiContext } from './apiContext';
 import { allModelStatuses, progressFields } from './modelStatus';
+import { offerJson } from './updateHandlers';
 
 export interface HubOptions {
   /** A client whose unsent data passes this is dropped: a slow reader never holds the engine's memory. */
@@ -41,6 +42,8 @@ export class WebSocketHub extends Disposable {
     this._register(engine.onDidCheck((e) => this.broadcast({
       type: 'health_check_completed', model_id: e.id, kind: e.kind, ok: e.ok, duration_ms: e.durationMs, health: engine.getModelState(e.id)?.health ?? null,
     })));
+    this._register(engine.updates.onDidFindUpdates((offers) => this.broadcast({ type: 'update_available', updates: offers.map(offerJson) })));
+    this._register(engine.updates.onDidSwitch((e) => this.broadcast({ type: e.reason === 'update' ? 'model_updated' : 'model_rolled_back', model_id: e.id, from: e.from, to: e.to })));
     const ping = setInterval(() => this.pingAll(), opts.pingIntervalMs ?? 30_000);
     ping.unref();
     this._register({

@@ -58,11 +58,27 @@ export function stateText(s: ModelState): string {
     case 'failed':
       return 'failed';
     case 'ready':
+      if (s.update) return `ready · ${updateText(s.update)}`;
       if (s.health === 'yellow') return `ready · ${YELLOW_WORDS[s.healthReasons[0]?.code ?? ''] ?? 'see details'}`;
       return 'ready';
     case 'missing':
       return 'not downloaded';
   }
+}
+
+/** "updating to 1.1.0 · 42%", or why it stopped (the installed version stays). */
+function updateText(u: NonNullable<ModelState['update']>): string {
+  if (u.state === 'failed') return `update to ${u.to} failed${u.reason ? `: ${u.reason}` : ''}`;
+  if (u.state === 'queued') return `update to ${u.to} queued`;
+  if (u.state === 'paused') return `update to ${u.to} paused${u.reason ? ` · ${u.reason}` : ''}`;
+  return `updating to ${u.to}${u.percent !== undefined ? ` · ${u.percent}%` : ''}`;
+}
+
+/** "update available: 1.1.0 (512 MB)" (the new version's size, when the catalog gives it). */
+export function updateAvailableText(model: ModelEntry, s: ModelState): string | undefined {
+  if (s.updateAvailable === null || s.update) return undefined;
+  const size = model.files.every((f) => f.size !== undefined) ? ` (${formatBytes(model.files.reduce((a, f) => a + (f.size ?? 0), 0))})` : '';
+  return `update available: ${s.updateAvailable}${size}`;
 }
 
 export function modelIcon(s: ModelState): vscode.ThemeIcon {

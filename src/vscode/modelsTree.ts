@@ -5,7 +5,7 @@ import type { ModelUseSummary } from '../engine';
 import type { ModelEntry, ModelFile } from '../engine';
 import type { AvailabilityEngine, InstalledVersion, ModelFileState, ModelState } from '../engine';
 import { BUILTIN_ORIGIN, formatBytes } from '../engine';
-import { describeModel, modelIcon, stateText } from './modelPresentation';
+import { describeModel, modelIcon, stateText, updateAvailableText } from './modelPresentation';
 
 type CatalogNode = ModelNode & { kind: 'catalog' };
 
@@ -57,12 +57,13 @@ export class ModelsTree extends Disposable implements vscode.TreeDataProvider<Mo
 
   /**
    * `lastUse` reads recorded usage (analytics); it may know nothing. `resolvedSize` is a size the hub
-   * reported for a model whose catalog gives none.
+   * reported for a model whose catalog gives none. `isHeld`: held at its version (`updates.held`).
    */
   constructor(
     private readonly engine: AvailabilityEngine,
     private readonly lastUse: (id: string) => ModelUseSummary | undefined = () => undefined,
     private readonly resolvedSize: (model: ModelEntry) => number | undefined = () => undefined,
+    private readonly isHeld: (id: string) => boolean = () => false,
   ) {
     super();
     this.view = this._register(vscode.window.createTreeView('modelAvailability.models', { treeDataProvider: this, showCollapseAll: true }));
@@ -93,10 +94,11 @@ export class ModelsTree extends Disposable implements vscode.TreeDataProvider<Mo
     if (node.kind === 'catalog') return node.models.map((model) => this.modelNode(model));
     if (node.kind !== 'model') return [];
     const files: ModelNode[] = node.model.files.map((file) => ({ kind: 'file', model: node.model, file }));
-    // Other versions on disk (the catalog moved on, the old one stays until removed). Read from disk only
-    // after the store was rescanned: progress refreshes the tree several times a second.
+    // Other versions on disk than the installed one (kept for rollback). Read from disk only after the
+    // store was rescanned: progress refreshes the tree several times a second.
+    const installed = this.engine.getModelState(node.model.id)?.installedVersion ?? node.model.version;
     const others = (await this.versionsOf(node.model.id))
-      .filter((v) => v.version !== node.model.version)
+      .filter((v) => v.version !== installed)
       .map((version): ModelNode => ({ kind: 'version', model: node.model, version }));
     return [...files, ...others];
   }
@@ -162,12 +164,10 @@ export class ModelsTree extends Disposable implements vscode.TreeDataProvider<Mo
     if (node.kind === 'file') return this.fileItem(node.model, node.file, state);
     const item = new vscode.TreeItem(`Version ${node.version.version}`, vscode.TreeItemCollapsibleState.None);
     item.id = `version:${node.model.id}@${node.version.version}`;
-    item.description = `${formatBytes(node.version.bytes)} · older version`;
+    item.description = `${formatBytes(node.version.bytes)} · ${node.version.version === node.model.version ? "the catalog's version" : 'previous version'}`;
     item.iconPath = new vscode.ThemeIcon('history');
     item.contextValue = 'modelVersion.old';
-    const isInstalled = state?.installedVersion === node.version.version;
-    if (isInstalled) item.description = `${formatBytes(node.version.bytes)} · installed`;
-    item.tooltip = `Version ${node.version.version} of ${node.model.name} is ${isInstalled ? 'installed and what requests get' : 'still on disk'}; the catalog now asks for ${node.model.version} (${node.version.files} files, verified ${new Date(node.version.verifiedAt).toLocaleString()}).`;
+    item.tooltip = `Version ${node.version.version} of ${node.model.name} is still on disk (${node.version.files} files, installed ${new Date(node.version.installedAt).toLocaleString()}, verified ${new Date(node.version.verifiedAt).toLocaleString()}); ${state?.installedVersion ?? 'nothing'} is installed. Use This Version switches to it without a download.`;
     return item;
   }
 
@@ -187,9 +187,10 @@ export class ModelsTree extends Disposable implements vscode.TreeDataProvider<Mo
     item.id = `model:${model.id}`;
     // The catalog moved on while an older version is what requests get: say so in the row, after the state.
     const olderInstalled = s?.installedVersion && s.installedVersion !== model.version ? s.installedVersion : undefined;
-    item.description = [describeModel(model, s, this.resolvedSize(model)), olderInstalled && `v${olderInstalled}`].filter(Boolean).join(' · ');
-    // `.damaged`: files on disk that need repair, whatever the download state says.
-    item.contextValue = `model.${s?.state ?? 'missing'}${s?.health === 'red' && (s.state === 'missing' || s.state === 'ready') ? '.damaged' : ''}`;
+    item.description = [describeModel(model, s, this.resolvedSize(model)), olderInstalled && `v${olderInstalled}`, s && updateAvailableText(model, s)].filter(Boolean).join(' · ');
+    // `.update`: an update can be installed; `.held`: held at its version; `.damaged`: files on disk that need repair, whatever the download state says.
+    const versionFlag = s?.updateAvailable && !s.update ? '.update' : this.isHeld(model.id) ? '.held' : '';
+    item.contextValue = `model.${s?.state ?? 'missing'}${versionFlag}${s?.health === 'red' && (s.state === 'missing' || s.state === 'ready') ? '.damaged' : ''}`;
     if (s) item.iconPath = modelIcon(s);
     item.tooltip = this.modelTooltip(model, s);
     return item;
@@ -203,6 +204,9 @@ export class ModelsTree extends Disposable implements vscode.TreeDataProvider<Mo
     md.appendMarkdown(installed === model.version ? `Version: ${escapeMd(installed)}\n\n`
       : installed ? `Installed version: ${escapeMd(installed)} · the catalog asks for ${escapeMd(model.version)}\n\n`
         : `Version: ${escapeMd(model.version)} (not installed)\n\n`);
+    const offer = s && updateAvailableText(model, s);
+    if (offer) md.appendMarkdown(`${escapeMd(offer)}${model.notes ? ` · [release notes](${model.notes})` : ''}\n\n`);
+    if (this.isHeld(model.id)) md.appendMarkdown(`Held at this version (Release Version Hold to get updates again)\n\n`);
     if (model.description) md.appendMarkdown(`${escapeMd(model.description)}\n\n`);
     const facts = [model.task, model.family, model.format, model.quantization].filter(Boolean).join(' · ');
     if (facts) md.appendMarkdown(`${escapeMd(facts)}\n\n`);

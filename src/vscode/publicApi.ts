@@ -14,6 +14,8 @@ function toApiLease(lease: ModelLease): ApiLease {
     get qualityDelta() { return lease.qualityDelta; },
     get upgrade() { return lease.upgrade; },
     onDidUpgrade: (listener) => lease.onDidUpgrade((g) => listener({ modelId: g.modelId, paths: g.paths })),
+    get version() { return lease.version; },
+    onDidInstallNewerVersion: (listener) => lease.onDidInstallNewerVersion((e) => listener({ ...e })),
     beginGeneration: () => lease.beginGeneration(),
     release: () => lease.release(),
     dispose: () => lease.release(),
@@ -25,7 +27,7 @@ export function createPublicApi(engine: AvailabilityEngine, requests: ModelReque
   const summaries = (): ModelSummary[] => engine.getModels().map((m) => {
     const s = engine.getModelState(m.id);
     return {
-      id: m.id, name: m.name, version: m.version, task: m.task, state: s?.state ?? 'missing',
+      id: m.id, name: m.name, version: m.version, installedVersion: s?.installedVersion ?? null, updateAvailable: s?.updateAvailable ?? null, task: m.task, state: s?.state ?? 'missing',
       paths: s?.state === 'ready' ? s.files.map((f) => f.localPath) : [],
       progress: s?.progress ? { bytesDone: s.progress.bytesDone, total: s.progress.total, etaSeconds: s.progress.etaSeconds } : undefined,
       waitEstimateSeconds: s?.waitEstimateSeconds,

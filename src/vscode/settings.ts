@@ -38,6 +38,13 @@ export interface Settings {
   'api.port': number;
   'api.requireToken': boolean;
   'api.allowedOrigins': string[];
+  'updates.keepPreviousVersions': number;
+  'updates.held': string[];
+  'updates.mode': 'notify' | 'auto' | 'off';
+  'updates.checkIntervalHours': number;
+  'updates.autoRollback.minGenerations': number;
+  'updates.autoRollback.successDropPoints': number;
+  'updates.autoRollback.slowerPercent': number;
 }
 export type SettingKey = keyof Settings;
 /** A group of settings, e.g. `download` for every `download.*`. */

@@ -93,3 +93,50 @@ export async function startRepoHub(cdn: FaultServer, files: readonly { name: str
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
+
+/**
+ * A mock hub for `org/tiny-GGUF` whose branch `main` can move: `commits` maps each commit to its files
+ * (served by `cdn` as `<commit>-<name>`). Answers the engine's revision (with `?blobs=true`, siblings with
+ * lfs sha256, as the real hub's model info), paths-info and resolve calls.
+ */
+export async function startBranchHub(cdn: FaultServer, commits: Map<string, readonly string[]>, main: string) {
+  const requests: HubRequest[] = [];
+  const state = { main };
+  const repo = '/api/models/org/tiny-GGUF';
+  const entry = (commit: string, name: string) => {
+    const served = cdn.files.get(`${commit}-${name}`);
+    if (!served) throw new Error(`the cdn does not serve ${commit}-${name}`);
+    return { size: served.data.length, sha256: served.sha256 };
+  };
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => { body += c.toString(); });
+    req.on('end', () => {
+      requests.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization, body });
+      const [url, query] = (req.url ?? '').split('?');
+      const json = (value: unknown): void => { res.setHeader('content-type', 'application/json'); res.end(JSON.stringify(value)); };
+      const rev = url.startsWith(`${repo}/revision/`) ? decodeURIComponent(url.slice(`${repo}/revision/`.length)) : undefined;
+      const commitOf = (r: string) => (r === 'main' ? state.main : commits.has(r) ? r : undefined);
+      if (rev !== undefined && commitOf(rev)) {
+        const commit = commitOf(rev) ?? '';
+        const siblings = (commits.get(commit) ?? []).map((name) => { const e = entry(commit, name); return { rfilename: name, size: e.size, lfs: { sha256: e.sha256, size: e.size, pointerSize: 134 } }; });
+        json({ id: 'org/tiny-GGUF', sha: commit, ...(query?.includes('blobs=true') ? { siblings } : {}) });
+      } else if (url.startsWith(`${repo}/paths-info/`) && req.method === 'POST') {
+        const commit = url.slice(`${repo}/paths-info/`.length);
+        const asked = new URLSearchParams(body).getAll('paths');
+        json((commits.get(commit) ?? []).filter((n) => asked.includes(n)).map((n) => { const e = entry(commit, n); return { type: 'file', path: n, size: e.size, lfs: { oid: e.sha256, size: e.size } }; }));
+      } else if (url.startsWith('/org/tiny-GGUF/resolve/')) {
+        const [commit, ...name] = url.slice('/org/tiny-GGUF/resolve/'.length).split('/');
+        res.writeHead(302, { location: cdn.url(`${commit}-${decodeURIComponent(name.join('/'))}`, 'localhost') }).end();
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests,
+    moveMain: (commit: string) => { state.main = commit; },
+    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  };
+}

@@ -5,7 +5,8 @@ import { KeyedThrottle } from '../core/throttle';
 import { DownloadQueue, type DownloadFailure, type DownloadPriority } from './downloadQueue';
 import type { TransferIo } from '../transfer/fileTransfer';
 import type { CredentialLookup } from '../transfer/http/httpClient';
-import { downloadModel } from './modelDownload';
+import { credentialFor, downloadModel } from './modelDownload';
+import { hfEndpoint, resolveHubRevision } from '../transfer/http/huggingFace';
 import { whenLockFree } from '../store/fileLock';
 import { removePartData } from '../store/partState';
 import { NULL_LOGGER, withDefaults, type DownloadSettings, type Logger } from '../transfer/settings';
@@ -19,6 +20,7 @@ import type { ForeignLocation } from '../store/foreign/foundFile';
 import { OperationRefusedError } from '../core/operationRefused';
 import { catalogTotal, modelStateOf, type ModelChange, type ModelState } from './modelState';
 import { UseGuard } from './useGuard';
+import { ModelUpdates, type UpdateSettings } from './updates/modelUpdates';
 
 export type { DownloadPriority } from './downloadQueue';
 export type { DownloadSettings, Logger } from '../transfer/settings';
@@ -29,6 +31,7 @@ export type { CheckProgress, FileCheck, FileCheckStatus, VerifyOptions } from '.
 export type { ModelChange, ModelFailure, ModelFileState, ModelState, ModelStateName } from './modelState';
 export { OperationRefusedError };
 export type { InstalledVersion } from '../store/installedVersions';
+export type { UpdateOffer, UpdateOutcome, UpdateSettings, VersionSwitch } from './updates/modelUpdates';
 
 /** Progress events of one model go out at most this often (leading and trailing); state changes at once. */
 const PROGRESS_INTERVAL_MS = 250;
@@ -56,6 +59,7 @@ export interface AvailabilityEngineOptions {
   readonly health?: Partial<HealthSettings>;
   /** Other tools' stores searched before each download for a verified copy to link instead (asked each time, so a setting applies at once). */
   readonly localCopies?: () => Promise<readonly ForeignLocation[]>;
+  readonly updates?: Partial<UpdateSettings>;
 }
 
 /** The one entry point the extension and the CLI use: store state, the download queue, and their events. */
@@ -67,6 +71,8 @@ export class AvailabilityEngine extends Disposable {
   readonly downloads: DownloadControls;
   /** Verify, repair, re-download and remove models. */
   readonly integrity: IntegrityControls;
+  /** Check, update, roll back and hold models' versions. */
+  readonly updates: ModelUpdates;
   private models = new Map<string, ModelEntry>();
   private stored = new Map<string, StoredModel>();
   private downloadSettings: DownloadSettings;
@@ -117,7 +123,7 @@ export class AvailabilityEngine extends Disposable {
           layout: this.layout, settings: () => this.downloadSettings, limiter: this.limiter, logger: this.logger,
           credentials: options.credentials, hfEndpoint: options.hfEndpoint, io: options.io, lockStaleMs: this.lockStaleMs,
           mode: this.checks.modeFor(id), localCopies: options.localCopies,
-        }, this.requireModel(id), signal, onProgress),
+        }, this.updates.downloadTarget(id) ?? this.requireModel(id), signal, onProgress),
         discard: (id) => this.discardPartial(id),
         remainingBytes: (id) => this.remainingBytes(id),
       },
@@ -139,13 +145,23 @@ export class AvailabilityEngine extends Disposable {
       onDidFinish: this.onDidFinish, onDidFail: this.onDidFail, onDidChangeModel: this.onDidChangeModel,
     }));
     this.integrity = this.checks;
+    this.updates = this._register(new ModelUpdates({
+      layout: this.layout, logger: this.logger, uses: this.uses, models: () => this.getModels(), model: (id) => this.requireModel(id),
+      state: (id) => this.stateOf(id), enqueue: (id, priority) => this.queue.enqueue(id, priority), refresh: (ids) => this.refresh(ids), onDidFail: this.onDidFail,
+      resolveRevision: async (repo, revision) => {
+        const endpoint = options.hfEndpoint ?? hfEndpoint();
+        return resolveHubRevision(repo, revision, { endpoint, auth: await credentialFor(options, endpoint), transport: this.downloadSettings.transport });
+      },
+    }, options.updates));
     this.onDidCheck = this.checks.onDidCheck;
     this._register(this.queue.onDidChange(({ id, kind }) => this.changed(id, kind)));
     // Downloads pause while a model generates (pauseDuringGeneration): generations register in the guard.
     this._register(this.uses.onDidChange(() => this.queue.setGenerationActive(this.uses.generationsRunning > 0)));
     // Rescan first so listeners see the store as it now is; meanwhile a finished (verified) model shows as ready.
     this._register(this.queue.onDidFinish(({ id }) => {
-      this.settling.set(id, this.refresh([id]).finally(() => {
+      // An update switches to the version just verified before the rescan, so the rescan sees the new one installed.
+      const switched = this.updates.installFinished(id).catch((err: unknown) => this.logger.error(`switching versions failed: ${String(err)}`, id));
+      this.settling.set(id, switched.then(() => this.refresh([id])).finally(() => {
         this.settling.delete(id);
         // Ready, with the paths of what the rescan found: the state change that was held back meanwhile.
         this.changed(id, 'state');
@@ -178,7 +194,11 @@ export class AvailabilityEngine extends Disposable {
    * Applies settings live: the speed limit at once, concurrency at the next start, `health.*` (what counts
    * as not recently verified; the monitor reads it too) at once.
    */
-  configure(changes: { readonly download?: Partial<DownloadSettings>; readonly health?: Partial<HealthSettings> }): void {
+  configure(changes: { readonly download?: Partial<DownloadSettings>; readonly health?: Partial<HealthSettings>; readonly updates?: Partial<UpdateSettings> }): void {
+    if (changes.updates) {
+      this.updates.configure(changes.updates);
+      for (const id of this.models.keys()) this.changed(id, 'state');
+    }
     if (changes.download) {
       this.downloadSettings = { ...this.downloadSettings, ...changes.download };
       this.limiter.setLimit(this.downloadSettings.speedLimitMBps);
@@ -219,7 +239,14 @@ export class AvailabilityEngine extends Disposable {
       // A check or repair works on these very files; a download now would race it.
       if (this.checks.isBusy(id)) throw new OperationRefusedError('busy', `${id} is being checked or repaired; try again when that has finished`);
     }
-    for (const id of ids) this.queue.enqueue(id, priority);
+    for (const id of ids) {
+      // Another version than the installed one downloads into its own folder and switches when verified.
+      const from = this.stateOf(id).installedVersion;
+      if (from !== null && from !== this.requireModel(id).version) {
+        this.updates.begin(id, from, this.requireModel(id).version).catch((err: unknown) => this.logger.error(`the update could not be recorded in installed.json: ${String(err)}`, id));
+      }
+      this.queue.enqueue(id, priority);
+    }
   }
 
   /** Stops the download (or repair) and deletes its partial data. */
@@ -234,12 +261,14 @@ export class AvailabilityEngine extends Disposable {
     return installedVersions(this.layout, this.requireModel(id).id);
   }
 
-  /** Removes an older version; the catalog's current version goes through integrity.remove(), with its guards. */
+  /** Removes a version other than the installed and the catalog's ones (those go through integrity.remove(), with its guards). */
   async removeVersion(id: string, version: string): Promise<number> {
     const model = this.requireModel(id);
-    if (version === model.version) throw new OperationRefusedError('busy', `${version} is the current version of ${id}; use Remove Model`);
-    // A lease granted before the catalog moved on may point into the older version.
-    this.uses.refuse(id, `remove version ${version} of`);
+    if (version === model.version || version === this.stateOf(id).installedVersion) {
+      throw new OperationRefusedError('busy', `${version} is the current version of ${id}; use Remove Model`);
+    }
+    // A lease granted before a switch keeps pointing into the version it was given.
+    if (this.uses.holdsVersion(id, version)) this.uses.refuse(id, `remove version ${version} of`);
     const freed = await removeInstalledVersion(this.layout, id, version);
     this.logger.info(`removed older version ${version}`, id);
     await this.refresh([id]);
@@ -267,6 +296,7 @@ export class AvailabilityEngine extends Disposable {
   private stateOf(id: string): ModelState {
     return modelStateOf({
       model: this.requireModel(id), stored: this.stored.get(id), item: this.queue.get(id), settling: this.settling.has(id),
+      held: this.updates.held.includes(id), hubUpdate: this.updates.hubUpdate(id), skipped: this.updates.skippedVersion(id), updateTo: this.updates.downloadTarget(id)?.version,
       lastRunWasRepair: this.checks.wasRepair(id), healthSettings: this.healthSettings, now: Date.now(),
     });
   }

@@ -12,6 +12,7 @@ import { recordVerifiedFile } from '../store/manifestWriter';
 import { scanModel } from '../store/storeScanner';
 import type { StoreLayout } from '../store/storeLayout';
 import { withFileLock } from '../store/fileLock';
+import { linkFromOtherVersion } from '../store/versionCopy';
 import { formatBytes } from '../core/format';
 import { downloadedWords } from './health';
 import { FileTransfer, type TransferIo } from '../transfer/fileTransfer';
@@ -79,6 +80,12 @@ export async function downloadModel(ctx: ModelDownloadContext, model: ModelEntry
       onOtherProgress: (done, size) => report(done, true, size),
       onWaiting: () => ctx.logger.info(`${file.path}: another process is downloading it; following its progress`, model.id),
     }, async (lockedSignal) => {
+      // An update: a file the installed version already has is linked, not downloaded; it keeps the time it was verified.
+      const linked = resolved.sha256 && ctx.mode !== 'full' ? await linkFromOtherVersion(ctx.layout, model.id, model.version, resolved.sha256, finalPath) : undefined;
+      if (linked) {
+        ctx.logger.info(`${file.path}: unchanged since version installed before; linked locally`, model.id);
+        return { result: { url: resolved.url, size: linked.size, sha256: linked.sha256, pieceSize: linked.pieceSize, pieces: linked.pieces, pieceAlgorithm: linked.pieceAlgorithm }, transferred: false, verifiedAt: linked.verifiedAt };
+      }
       const reused = await reuseLocalCopy(await ctx.localCopies?.() ?? [], { file, ...resolved }, finalPath, {
         modelId: model.id, pieceSize: ctx.settings().pieceSizeBytes, logger: ctx.logger, signal: lockedSignal, onBytes: (done) => report(done, false, resolved.size),
       });
@@ -108,10 +115,11 @@ export async function downloadModel(ctx: ModelDownloadContext, model: ModelEntry
     if (resolved.sha256 === undefined) unverifiable.push(file.path);
     // One instant: the file was installed when it was verified.
     const now = new Date().toISOString();
+    const verifiedAt = ('verifiedAt' in outcome.value ? outcome.value.verifiedAt : undefined) ?? now;
     await recordVerifiedFile(ctx.layout, model.id, model.version, {
       path: file.path, source: file.source, url: result.url, size: result.size, sha256: result.sha256,
       sha256Expected: resolved.sha256 !== undefined, pieceSize: result.pieceSize, pieces: result.pieces, pieceAlgorithm: result.pieceAlgorithm,
-      verifiedAt: now, installedAt: now,
+      verifiedAt, installedAt: now,
     });
     finishedBytes += result.size;
     if (outcome.value.transferred) transferred += result.size;
@@ -135,7 +143,7 @@ async function resolveSource(ctx: ModelDownloadContext, file: ModelFile, signal:
 }
 
 /** The credential for the URL's origin, scoped to it. */
-async function credentialFor(ctx: ModelDownloadContext, url: string): Promise<ScopedToken | undefined> {
+export async function credentialFor(ctx: Pick<ModelDownloadContext, 'credentials'>, url: string): Promise<ScopedToken | undefined> {
   const origin = new URL(url).origin;
   const credential = await ctx.credentials?.(origin);
   return credential ? { ...credential, origin } : undefined;

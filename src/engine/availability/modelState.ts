@@ -52,6 +52,20 @@ export interface ModelState {
   /** null when nothing was ever downloaded. */
   readonly health: Health | null;
   readonly healthReasons: readonly HealthReason[];
+  /** The version an update would bring (the catalog's, when another is installed), or null: up to date, nothing installed, or held. */
+  readonly updateAvailable: string | null;
+  /** An update downloading while the installed version stays ready ("updating to 1.1.0 · 42%"). */
+  readonly update?: UpdateProgress;
+}
+
+/** The download of an update, the installed version staying what requests get meanwhile. */
+export interface UpdateProgress {
+  readonly to: string;
+  readonly state: 'queued' | 'downloading' | 'paused' | 'failed';
+  /** 0..100 when the total is known. */
+  readonly percent?: number;
+  /** Why it failed or paused: the old version stays installed. */
+  readonly reason?: string;
 }
 
 export interface ModelStateInput {
@@ -61,6 +75,14 @@ export interface ModelStateInput {
   readonly item: QueueItem | undefined;
   /** A download just finished and the store is being rescanned: it shows as ready meanwhile. */
   readonly settling: boolean;
+  /** Held at its installed version: no update offered. */
+  readonly held: boolean;
+  /** A version a hub check found (a branch or tag moved). */
+  readonly hubUpdate: string | undefined;
+  /** A version an automatic rollback held back: not offered. */
+  readonly skipped: string | undefined;
+  /** The version an update underway downloads, when it is not the catalog's (a hub update). */
+  readonly updateTo: string | undefined;
   readonly lastRunWasRepair: boolean;
   readonly healthSettings: HealthSettings;
   readonly now: number;
@@ -68,7 +90,10 @@ export interface ModelStateInput {
 
 /** The one definition of a model's state, from the store, the queue and the catalog: a pure function. */
 export function modelStateOf(input: ModelStateInput): ModelState {
-  const { model, stored, item } = input;
+  const { model, stored } = input;
+  // A download of the catalog's version while another version is installed and ready is an update: the model stays ready.
+  const updateItem = stored?.ready && (stored.version !== model.version || input.updateTo !== undefined) ? input.item : undefined;
+  const item = updateItem ? undefined : input.item;
   const files: ModelFileState[] = (stored?.files ?? []).map((f) => ({
     path: f.path, localPath: f.localPath, state: f.state, bytesOnDisk: f.bytesOnDisk, size: f.size, sha256: f.sha256,
     sha256Expected: f.manifest?.sha256Expected, verifiedAt: f.manifest?.verifiedAt, installedAt: f.manifest?.installedAt, problem: f.problem,
@@ -78,6 +103,10 @@ export function modelStateOf(input: ModelStateInput): ModelState {
   if (item) state = item.state === 'running' ? 'downloading' : item.state;
   else if (input.settling) state = 'ready';
   const installedVersion = stored?.ready ? stored.version : input.settling ? model.version : null;
+  // `1.0.0+9a67fe2` is the catalog's 1.0.0 at a hub commit: not a catalog update.
+  const catalogUpdate = installedVersion !== null && installedVersion !== model.version && !installedVersion.startsWith(`${model.version}+`);
+  const offered = installedVersion === null || input.held ? null : catalogUpdate ? model.version : (input.hubUpdate ?? null);
+  const updateAvailable = offered === input.skipped ? null : offered;
   const bytesOnDisk = item?.progress && item.state === 'running' ? item.progress.bytesDone : (stored?.bytesOnDisk ?? 0);
   const total = catalogTotal(model);
   const failure = item?.failureCode ? { code: item.failureCode, message: item.error ?? item.pausedReason ?? '' } : undefined;
@@ -87,8 +116,15 @@ export function modelStateOf(input: ModelStateInput): ModelState {
     id: model.id, state, installedVersion, wantedVersion: model.version, bytesOnDisk,
     totalBytes: item?.progress?.total ?? total ?? (stored?.ready ? stored.bytesOnDisk : undefined), priority: item?.priority, progress: item?.progress,
     queuePosition: item?.queuePosition, waitEstimateSeconds: item?.waitEstimateSeconds, pausedReason: item?.pausedReason,
-    error: item?.error, failure, files, health, healthReasons: reasons,
+    error: item?.error, failure, files, health, healthReasons: reasons, updateAvailable,
+    ...(updateItem ? { update: updateProgressOf(input.updateTo ?? model.version, updateItem) } : {}),
   };
+}
+
+function updateProgressOf(to: string, item: QueueItem): UpdateProgress {
+  const total = item.progress?.total;
+  const percent = total ? Math.floor((100 * (item.progress?.bytesDone ?? 0)) / total) : undefined;
+  return { to, state: item.state === 'running' ? 'downloading' : item.state, percent, reason: item.error ?? item.pausedReason };
 }
 
 function healthOfState(input: ModelStateInput, state: ModelStateName, item: QueueItem | undefined): ModelHealth {

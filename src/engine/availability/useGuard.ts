@@ -3,7 +3,7 @@ import { toDisposable, type IDisposable } from '../core/lifecycle';
 import { OperationRefusedError } from '../core/operationRefused';
 
 /** What holds a model: a lease on it, a generation running on it, or a move of the whole store. */
-export type Use = { readonly kind: 'lease' | 'generation'; readonly modelId: string } | { readonly kind: 'move' };
+export type Use = { readonly kind: 'lease' | 'generation'; readonly modelId: string; readonly version?: string } | { readonly kind: 'move' };
 
 /**
  * The one place that knows what is in use. Leases, generations and a storage move register here; remove,
@@ -41,6 +41,11 @@ export class UseGuard implements IDisposable {
   /** Why the store as a whole cannot be moved now (any use of any model), or undefined. */
   reasonAgainstMove(): string | undefined {
     return describe([...this.uses]);
+  }
+
+  /** Whether a lease or generation may hold this version's files (one that names no version may hold any). */
+  holdsVersion(modelId: string, version: string): boolean {
+    return [...this.uses].some((u) => u.kind === 'move' || (u.modelId === modelId && (u.version === undefined || u.version === version)));
   }
 
   /** Model ids held by a lease or a generation. */

@@ -37,6 +37,8 @@ export interface ModelEntry {
   readonly quality?: number;
   readonly alternatives: readonly string[];
   readonly description?: string;
+  /** An http(s) URL of this version's release notes, shown with an update offer. */
+  readonly notes?: string;
   readonly files: readonly ModelFile[];
   /** Where this entry came from: a file path, a URL, or "built-in". */
   readonly origin: string;

@@ -24,6 +24,14 @@ export class StoreLayout {
     return file;
   }
 
+  /** Which version of a model is installed (what requests get): one small file, replaced atomically at a switch. */
+  installedPointerPath(id: string): string {
+    const models = path.join(this.root, 'models');
+    const file = path.resolve(models, id, 'installed.json');
+    assertInside(models, file);
+    return file;
+  }
+
   /**
    * The final path of a model file; throws for a path the catalog should have refused (it would leave the
    * model's folder, or is unsafe on some platform): the catalog checks on load, this is the second line of defence.

@@ -53,7 +53,8 @@ describe('moveStore', function () {
     });
     assert.ok(committed);
     assert.deepEqual([...phases], ['copy', 'delete']);
-    assert.equal(result.files, 4);
+    // Four model files and each model's installed.json (which version is installed moves with the store).
+    assert.equal(result.files, 6);
     assert.equal(result.bytesCopied, result.bytes);
     assert.deepEqual(await fs.readdir(harness.store), []);
     await assert.rejects(fs.stat(path.join(target, MOVE_MARKER)));

@@ -148,7 +148,8 @@ describe('ModelRequests: leases and fallback strategies', () => {
     assert.equal(engine.uses.reasonAgainst('small'), undefined);
     assert.throws(() => lease.beginGeneration(), /was released/);
     const gen1 = events.find((e) => e.kind === 'generation');
-    assert.deepEqual(gen1, { kind: 'generation', modelId: 'small', ok: true, durationMs: 1234, units: 50 });
+    // With the version it ran on, so an update's results can be compared with the previous version's.
+    assert.deepEqual(gen1, { kind: 'generation', modelId: 'small', version: '1.0.0', ok: true, durationMs: 1234, units: 50 });
     assert.ok(events.some((e) => e.kind === 'release' && e.modelId === 'small'));
   });
 

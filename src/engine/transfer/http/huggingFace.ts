@@ -56,27 +56,49 @@ export async function resolveHubFile(source: HuggingFaceFileSource, options: Hub
   return { url: `${endpoint}/${repo}/resolve/${commit}/${file}`, commit, size: entry.lfs?.size ?? entry.size, sha256, auth };
 }
 
+/** What a branch or tag of a repository points at now: its commit, and each file's sha256 (LFS files) and size. */
+export interface HubRevision {
+  readonly commit: string;
+  readonly files: ReadonlyMap<string, { readonly sha256?: string; readonly size?: number }>;
+}
+
 interface RepoSibling {
   readonly rfilename?: string;
   readonly size?: number;
-  readonly lfs?: { readonly size?: number };
+  readonly lfs?: { readonly sha256?: string; readonly size?: number };
 }
 
-/**
- * The size of every file of a repository at a revision, from one request (`?blobs=true`, as
- * huggingface_hub's `files_metadata`): for showing sizes before anything is downloaded.
- */
-export async function hubFileSizes(repo: string, revision: string, options: HubRequestOptions = {}): Promise<Map<string, number>> {
+/** A 40-hex commit id: a revision pinned to it never moves. */
+export function isCommit(revision: string): boolean {
+  return /^[0-9a-f]{40}$/i.test(revision);
+}
+
+/** One request for a whole repository (`?blobs=true`, as huggingface_hub's `files_metadata`): its commit and files. */
+async function repoInfo(repo: string, revision: string, options: HubRequestOptions): Promise<{ sha?: string; files: Map<string, { sha256?: string; size?: number }> }> {
   const { endpoint = hfEndpoint(), ...request } = options;
   const path = repo.split('/').map(encodeURIComponent).join('/');
   const info = await getJson(`${endpoint}/api/models/${path}/revision/${encodeURIComponent(revision)}?blobs=true`, request);
-  const siblings = typeof info === 'object' && info !== null ? (info as { siblings?: unknown }).siblings : undefined;
-  const sizes = new Map<string, number>();
+  const { sha, siblings } = typeof info === 'object' && info !== null ? (info as { sha?: unknown; siblings?: unknown }) : {};
+  const files = new Map<string, { sha256?: string; size?: number }>();
   for (const s of Array.isArray(siblings) ? (siblings as RepoSibling[]) : []) {
-    const size = s.lfs?.size ?? s.size;
-    if (typeof s.rfilename === 'string' && typeof size === 'number') sizes.set(s.rfilename, size);
+    if (typeof s.rfilename !== 'string') continue;
+    const sha256 = s.lfs?.sha256 && /^[0-9a-f]{64}$/i.test(s.lfs.sha256) ? s.lfs.sha256.toLowerCase() : undefined;
+    files.set(s.rfilename, { sha256, size: s.lfs?.size ?? s.size });
   }
-  return sizes;
+  return { sha: typeof sha === 'string' ? sha : undefined, files };
+}
+
+/** The size of every file of a repository at a revision, from one request: for showing sizes before anything is downloaded. */
+export async function hubFileSizes(repo: string, revision: string, options: HubRequestOptions = {}): Promise<Map<string, number>> {
+  const { files } = await repoInfo(repo, revision, options);
+  return new Map([...files].flatMap(([name, f]) => (typeof f.size === 'number' ? [[name, f.size] as const] : [])));
+}
+
+/** Where a branch or tag points now, with each file's sha256, from one request per repository (update checks). */
+export async function resolveHubRevision(repo: string, revision: string, options: HubRequestOptions = {}): Promise<HubRevision> {
+  const { sha, files } = await repoInfo(repo, revision, options);
+  if (!sha) throw new DownloadError('fatal', `the hub did not resolve ${repo}@${revision} to a commit`);
+  return { commit: sha, files };
 }
 
 async function getJson(url: string, options: Pick<HubRequestOptions, 'auth' | 'signal' | 'transport'>, body?: string): Promise<unknown> {

@@ -74,7 +74,7 @@ class EventMerge {
     this.addModel = db.prepare('INSERT INTO models (name) VALUES (?)');
     // Keys are unique across both event tables: event_details refers to either.
     this.lastKeyInSlot = ['generation_events', 'other_events'].map((t) => db.prepare(`SELECT key FROM ${t} WHERE key >= ? AND key < ? ORDER BY key DESC LIMIT 1`));
-    this.addGeneration = db.prepare('INSERT INTO generation_events (key, model_id, ok, duration_ms, units) VALUES (?, ?, ?, ?, ?)');
+    this.addGeneration = db.prepare('INSERT INTO generation_events (key, model_id, ok, duration_ms, units, version) VALUES (?, ?, ?, ?, ?, ?)');
     this.addOther = db.prepare('INSERT INTO other_events (key, kind, model_id) VALUES (?, ?, ?)');
     this.addDetail = db.prepare('INSERT INTO event_details (key, other_model_id, bytes, detail, ok, duration_ms, units) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.readHist = db.prepare('SELECT duration_hist FROM daily WHERE day = ? AND model_id = ? AND kind = ?');
@@ -122,7 +122,7 @@ class EventMerge {
     const units = finiteOrNull(e.units);
     const bytes = finiteOrNull(e.bytes);
     const generation = kind === GENERATION;
-    if (generation) this.addGeneration.run([key, model, ok, duration, units]);
+    if (generation) this.addGeneration.run([key, model, ok, duration, units, e.version ?? null]);
     else this.addOther.run([key, kind, model]);
     const outcome = !generation && (ok !== null || duration !== null || units !== null);
     if (outcome || e.otherModelId !== undefined || bytes !== null || e.detail !== undefined) {

@@ -23,6 +23,8 @@ export interface AnalyticsEvent {
   /** Work done in the caller's units (e.g. tokens), for throughput. */
   readonly units?: number;
   readonly bytes?: number;
+  /** For a generation: the installed version it ran on. */
+  readonly version?: string;
   /** Anything else worth keeping; stored as JSON, so keep it small and rare. */
   readonly detail?: Readonly<Record<string, unknown>>;
   /** Milliseconds since the epoch; defaults to the store's clock at `record()`. */

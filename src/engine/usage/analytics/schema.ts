@@ -69,6 +69,9 @@ const MIGRATIONS: readonly ((db: Database) => void)[] = [
     `);
     backfillHistograms(db);
   },
+  // v4: the model version each generation ran on (NULL before), so an update's results compare with the
+  // previous version's (automatic rollback).
+  (db) => db.exec('ALTER TABLE generation_events ADD COLUMN version TEXT'),
 ];
 
 /**

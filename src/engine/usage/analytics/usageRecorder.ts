@@ -14,7 +14,7 @@ export function toAnalyticsEvent(e: UsageEvent): AnalyticsEvent {
     case 'request': return { kind: 'request', modelId: e.modelId, detail: { strategy: e.strategy } };
     case 'grant': return { kind: 'grant', modelId: e.modelId, otherModelId: e.requestedId !== e.modelId ? e.requestedId : undefined, durationMs: e.waitedMs, detail: { mode: e.mode } };
     case 'fallback': return { kind: 'fallback', modelId: e.requestedId, otherModelId: e.modelId, detail: { mode: e.mode, compatibility: e.compatibility } };
-    case 'generation': return { kind: 'generation', modelId: e.modelId, ok: e.ok, durationMs: e.durationMs, units: e.units };
+    case 'generation': return { kind: 'generation', modelId: e.modelId, ...(e.version ? { version: e.version } : {}), ok: e.ok, durationMs: e.durationMs, units: e.units };
     case 'release': return { kind: 'release', modelId: e.modelId, durationMs: e.heldMs };
   }
 }

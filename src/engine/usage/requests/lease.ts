@@ -21,6 +21,8 @@ export interface LeaseUpgrade {
 /** What a lease grants; `paths` is empty for a mock. */
 export interface LeaseGrant {
   readonly modelId: string;
+  /** The installed version the paths belong to (none for a mock). */
+  readonly version?: string;
   readonly paths: readonly string[];
   readonly mode: LeaseMode;
   readonly compatibility?: number;
@@ -42,6 +44,12 @@ export class ModelLease {
   private readonly _onDidUpgrade = new Emitter<LeaseGrant>();
   /** Fires once when the requested model becomes ready for a mock or alternative lease. */
   readonly onDidUpgrade: Event<LeaseGrant> = this._onDidUpgrade.event;
+  private readonly _onDidInstallNewerVersion = new Emitter<{ readonly modelId: string; readonly version: string }>();
+  /**
+   * Another version of the leased model was installed: this lease keeps its paths until released; request
+   * the model again for the new version.
+   */
+  readonly onDidInstallNewerVersion: Event<{ readonly modelId: string; readonly version: string }> = this._onDidInstallNewerVersion.event;
   upgrade: LeaseUpgrade | undefined;
   readonly grantedAt = Date.now();
 
@@ -52,6 +60,7 @@ export class ModelLease {
 
   get modelId(): string { return this.grant.modelId; }
   get paths(): readonly string[] { return this.grant.paths; }
+  get version(): string | undefined { return this.grant.version; }
   get mode(): LeaseMode { return this.grant.mode; }
   get compatibility(): number | undefined { return this.grant.compatibility; }
   get qualityDelta(): number | undefined { return this.grant.qualityDelta; }
@@ -73,6 +82,12 @@ export class ModelLease {
     this.released = true;
     this.hooks.release(this);
     this._onDidUpgrade.dispose();
+    this._onDidInstallNewerVersion.dispose();
+  }
+
+  /** Told by ModelRequests when the model's installed version changed under this lease. */
+  newerVersionInstalled(version: string): void {
+    if (!this.released && this.mode !== 'mock' && version !== this.version) this._onDidInstallNewerVersion.fire({ modelId: this.modelId, version });
   }
 
   /** Switches the lease to the model that was asked for, now that it is ready. */

@@ -56,6 +56,10 @@ export class ModelRequests extends Disposable {
         }
       }
     }));
+    // Leases keep the paths they were given; they learn that new requests now get another version.
+    this._register(engine.updates.onDidSwitch(({ id, to }) => {
+      for (const lease of this.leases) if (lease.modelId === id) lease.newerVersionInstalled(to);
+    }));
   }
 
   /** Leases held now, mocks included. */
@@ -120,7 +124,7 @@ export class ModelRequests extends Disposable {
 
   /** A lease holds its model in the engine's use guard (a mock holds nothing); an upgrade moves the hold. */
   private grant(requestedId: string, grant: LeaseGrant, upgrade: LeaseUpgrade | undefined, started: number): ModelLease {
-    const hold = (g: LeaseGrant) => (g.mode === 'mock' ? undefined : this.engine.uses.register({ kind: 'lease', modelId: g.modelId }));
+    const hold = (g: LeaseGrant) => (g.mode === 'mock' ? undefined : this.engine.uses.register({ kind: 'lease', modelId: g.modelId, version: g.version }));
     let held = hold(grant);
     const lease = new ModelLease(requestedId, grant, upgrade, {
       beginGeneration: (l) => this.beginGeneration(l),
@@ -140,7 +144,7 @@ export class ModelRequests extends Disposable {
   private beginGeneration(lease: ModelLease): GenerationHandle {
     const started = Date.now();
     // The guard pauses downloads meanwhile (pauseDuringGeneration) and keeps the model from being changed.
-    const running = this.engine.uses.register({ kind: 'generation', modelId: lease.modelId });
+    const running = this.engine.uses.register({ kind: 'generation', modelId: lease.modelId, version: lease.version });
     let ended = false;
     return {
       end: (result) => {
@@ -153,7 +157,7 @@ export class ModelRequests extends Disposable {
   }
 
   private recordGeneration(lease: ModelLease, result: GenerationResult & { readonly durationMs: number }): void {
-    this.usage.record({ kind: 'generation', modelId: lease.modelId, ok: result.ok, durationMs: result.durationMs, units: result.units });
+    this.usage.record({ kind: 'generation', modelId: lease.modelId, version: lease.version, ok: result.ok, durationMs: result.durationMs, units: result.units });
   }
 
   private readyModels(): ModelEntry[] {
@@ -163,7 +167,7 @@ export class ModelRequests extends Disposable {
   private readyGrant(id: string, mode: LeaseGrant['mode'] = 'ready', compatibility?: number, qualityDelta?: number): LeaseGrant | undefined {
     const s = this.engine.getModelState(id);
     if (s?.state !== 'ready') return undefined;
-    return { modelId: id, paths: s.files.map((f) => f.localPath), mode, compatibility, qualityDelta };
+    return { modelId: id, version: s.installedVersion ?? undefined, paths: s.files.map((f) => f.localPath), mode, compatibility, qualityDelta };
   }
 
   private startDownload(id: string): void {

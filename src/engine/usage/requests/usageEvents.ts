@@ -3,7 +3,7 @@ export type UsageEvent =
   | { readonly kind: 'request'; readonly modelId: string; readonly strategy: string }
   | { readonly kind: 'grant'; readonly modelId: string; readonly requestedId: string; readonly mode: 'ready' | 'alternative' | 'mock'; readonly waitedMs: number }
   | { readonly kind: 'fallback'; readonly modelId: string; readonly requestedId: string; readonly mode: 'alternative' | 'mock'; readonly compatibility?: number }
-  | { readonly kind: 'generation'; readonly modelId: string; readonly ok: boolean; readonly durationMs: number; readonly units?: number }
+  | { readonly kind: 'generation'; readonly modelId: string; readonly version?: string; readonly ok: boolean; readonly durationMs: number; readonly units?: number }
   | { readonly kind: 'release'; readonly modelId: string; readonly heldMs: number };
 
 export interface UsageRecorder {

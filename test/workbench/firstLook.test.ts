@@ -164,12 +164,10 @@ describe('The first look in a real VS Code: the Models view, sizes, progress, no
     await wb.pickQuickItem('Chat A');
     await wb.notification(/Chat A is ready\./).first().waitFor({ timeout: 15_000 });
     // Chat Large not downloaded (and autoDownload off): the alternative strategy grants Chat A, which it names.
-    const pane = await wb.expandView('Models');
-    if ((await wb.treeRows(pane)).some((r) => /^Chat Large ready/.test(r))) {
-      await wb.runCommand('Model Availability: Remove Model…');
-      await wb.pickQuickItem('Chat Large');
-      await wb.confirmDialog('Remove');
-    }
+    // Chat Large is ready since the progress test: remove it, so the request needs an alternative.
+    await wb.runCommand('Model Availability: Remove Model…');
+    await wb.pickQuickItem('Chat Large');
+    await wb.confirmDialog('Remove');
     await wb.runCommand('Model Availability: Request Model…');
     await wb.pickQuickItem('Chat Large');
     const granted = wb.notification(/Using Chat A instead of Chat Large: compatibility \d+/);
@@ -191,10 +189,15 @@ describe('The first look in a real VS Code: the Models view, sizes, progress, no
     // The step is done when its command runs (its button, the palette or the tree).
     await download.click();
     // The walkthrough moves the focus to the step shortly after it is selected, which would close a quick pick.
-    await wb.page.waitForTimeout(1500);
-    await wb.runCommand('Model Availability: Download Model…');
-    await wb.pickQuickItem('Hub Model');
-    await download.locator('.codicon-getting-started-step-checked').waitFor({ timeout: 30_000 });
+    // Run it again if the walkthrough took the focus (and closed the quick pick) before the pick landed.
+    const checked = download.locator('.codicon-getting-started-step-checked');
+    for (let attempt = 1; ; attempt++) {
+      await wb.page.waitForTimeout(1500);
+      await wb.runCommand('Model Availability: Download Model…');
+      await wb.pickQuickItem('Hub Model').catch(() => undefined);
+      if (await checked.waitFor({ timeout: 10_000 }).then(() => true, () => false)) break;
+      assert.ok(attempt < 3, 'the walkthrough step was not checked off after Download Model… ran three times');
+    }
     const pane = await wb.expandView('Models');
     await wb.waitForTreeRow(pane, /^Hub Model\s*ready · 524 KB$/, 30_000);
     await wb.screenshot('34-walkthrough');

@@ -158,48 +158,4 @@ describe('The first look in a real VS Code: the Models view, sizes, progress, no
     // The next tests look for their own toasts: leave none of these on screen.
     await wb.runCommand('Notifications: Clear All Notifications');
   });
-
-  it('Request Model… says what was granted: the model, or the alternative with its score', async () => {
-    await wb.runCommand('Model Availability: Request Model…');
-    await wb.pickQuickItem('Chat A');
-    await wb.notification(/Chat A is ready\./).first().waitFor({ timeout: 15_000 });
-    // Chat Large not downloaded (and autoDownload off): the alternative strategy grants Chat A, which it names.
-    // Chat Large is ready since the progress test: remove it, so the request needs an alternative.
-    await wb.runCommand('Model Availability: Remove Model…');
-    await wb.pickQuickItem('Chat Large');
-    await wb.confirmDialog('Remove');
-    await wb.runCommand('Model Availability: Request Model…');
-    await wb.pickQuickItem('Chat Large');
-    const granted = wb.notification(/Using Chat A instead of Chat Large: compatibility \d+/);
-    await granted.waitFor({ timeout: 15_000 });
-    assert.match(await granted.innerText(), /Show in Models/);
-    await wb.screenshot('33-request-alternative');
-  });
-
-  it('the ? on the Models view opens the walkthrough; its steps act and are checked off', async () => {
-    const models = await wb.expandView('Models');
-    await wb.viewHeader('Models').hover();
-    await models.locator('.pane-header .action-label[aria-label="Get Started"]').click();
-    const page = wb.page.locator('.gettingStartedContainer');
-    await page.getByText('Get Started with Model Availability').first().waitFor({ timeout: 30_000 });
-    for (const step of ['Add a catalog', 'Download a model', 'Use it from another extension']) {
-      await page.getByText(step, { exact: true }).first().waitFor({ timeout: 10_000 });
-    }
-    const download = page.locator('.getting-started-step', { hasText: 'Download a model' }).first();
-    // The step is done when its command runs (its button, the palette or the tree).
-    await download.click();
-    // The walkthrough moves the focus to the step shortly after it is selected, which would close a quick pick.
-    // Run it again if the walkthrough took the focus (and closed the quick pick) before the pick landed.
-    const checked = download.locator('.codicon-getting-started-step-checked');
-    for (let attempt = 1; ; attempt++) {
-      await wb.page.waitForTimeout(1500);
-      await wb.runCommand('Model Availability: Download Model…');
-      await wb.pickQuickItem('Hub Model').catch(() => undefined);
-      if (await checked.waitFor({ timeout: 10_000 }).then(() => true, () => false)) break;
-      assert.ok(attempt < 3, 'the walkthrough step was not checked off after Download Model… ran three times');
-    }
-    const pane = await wb.expandView('Models');
-    await wb.waitForTreeRow(pane, /^Hub Model\s*ready · 524 KB$/, 30_000);
-    await wb.screenshot('34-walkthrough');
-  });
 });

@@ -139,7 +139,8 @@ async function revealOnFirstLook(context: vscode.ExtensionContext, catalogs: Cat
   if (context.workspaceState.get<boolean>(key) || !own || !catalogs.models.some((m) => m.origin === own)) return;
   await context.workspaceState.update(key, true);
   const [first] = await tree.getChildren();
-  if (first) await tree.view.reveal(first, { select: false, focus: false, expand: false });
+  // The view opens either way; scrolling to its first row can lose a race with the view's first drawing.
+  if (first) await Promise.resolve(tree.view.reveal(first, { select: false, focus: false, expand: false })).catch(() => undefined);
 }
 
 /** Set once analytics is open: its last events are saved before the window goes. */

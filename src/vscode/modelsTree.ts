@@ -9,6 +9,9 @@ import { describeModel, modelIcon, stateText, updateAvailableText } from './mode
 
 type CatalogNode = ModelNode & { kind: 'catalog' };
 
+/** Longer than VS Code's 200 ms refresh debounce, short enough for a few updates a second. */
+const REFRESH_MS = 300;
+
 export type ModelNode =
   | { readonly kind: 'catalog'; readonly origin: string; readonly models: readonly ModelEntry[] }
   | { readonly kind: 'model'; readonly model: ModelEntry }
@@ -73,7 +76,7 @@ export class ModelsTree extends Disposable implements vscode.TreeDataProvider<Mo
       // The store was rescanned: the versions on disk may have changed.
       if (kind === 'files') this.versions.delete(id);
       this.stale.add(id);
-      if (this.view.visible) this.refreshStale();
+      this.scheduleRefresh();
     }));
     this._register(engine.onDidChangeCatalog(() => {
       this.nodes.clear();
@@ -82,8 +85,26 @@ export class ModelsTree extends Disposable implements vscode.TreeDataProvider<Mo
       this.changed.fire(undefined);
     }));
     this._register(this.view.onDidChangeVisibility((e) => {
-      if (e.visible) this.refreshStale();
+      if (e.visible) this.scheduleRefresh();
     }));
+    this._register({ dispose: () => clearTimeout(this.refreshTimer) });
+  }
+
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private lastRefresh = 0;
+
+  /**
+   * VS Code debounces a tree's refreshes by 200 ms and restarts that wait at each one: three downloads'
+   * progress (each throttled to 4 a second) comes closer together than that and would hold every row still
+   * until they all end. So the view refreshes at most every REFRESH_MS, with all that changed meanwhile.
+   */
+  private scheduleRefresh(): void {
+    if (this.refreshTimer || !this.view.visible) return;
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = undefined;
+      this.lastRefresh = Date.now();
+      this.refreshStale();
+    }, Math.max(0, this.lastRefresh + REFRESH_MS - Date.now()));
   }
 
   async getChildren(node?: ModelNode): Promise<ModelNode[]> {
@@ -129,8 +150,12 @@ export class ModelsTree extends Disposable implements vscode.TreeDataProvider<Mo
 
   /** Redraws every model's item, e.g. after new usage was saved (item by item, keeping the handles valid). */
   refresh(): void {
-    const all = [...this.nodes.values()];
-    this.changed.fire(all.length > 0 ? all : undefined);
+    if (this.nodes.size === 0) {
+      this.changed.fire(undefined);
+      return;
+    }
+    for (const id of this.nodes.keys()) this.stale.add(id);
+    this.scheduleRefresh();
   }
 
   private modelNode(model: ModelEntry): ModelNode & { kind: 'model' } {

@@ -42,11 +42,11 @@ const f = Object.fromEntries(files.map((x) => [x.name, x]));
 const file = (name, extra = {}) => ({ path: name, url: `${base}/${name}`, sha256: f[name].sha256, size: f[name].size, ...extra });
 const catalog = {
   models: [
-    { id: 'demo-chat-small', name: 'Demo Chat Small', version: '1.0.0', task: 'text-generation', family: 'llama', format: 'gguf', quantization: 'Q4_K_M', contextLength: 4096, quality: 0.6, alternatives: ['demo-chat-tiny'], files: [file('demo-chat-small.gguf')] },
-    { id: 'demo-chat-tiny', name: 'Demo Chat Tiny', version: '1.0.0', task: 'text-generation', family: 'llama', format: 'gguf', quantization: 'Q4_K_M', contextLength: 2048, quality: 0.45, files: [file('demo-chat-tiny.gguf')] },
-    { id: 'demo-embed', name: 'Demo Embeddings', version: '1.0.0', task: 'feature-extraction', family: 'bert', format: 'onnx', quality: 0.5, files: [file('demo-embed.onnx'), { ...file('demo-embed-tokenizer.json'), path: 'tokenizer/tokenizer.json', sha256: undefined }] },
-    { id: 'demo-gated', name: 'Demo Gated Model (needs a token)', version: '1.0.0', task: 'text-generation', family: 'llama', format: 'gguf', quality: 0.7, files: [{ ...file('demo-gated.gguf'), url: `${base}/gated/demo-gated.gguf` }] },
-    { id: 'demo-missing', name: 'Demo Missing Model (404)', version: '1.0.0', task: 'text-generation', format: 'gguf', files: [{ path: 'gone.gguf', url: `${base}/gone.gguf`, size: 1000 }] },
+    { id: 'demo-chat-small', name: 'Chat Small', description: 'A small chat model; Chat Tiny is its compatible alternative.', version: '1.0.0', task: 'text-generation', family: 'llama', format: 'gguf', quantization: 'Q4_K_M', contextLength: 4096, quality: 0.6, alternatives: ['demo-chat-tiny'], files: [file('demo-chat-small.gguf')] },
+    { id: 'demo-chat-tiny', name: 'Chat Tiny', version: '1.0.0', task: 'text-generation', family: 'llama', format: 'gguf', quantization: 'Q4_K_M', contextLength: 2048, quality: 0.45, files: [file('demo-chat-tiny.gguf')] },
+    { id: 'demo-embed', name: 'Embeddings', description: 'Its tokenizer has no sha256 in the catalog, so it downloads but cannot be verified.', version: '1.0.0', task: 'feature-extraction', family: 'bert', format: 'onnx', quality: 0.5, files: [file('demo-embed.onnx'), { ...file('demo-embed-tokenizer.json'), path: 'tokenizer/tokenizer.json', sha256: undefined }] },
+    { id: 'demo-gated', name: 'Gated (token)', description: `Needs a token: download it, press Set Token for 127.0.0.1:${server.address().port}… and paste ${DEMO_TOKEN}.`, version: '1.0.0', task: 'text-generation', family: 'llama', format: 'gguf', quality: 0.7, files: [{ ...file('demo-gated.gguf'), url: `${base}/gated/demo-gated.gguf` }] },
+    { id: 'demo-missing', name: 'Missing (404)', description: 'Its file answers 404: shows what a failed download says.', version: '1.0.0', task: 'text-generation', format: 'gguf', files: [{ path: 'gone.gguf', url: `${base}/gone.gguf`, size: 1000 }] },
   ],
 };
 const workspace = path.join(demo, 'workspace');

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import * as vscode from 'vscode';
 import { Disposable, downloadedWords, unverifiableFiles, withFix } from '../engine';
 import type { AvailabilityEngine } from '../engine';
@@ -12,6 +13,11 @@ export class DownloadNotifications extends Disposable {
     super();
     const name = (id: string) => engine.getModels().find((m) => m.id === id)?.name ?? id;
     const showLogs: NotificationAction = { title: 'Show Logs', run: () => log.show() };
+    // A catalog file a person can edit (not the built-in one, not a URL).
+    const catalogFile = (id: string) => {
+      const origin = engine.getModels().find((m) => m.id === id)?.origin;
+      return origin && path.isAbsolute(origin) ? origin : undefined;
+    };
     this._register(engine.onDidFinish(({ id }) => {
       const byUser = startedByUser.delete(id);
       notifier.post('finished', byUser ? 'important' : 'info', {
@@ -49,6 +55,10 @@ export class DownloadNotifications extends Disposable {
           (notices) => ({ message: notices.map((n) => n.message).join(' '), actions: [setTokenAndRetry(fix.origin, subjectsOf(notices))] }));
       } else if (code === 'disk-full') {
         notifier.notify('diskFull', 'error', `${name(id)} is paused: ${reason}. What was downloaded is kept.`, { title: 'Open Storage Folder', run: () => vscode.commands.executeCommand('modelAvailability.openStorageFolder') }, retry);
+      } else if (fix?.kind === 'sourceNotFound' && catalogFile(id)) {
+        const file = catalogFile(id) ?? '';
+        const open: NotificationAction = { title: 'Open Catalog', run: () => vscode.window.showTextDocument(vscode.Uri.file(file)) };
+        notifier.notify(`failed:${kind}`, 'error', `${name(id)} could not be downloaded: ${reason}`, open, retry);
       } else {
         notifier.notify(`failed:${kind}`, 'error', `${name(id)} could not be downloaded: ${reason}`, retry, showLogs);
       }

@@ -167,7 +167,8 @@ describe('Downloads in a real VS Code: tree, status bar, commands, notifications
     const toast = wb.notification(/Gone Model could not be downloaded/);
     await toast.waitFor({ timeout: 30_000 });
     const text = await toast.innerText();
-    assert.match(text, /not found at URL http:\/\/127\.0\.0\.1:\d+\/files\/gone\.gguf/i);
+    assert.match(text, /not found at URL http:\/\/127\.0\.0\.1:\d+\/files\/gone\.gguf \(HTTP 404\); check the file's url .* in its catalog, then Retry/i);
+    assert.match(text, /Open Catalog/);
     assert.match(text, /Retry/);
     await wb.waitForTreeRow(pane, /Gone Model.*failed/);
     await wb.statusItem(/1 download failed/).waitFor({ timeout: 5000 });

@@ -71,7 +71,7 @@ export function httpStatusError(status: number, url: string, isHub: boolean, ret
       ? `this model is gated: the Hugging Face hub refused access (HTTP ${status} from ${url})`
       : `${host} refused access (HTTP ${status} for ${url}): it needs a token`, { code: 'auth', fix: { kind: 'credentials', origin } });
   }
-  if (status === 404 || status === 410) return new DownloadError('fatal', `not found at URL ${url} (HTTP ${status})`, { code: 'not-found' });
+  if (status === 404 || status === 410) return new DownloadError('fatal', `not found at URL ${url} (HTTP ${status})`, { code: 'not-found', fix: { kind: 'sourceNotFound' } });
   if (status === 408 || status === 429 || status >= 500) {
     return new DownloadError('retryable', `HTTP ${status} from ${url}`, { retryAfterMs });
   }

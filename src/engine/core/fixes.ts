@@ -11,7 +11,9 @@ export type Fix =
   /** A host that could not be resolved or reached. */
   | { readonly kind: 'network'; readonly host: string }
   /** A host that answered 401/403: it wants a token, sent only to `origin`. */
-  | { readonly kind: 'credentials'; readonly origin: string };
+  | { readonly kind: 'credentials'; readonly origin: string }
+  /** A file's source (URL, or hub repo/revision/file) that does not exist. */
+  | { readonly kind: 'sourceNotFound' };
 
 export type Surface = 'vscode' | 'cli';
 
@@ -32,6 +34,8 @@ export function phraseFix(fix: Fix, surface: Surface, hubOrigin: string): string
       if (!cli) return 'check your connection, or VS Code\'s http.proxy setting if you are behind a proxy';
       return `check your connection; behind a proxy, set HTTPS_PROXY (and NO_PROXY for hosts to reach directly)${hub ? '; to use a mirror of the hub, set HF_ENDPOINT' : ''}`;
     }
+    case 'sourceNotFound':
+      return cli ? "check the file's url (or hf repo, revision and file) in the catalog file given with --catalog" : "check the file's url (or hf repo, revision and file) in its catalog, then Retry";
     case 'credentials': {
       const host = new URL(fix.origin).host;
       const hub = fix.origin === hubOrigin;

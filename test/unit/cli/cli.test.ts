@@ -83,7 +83,7 @@ describe('CLI', function () {
   it('exits 1 when a download does not end verified, naming the URL', async () => {
     const r = await cli(['--store', store, '--catalog', catalog, 'download', 'test-missing']);
     assert.equal(r.code, 1);
-    assert.match(r.stdout, /error {2}test-missing {2}failed: not found at URL .*x\.bin/);
+    assert.match(r.stdout, /error {2}test-missing {2}failed: not found at URL .*x\.bin \(HTTP 404\); check the file's url .* in the catalog file given with --catalog/);
   });
 
   it('exits 2 on catalog errors with file, JSON path and reason', async () => {

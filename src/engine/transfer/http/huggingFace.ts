@@ -50,7 +50,7 @@ export async function resolveHubFile(source: HuggingFaceFileSource, options: Hub
   const form = new URLSearchParams({ paths: source.file, expand: 'true' }).toString();
   const listing = await get(`${endpoint}/api/models/${repo}/paths-info/${commit}`, form);
   const entry = Array.isArray(listing) ? (listing as PathInfo[]).find((e) => e.path === source.file) : undefined;
-  if (!entry) throw new DownloadError('fatal', `${source.file} not found in ${source.repo}@${source.revision}`, { code: 'not-found' });
+  if (!entry) throw new DownloadError('fatal', `${source.file} not found in ${source.repo}@${source.revision}`, { code: 'not-found', fix: { kind: 'sourceNotFound' } });
   const file = source.file.split('/').map(encodeURIComponent).join('/');
   const sha256 = entry.lfs?.oid && /^[0-9a-f]{64}$/i.test(entry.lfs.oid) ? entry.lfs.oid.toLowerCase() : undefined;
   return { url: `${endpoint}/${repo}/resolve/${commit}/${file}`, commit, size: entry.lfs?.size ?? entry.size, sha256, auth };

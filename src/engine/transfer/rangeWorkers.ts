@@ -109,7 +109,7 @@ export class RangeWorkers {
   private async fetchNext(workers: number, signal: AbortSignal): Promise<RequestOutcome> {
     // Unknown size: the first piece's Content-Range tells it (and only one connection runs until then).
     const first = this.partial.pieces ? undefined : { pos: 0, requested: 0, end: this.partial.pieceSize };
-    const segment = first ?? this.claim();
+    const segment = first ?? this.claim(workers);
     if (!segment) return 'done';
     this.segments.add(segment);
     try {
@@ -127,13 +127,19 @@ export class RangeWorkers {
   }
 
   /**
-   * The first missing range no connection owns; with none, the second half of the largest unrequested
-   * range another connection owns (no half smaller than MIN_SPLIT_BYTES). So the first connection takes
-   * the whole file and each next one half of the largest share, as aria2 does.
+   * The start of the first missing range no connection owns, a stripe of at most one request's size (or a
+   * piece); with none, the second half of the largest unrequested range another connection owns (no half
+   * smaller than MIN_SPLIT_BYTES), as aria2 does. Stripes keep the connections side by side near the front
+   * of what is missing, so the complete prefix of the file grows during the download and the file's sha256
+   * follows it: with each connection on its own quarter, three quarters of the file were left to hash
+   * after the last byte arrived.
    */
-  private claim(): Segment | undefined {
+  private claim(workers: number): Segment | undefined {
     const free = this.freeRanges()[0];
-    if (free) return { pos: free.start, requested: free.start, end: free.end };
+    if (free) {
+      const end = this.cut(free.start, free.end, Math.max(this.partial.pieceSize, this.requestSize(workers)));
+      return { pos: free.start, requested: free.start, end };
+    }
     let largest: Segment | undefined;
     for (const s of this.segments) if (!largest || s.end - s.requested > largest.end - largest.requested) largest = s;
     if (!largest || largest.end - largest.requested < 2 * MIN_SPLIT_BYTES) return undefined;

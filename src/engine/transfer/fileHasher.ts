@@ -15,6 +15,11 @@ const HEAD = 0;
 const TAIL = 1;
 /** A ring entry: slot, length, file offset (float64: offsets pass 2^32). */
 const ENTRY = 3;
+/**
+ * An idle worker is woken once this many slots wait for it (or the pool runs short, or a message comes):
+ * each wake-up is a system call on both threads, and the worker then hashes them in one go.
+ */
+const WAKE_BATCH = 4;
 
 // Kept as a source string (run with eval) so it works the same from tsx tests and from the esbuild bundle.
 // One worker per role: 'whole' keeps the file's sha256, 'pieces' one digest per piece (pieceDigest.ts). Both take the bytes
@@ -187,7 +192,7 @@ class SlotRing implements SlotHolder {
     this.entries[at + 1] = length;
     this.entries[at + 2] = offset;
     Atomics.store(this.counters, HEAD, ++this.head);
-    Atomics.notify(this.counters, HEAD);
+    if (this.head - Atomics.load(this.counters, TAIL) >= WAKE_BATCH) Atomics.notify(this.counters, HEAD);
   }
 
   reclaim(): void {
@@ -195,6 +200,8 @@ class SlotRing implements SlotHolder {
   }
 
   changed(): Promise<unknown> {
+    // The pool is short: the worker may be asleep on fewer than WAKE_BATCH slots.
+    Atomics.notify(this.counters, HEAD);
     const wait = Atomics.waitAsync(this.counters, TAIL, this.reclaimed);
     return wait.async ? wait.value : Promise.resolve();
   }

@@ -45,7 +45,7 @@ export async function sendDirect(
   for (;;) {
     try {
       return await new Promise<DirectResponse>((resolve, reject) => {
-        new DirectConnection(url, request, signal, headersTimeoutMs, { ca: tls?.ca, tunnel, forward }, resolve, reject);
+        new DirectExchange(url, request, signal, headersTimeoutMs, { ca: tls?.ca, tunnel, forward }, resolve, reject);
       });
     } catch (err) {
       // Each retry takes another idle socket or, with none left, a new one (which cannot fail this way).
@@ -55,12 +55,12 @@ export async function sendDirect(
 }
 
 /**
- * One connection and its response body. Node calls `nextBuffer` after every read callback (even while paused)
- * to get the memory for the next read; it gets the sink's space only when those bytes can be handed over
- * as-is, else the scratch buffer, whose bytes are then copied. TLS keeps delivering what it has already
+ * One request and its response body, on a DirectSocket (new or kept alive). Node calls `nextBuffer` after
+ * every read callback (even while paused) to get the memory for the next read; it gets the sink's space only
+ * when those bytes can be handed over as-is, else the scratch buffer, whose bytes are then copied. TLS keeps delivering what it has already
  * decrypted after reading was stopped, so bytes (and the end) can arrive while paused: they wait in `pending`.
  */
-class DirectConnection implements ResponseBody, SocketUser {
+class DirectExchange implements ResponseBody, SocketUser {
   private readonly conn: DirectSocket;
   private readonly scratch = Buffer.allocUnsafe(SCRATCH_SIZE);
   private readonly timer: NodeJS.Timeout;

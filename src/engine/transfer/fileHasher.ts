@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { PieceAlgorithm } from '../store/storeLayout';
 import { PIECE_ALGORITHM, PIECE_HASH_WORKER_PRELUDE, pieceHashWorkerData } from './pieceDigest';
-import type { SlotPool } from './slotPool';
+import type { SlotHolder, SlotPool } from './slotPool';
 
 export interface FileHashResult {
   readonly sha256: string;
@@ -10,16 +10,60 @@ export interface FileHashResult {
   readonly pieceAlgorithm: PieceAlgorithm;
 }
 
+/** Shared counters of a worker's ring: entries written (by the transfer) and entries done with (by the worker). */
+const HEAD = 0;
+const TAIL = 1;
+/** A ring entry: slot, length, file offset (float64: offsets pass 2^32). */
+const ENTRY = 3;
+/**
+ * An idle worker is woken once this many slots wait for it (or the pool runs short, or a message comes):
+ * each wake-up is a system call on both threads, and the worker then hashes them in one go.
+ */
+const WAKE_BATCH = 4;
+
 // Kept as a source string (run with eval) so it works the same from tsx tests and from the esbuild bundle.
 // One worker per role: 'whole' keeps the file's sha256, 'pieces' one digest per piece (pieceDigest.ts). Both take the bytes
 // from the transfer's shared slots as they arrive; what they cannot get from memory (pieces on disk from
 // before a restart, pieces that arrived out of order on other connections) they read from the file.
+// Slots come through a ring in shared memory, not as messages: the transfer moves HEAD, the worker moves
+// TAIL once it is done with an entry's slot, and neither side is woken while the other keeps up (a message
+// per slot each way cost the transfer's thread more CPU than its socket reads). Pieces, advances and the
+// finish come as messages; before each, the ring is drained, so they follow the slots written before them.
 const WORKER_SOURCE = `${PIECE_HASH_WORKER_PRELUDE}
 const { parentPort, workerData } = require('node:worker_threads');
 const fs = require('node:fs');
 const crypto = require('node:crypto');
-const { file, pieceSize: ps, role, memory, slotSize } = workerData;
+const { file, pieceSize: ps, role, memory, slotSize, ring: ringMemory, control: controlMemory } = workerData;
 const mem = memory ? Buffer.from(memory) : undefined;
+const ring = ringMemory ? new Float64Array(ringMemory) : undefined;
+const control = controlMemory ? new Int32Array(controlMemory) : undefined;
+const capacity = ring ? ring.length / ${ENTRY} : 0;
+let taken = 0;
+function drain() {
+  if (!ring) return;
+  for (let head = Atomics.load(control, ${HEAD}); taken !== head; head = Atomics.load(control, ${HEAD})) {
+    while (taken !== head) {
+      const at = (taken % capacity) * ${ENTRY};
+      onData(ring[at], ring[at + 1], ring[at + 2]);
+      taken++;
+      Atomics.store(control, ${TAIL}, taken);
+      Atomics.notify(control, ${TAIL});
+    }
+  }
+}
+let failed = false;
+async function watchRing() {
+  while (!failed) {
+    try {
+      drain();
+    } catch (e) {
+      fail(e);
+      return;
+    }
+    const wait = Atomics.waitAsync(control, ${HEAD}, taken);
+    if (wait.async) await wait.value;
+  }
+}
 let fd;
 const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
 function hashFromDisk(hash, from, to) {
@@ -79,17 +123,18 @@ function advance(upTo) {
   }
 }
 function fail(e) {
+  if (failed) return;
+  failed = true;
   parentPort.postMessage({ type: 'error', message: String((e && e.message) || e) });
 }
-pieceHashReady.catch(fail);
+pieceHashReady.then(() => { if (ring) void watchRing(); }, fail);
 // Reactions to one promise run in the order they were added: the messages keep their order.
 parentPort.on('message', (m) => pieceHashReady.then(() => handle(m), () => undefined));
 function handle(m) {
+  if (failed) return;
   try {
-    if (m.type === 'data') {
-      onData(m.slot, m.length, m.offset);
-      parentPort.postMessage({ type: 'released', slot: m.slot });
-    } else if (m.type === 'piece') {
+    drain();
+    if (m.type === 'piece') {
       onPiece(m.index, m.end);
     } else if (m.type === 'advance') {
       advance(m.upTo);
@@ -113,11 +158,71 @@ function handle(m) {
 `;
 
 type WorkerReply =
-  | { type: 'released'; slot: number }
   | { type: 'done'; sha256?: string; pieces?: string[] }
   | { type: 'error'; message: string };
 
 type Role = 'whole' | 'pieces';
+
+/**
+ * The transfer's side of one worker's ring: each entry holds a reference to its slot until the worker has
+ * moved TAIL past it. Entries never outnumber the slots (each holds one), so a ring of slotCount entries
+ * cannot overflow.
+ */
+class SlotRing implements SlotHolder {
+  readonly memory: SharedArrayBuffer;
+  readonly control = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT);
+  private readonly entries: Float64Array;
+  private readonly counters = new Int32Array(this.control);
+  private head = 0;
+  /** Entries whose slot was given back to the pool. */
+  private reclaimed = 0;
+  private stopped = false;
+
+  constructor(private readonly pool: SlotPool) {
+    this.memory = new SharedArrayBuffer(pool.slotCount * ENTRY * Float64Array.BYTES_PER_ELEMENT);
+    this.entries = new Float64Array(this.memory);
+    pool.addHolder(this);
+  }
+
+  push(slot: number, length: number, offset: number): void {
+    if (this.stopped) return;
+    this.pool.hold(slot, 1);
+    const at = (this.head % this.pool.slotCount) * ENTRY;
+    this.entries[at] = slot;
+    this.entries[at + 1] = length;
+    this.entries[at + 2] = offset;
+    Atomics.store(this.counters, HEAD, ++this.head);
+    if (this.head - Atomics.load(this.counters, TAIL) >= WAKE_BATCH) Atomics.notify(this.counters, HEAD);
+  }
+
+  reclaim(): void {
+    this.releaseUpTo(Atomics.load(this.counters, TAIL));
+  }
+
+  changed(): Promise<unknown> {
+    // The pool is short: the worker may be asleep on fewer than WAKE_BATCH slots.
+    Atomics.notify(this.counters, HEAD);
+    const wait = Atomics.waitAsync(this.counters, TAIL, this.reclaimed);
+    return wait.async ? wait.value : Promise.resolve();
+  }
+
+  /** The worker stopped (done, failed or terminated): every slot it still held is given back now. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.releaseUpTo(this.head);
+    this.pool.removeHolder(this);
+    // Settles a changed() still waiting: nothing moves TAIL now.
+    Atomics.notify(this.counters, TAIL);
+  }
+
+  private releaseUpTo(end: number): void {
+    while (this.reclaimed < end) {
+      this.pool.release(this.entries[(this.reclaimed % this.pool.slotCount) * ENTRY]);
+      this.reclaimed++;
+    }
+  }
+}
 
 /**
  * Hashes a file while it downloads, in two worker threads (the file's sha256 and the piece digests run
@@ -126,35 +231,34 @@ type Role = 'whole' | 'pieces';
  */
 export class FileHasher {
   private readonly workers: Record<Role, Worker>;
+  private readonly rings: Partial<Record<Role, SlotRing>> = {};
   private readonly results: Record<Role, Promise<WorkerReply & { type: 'done' }>>;
   private advanced = 0;
-  /** Slot references each worker still holds: given back at once when it stops, so a failed hash cannot starve the download of slots. */
-  private readonly held: Record<Role, Map<number, number>> = { whole: new Map(), pieces: new Map() };
-  /** Workers that failed, finished or were disposed: they get no more slots. */
-  private readonly stopped = new Set<Role>();
 
-  constructor(file: string, pieceSize: number, private readonly pool?: SlotPool, private readonly pieceAlgorithm: PieceAlgorithm = PIECE_ALGORITHM) {
-    const start = (role: Role): Worker => new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: {
-        file, pieceSize, role, memory: pool?.memory, slotSize: pool?.slotSize ?? 0,
-        pieceHash: pieceHashWorkerData(role === 'pieces' ? pieceAlgorithm : 'sha256'),
-      },
-    });
+  constructor(file: string, pieceSize: number, pool?: SlotPool, private readonly pieceAlgorithm: PieceAlgorithm = PIECE_ALGORITHM) {
+    const start = (role: Role): Worker => {
+      const ring = pool && new SlotRing(pool);
+      this.rings[role] = ring;
+      return new Worker(WORKER_SOURCE, {
+        eval: true,
+        workerData: {
+          file, pieceSize, role, memory: pool?.memory, slotSize: pool?.slotSize ?? 0, ring: ring?.memory, control: ring?.control,
+          pieceHash: pieceHashWorkerData(role === 'pieces' ? pieceAlgorithm : 'sha256'),
+        },
+      });
+    };
     this.workers = { whole: start('whole'), pieces: start('pieces') };
     const result = (role: Role): Promise<WorkerReply & { type: 'done' }> => new Promise((resolve, reject) => {
       const worker = this.workers[role];
       const fail = (err: Error): void => {
-        this.stop(role);
+        this.rings[role]?.stop();
         reject(err);
         void worker.terminate();
       };
       worker.on('message', (m: WorkerReply) => {
-        if (m.type === 'released') {
-          if (!this.stopped.has(role)) this.unhold(role, m.slot);
-        } else if (m.type === 'done') {
-          // Every slot was released before this reply.
-          this.stop(role);
+        if (m.type === 'done') {
+          // The ring was drained before this reply.
+          this.rings[role]?.stop();
           resolve(m);
           void worker.terminate();
         } else {
@@ -169,16 +273,11 @@ export class FileHasher {
     for (const r of Object.values(this.results)) r.catch(() => undefined);
   }
 
-  /** `length` bytes for file offset `offset` are in `slot` (all within one piece); each worker releases the slot once. */
+  /** `length` bytes for file offset `offset` are in `slot` (all within one piece); each worker holds the slot until it is done with it. */
   data(slot: number, length: number, offset: number): void {
-    const pool = this.pool;
-    if (!pool) throw new Error('hashing from memory needs a slot pool');
-    for (const role of ['whole', 'pieces'] as const) {
-      if (this.stopped.has(role)) continue;
-      pool.hold(slot, 1);
-      this.held[role].set(slot, (this.held[role].get(slot) ?? 0) + 1);
-      this.workers[role].postMessage({ type: 'data', slot, length, offset });
-    }
+    if (!this.rings.whole || !this.rings.pieces) throw new Error('hashing from memory needs a slot pool');
+    this.rings.whole.push(slot, length, offset);
+    this.rings.pieces.push(slot, length, offset);
   }
 
   /** The file is complete on disk up to `offset`. */
@@ -202,22 +301,8 @@ export class FileHasher {
 
   dispose(): void {
     for (const role of ['whole', 'pieces'] as const) {
-      this.stop(role);
+      this.rings[role]?.stop();
       void this.workers[role].terminate();
     }
-  }
-
-  private stop(role: Role): void {
-    if (this.stopped.has(role)) return;
-    this.stopped.add(role);
-    for (const [slot, count] of this.held[role]) for (let k = 0; k < count; k++) this.pool?.release(slot);
-    this.held[role].clear();
-  }
-
-  private unhold(role: Role, slot: number): void {
-    const left = (this.held[role].get(slot) ?? 0) - 1;
-    if (left > 0) this.held[role].set(slot, left);
-    else this.held[role].delete(slot);
-    this.pool?.release(slot);
   }
 }

@@ -47,11 +47,12 @@ export interface InstalledFile extends FileHashResult {
 
 const STATE_SAVE_INTERVAL_MS = 1000;
 /**
- * 32 slots of 1 MiB: room for every connection to read while earlier slots are written and hashed. With 16
- * the socket often waited for a free slot (1 GiB from localhost: 2.1-2.35 s with 16, 1.7-1.95 s with 32,
- * no better with 64 or 96).
+ * 16 slots of 1 MiB: room for every connection to read while earlier slots are written and hashed. Since
+ * the hash workers give slots back through shared memory (fileHasher.ts), 32 took no less CPU or time for
+ * 1 GiB from localhost than 16 (4.2-4.7 against 3.9-4.3 CPU-s, two runs each on a busy machine) and 8 (3.8-4.1) no
+ * more; 16 keeps a margin for four connections at 16 MiB less memory than 32.
  */
-const SLOT_COUNT = 32;
+const SLOT_COUNT = 16;
 const SLOT_SIZE = 1024 * 1024;
 
 /**

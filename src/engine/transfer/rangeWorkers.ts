@@ -36,6 +36,8 @@ type RequestOutcome = 'more' | 'done' | HttpResponse;
  */
 export class RangeWorkers {
   private readonly segments = new Set<Segment>();
+  /** Each connection's speed (bytes/s) in its last request, by connection index. */
+  private readonly rates = new Map<number, number>();
   private onRangeConfirmed: (() => void) | undefined;
 
   constructor(
@@ -95,7 +97,7 @@ export class RangeWorkers {
       const startedAt = this.budget.started();
       let outcome: RequestOutcome;
       try {
-        outcome = await this.fetchNext(workers, signal);
+        outcome = await this.fetchNext(index, workers, signal);
       } catch (err) {
         await this.budget.failed(index, startedAt, err, signal);
         continue;
@@ -106,16 +108,16 @@ export class RangeWorkers {
     }
   }
 
-  private async fetchNext(workers: number, signal: AbortSignal): Promise<RequestOutcome> {
+  private async fetchNext(index: number, workers: number, signal: AbortSignal): Promise<RequestOutcome> {
     // Unknown size: the first piece's Content-Range tells it (and only one connection runs until then).
     const first = this.partial.pieces ? undefined : { pos: 0, requested: 0, end: this.partial.pieceSize };
-    const segment = first ?? this.claim();
+    const segment = first ?? this.claim(index, workers);
     if (!segment) return 'done';
     this.segments.add(segment);
     try {
       while (segment.pos < segment.end) {
-        segment.requested = this.cut(segment.pos, segment.end, this.requestSize(workers));
-        const whole = await this.fetchRange(segment.pos, segment.requested, signal);
+        segment.requested = this.cut(segment.pos, segment.end, this.requestSize(index, workers));
+        const whole = await this.fetchRange(index, segment.pos, segment.requested, signal);
         if (whole) return whole;
         segment.pos = segment.requested;
       }
@@ -127,13 +129,19 @@ export class RangeWorkers {
   }
 
   /**
-   * The first missing range no connection owns; with none, the second half of the largest unrequested
-   * range another connection owns (no half smaller than MIN_SPLIT_BYTES). So the first connection takes
-   * the whole file and each next one half of the largest share, as aria2 does.
+   * The start of the first missing range no connection owns, a stripe of at most one request's size (or a
+   * piece); with none, the second half of the largest unrequested range another connection owns (no half
+   * smaller than MIN_SPLIT_BYTES), as aria2 does. Stripes keep the connections side by side near the front
+   * of what is missing, so the complete prefix of the file grows during the download and the file's sha256
+   * follows it: with each connection on its own quarter, three quarters of the file were left to hash
+   * after the last byte arrived.
    */
-  private claim(): Segment | undefined {
+  private claim(index: number, workers: number): Segment | undefined {
     const free = this.freeRanges()[0];
-    if (free) return { pos: free.start, requested: free.start, end: free.end };
+    if (free) {
+      const end = this.cut(free.start, free.end, Math.max(this.partial.pieceSize, this.requestSize(index, workers)));
+      return { pos: free.start, requested: free.start, end };
+    }
     let largest: Segment | undefined;
     for (const s of this.segments) if (!largest || s.end - s.requested > largest.end - largest.requested) largest = s;
     if (!largest || largest.end - largest.requested < 2 * MIN_SPLIT_BYTES) return undefined;
@@ -161,17 +169,25 @@ export class RangeWorkers {
     return boundary - start >= MIN_SPLIT_BYTES ? boundary : start + length;
   }
 
-  /** Large while much is left, down to MIN_SPLIT_BYTES at the end: what is asked for cannot be split off. */
-  private requestSize(workers: number): number {
+  /**
+   * Large while much is left, down to MIN_SPLIT_BYTES at the end: what is asked for cannot be split off.
+   * In proportion to the connection's share of the measured speed, so that a slow connection's last
+   * request takes no longer than the others' (with equal speeds: 1 / (connections × 4) of what is left).
+   */
+  private requestSize(index: number, workers: number): number {
     if (workers === 1 || !this.partial.pieces) return Number.MAX_SAFE_INTEGER;
     let unrequested = 0;
     for (const s of this.segments) unrequested += s.end - s.requested;
     for (const r of this.freeRanges()) unrequested += r.end - r.start;
-    return Math.max(MIN_SPLIT_BYTES, Math.min(MAX_REQUEST_BYTES, Math.floor(unrequested / (workers * REQUESTS_PER_CONNECTION_LEFT))));
+    let total = 0;
+    for (const rate of this.rates.values()) total += rate;
+    const own = this.rates.get(index);
+    const share = own !== undefined && this.rates.size === workers && total > 0 ? own / total : 1 / workers;
+    return Math.max(MIN_SPLIT_BYTES, Math.min(MAX_REQUEST_BYTES, Math.floor((unrequested * share) / REQUESTS_PER_CONNECTION_LEFT)));
   }
 
   /** One Range request for [start, end); returns the response instead when it is a whole-file 200. */
-  private async fetchRange(start: number, end: number, signal: AbortSignal): Promise<HttpResponse | undefined> {
+  private async fetchRange(index: number, start: number, end: number, signal: AbortSignal): Promise<HttpResponse | undefined> {
     const v = this.partial.validators;
     const headers: Record<string, string> = { range: `bytes=${start}-${end - 1}` };
     const validator = v.etag ?? v.lastModified;
@@ -196,7 +212,11 @@ export class RangeWorkers {
     this.onRangeConfirmed?.();
     const map = this.partial.learnSize(range.total);
     const stop = Math.min(range.end + 1, Math.max(end, range.start), map.size);
+    const began = performance.now();
     const reached = await this.partial.receive(res.body, range.start, stop, signal);
+    const seconds = (performance.now() - began) / 1000;
+    // Bytes per second of this connection's last request (too short a one says little).
+    if (seconds > 0.05) this.rates.set(index, (reached - range.start) / seconds);
     if (reached < stop) {
       throw new DownloadError('retryable', `connection closed after ${reached - range.start} of ${stop - range.start} bytes`);
     }

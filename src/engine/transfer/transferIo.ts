@@ -8,11 +8,13 @@ export interface TransferIo {
 }
 
 /**
- * The largest single write. Bigger writes make the kernel take large page-cache folios, which here cost up
- * to five times the CPU when memory is fragmented: 1 GiB written in 1 MiB writes took 0.9-1.7 s of kernel
- * time in 6 runs of 10, in 256 KiB writes 0.23-0.27 s every time (this machine, ext4, kernel 6.18).
+ * The largest single write: one slot (1 MiB), so each slot costs one hand-off to libuv's thread pool. Each
+ * hand-off wakes a pool thread and then this one; in 256 KiB writes they cost the event loop 0.25 s of CPU
+ * per GiB (profile: writeBuffer), in 1 MiB writes a quarter of that. The kernel's own cost of the writes
+ * was no different here (1 GiB into the page cache: 0.3-1.1 s of kernel time in 256 KiB writes, 0.7-1.0 s
+ * in 1 MiB writes, varying with the state of memory; ext4, kernel 6.18).
  */
-const MAX_WRITE = 256 * 1024;
+const MAX_WRITE = 1024 * 1024;
 
 export const NODE_IO: TransferIo = {
   async write(fh, chunk, position) {

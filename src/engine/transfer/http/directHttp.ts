@@ -1,7 +1,7 @@
-import * as net from 'node:net';
-import * as tls from 'node:tls';
 import { DownloadError, toDownloadError } from '../../core/downloadError';
-import { proxyAuthorization, proxyFor } from '../../core/proxy';
+import { proxyFor } from '../../core/proxy';
+import { DirectSocket, type Route, type SocketUser } from './directSocket';
+import { bodyFraming, parseHeaderLines, requestBytes } from './httpMessage';
 import { openTunnel } from './proxyTunnel';
 import type { ByteSink, ResponseBody } from './responseBody';
 
@@ -16,12 +16,19 @@ export interface DirectResponse {
 const SCRATCH_SIZE = 16 * 1024;
 const MAX_HEAD = 64 * 1024;
 const MAX_CHUNK_LINE = 4096;
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** A request on a kept-alive socket found it closed by the server before any answer: sent again on another. */
+class IdleSocketClosed extends DownloadError {
+  constructor(host: string) {
+    super('retryable', `connection closed by ${host} without a response`);
+  }
+}
 
 /**
- * A minimal HTTP/1.1 client, one request per connection, whose body is read by the socket straight into the
+ * A minimal HTTP/1.1 client whose body is read by the socket straight into the
  * consumer's memory (net `onread`): a multi-GB body then costs no Buffer per read and none of node:http's
- * stream machinery. Proxies come from the environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY: core/proxy): https
+ * stream machinery. GET requests keep their connection alive for the next request to the same origin
+ * (directSocket.ts); a POST closes it. Proxies come from the environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY: core/proxy): https
  * goes through a CONNECT tunnel, http is forwarded. No platform certificate settings: callers that need
  * those use node:http.
  */
@@ -33,59 +40,28 @@ export async function sendDirect(
   const proxy = proxyFor(url);
   const tunnel = proxy && url.protocol === 'https:' ? await openTunnel(proxy, url, signal, headersTimeoutMs) : undefined;
   const forward = tunnel ? undefined : proxy;
-  return new Promise<DirectResponse>((resolve, reject) => {
-    new DirectConnection(url, requestBytes(url, method, headers, body, forward), signal, headersTimeoutMs, { ca: tls?.ca, tunnel, forward }, resolve, reject);
-  });
-}
-
-/** How the connection reaches the server: straight, inside a CONNECT tunnel, or through a forwarding proxy. */
-interface Route {
-  readonly ca?: string | Buffer;
-  readonly tunnel?: net.Socket;
-  readonly forward?: URL;
-}
-
-function requestBytes(url: URL, method: string, headers: Record<string, string>, body: string | undefined, forward: URL | undefined): Buffer {
-  // A forwarding proxy takes the absolute URL (RFC 9112 §3.2.2).
-  const target = forward ? `${url.origin}${url.pathname}${url.search}` : `${url.pathname}${url.search}`;
-  const lines = [`${method} ${target} HTTP/1.1`, `Host: ${url.host}`];
-  const proxyAuth = forward && proxyAuthorization(forward);
-  if (proxyAuth) lines.push(`Proxy-Authorization: ${proxyAuth}`);
-  for (const [name, value] of Object.entries(headers)) {
-    // Set here; a second copy would make the request ambiguous.
-    if (/^(host|connection|content-length)$/i.test(name)) continue;
-    // CR/LF would let a value inject headers or a second request.
-    if (!TOKEN.test(name) || /[\r\n\0]/.test(value)) throw new DownloadError('fatal', `invalid HTTP header ${JSON.stringify(name)}`);
-    lines.push(`${name}: ${value}`);
+  const keepAlive = method === 'GET';
+  const request = { bytes: requestBytes(url, method, headers, body, forward, keepAlive), keepAlive };
+  for (;;) {
+    try {
+      return await new Promise<DirectResponse>((resolve, reject) => {
+        new DirectExchange(url, request, signal, headersTimeoutMs, { ca: tls?.ca, tunnel, forward }, resolve, reject);
+      });
+    } catch (err) {
+      // Each retry takes another idle socket or, with none left, a new one (which cannot fail this way).
+      if (!(err instanceof IdleSocketClosed)) throw err;
+    }
   }
-  lines.push('Connection: close');
-  if (body !== undefined) lines.push(`Content-Length: ${Buffer.byteLength(body)}`);
-  return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), Buffer.from(body ?? '')]);
-}
-
-type OnRead = { buffer: () => Buffer; callback: (n: number, buf: Uint8Array) => boolean };
-
-/** A socket to `to` (the server, or the forwarding proxy) whose reads go through `onread`; TLS runs inside a tunnel when there is one. */
-function connect(to: URL, route: Route, onread: OnRead): net.Socket {
-  const host = to.hostname.replace(/^\[(.*)\]$/, '$1');
-  const port = Number(to.port);
-  if (to.protocol !== 'https:') return net.connect({ host, port: port || 80, onread });
-  // @types/node omits `onread` from tls options, though tls.connect honours it (not over a given socket).
-  const options: tls.ConnectionOptions & net.ConnectOpts = {
-    host, port: port || 443, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'], ca: route.ca, onread,
-    ...(route.tunnel && { socket: route.tunnel }),
-  };
-  return tls.connect(options);
 }
 
 /**
- * One connection and its response body. Node calls `nextBuffer` after every read callback (even while paused)
- * to get the memory for the next read; it gets the sink's space only when those bytes can be handed over
- * as-is, else the scratch buffer, whose bytes are then copied. TLS keeps delivering what it has already
+ * One request and its response body, on a DirectSocket (new or kept alive). Node calls `nextBuffer` after
+ * every read callback (even while paused) to get the memory for the next read; it gets the sink's space only
+ * when those bytes can be handed over as-is, else the scratch buffer, whose bytes are then copied. TLS keeps delivering what it has already
  * decrypted after reading was stopped, so bytes (and the end) can arrive while paused: they wait in `pending`.
  */
-class DirectConnection implements ResponseBody {
-  private readonly socket: net.Socket;
+class DirectExchange implements ResponseBody, SocketUser {
+  private readonly conn: DirectSocket;
   private readonly scratch = Buffer.allocUnsafe(SCRATCH_SIZE);
   private readonly timer: NodeJS.Timeout;
   /** Bytes of an incomplete response head; undefined once the final head is parsed. */
@@ -103,24 +79,23 @@ class DirectConnection implements ResponseBody {
   private pending: Buffer | undefined;
   private paused = false;
   private eof = false;
+  /** The whole response was read, nothing after it, and the server keeps the connection: it can serve the next request. */
+  private reusable = false;
+  /** HTTP/1.1 without `Connection: close`, and we did not ask to close. */
+  private keepAlive = false;
   private outcome: { err?: DownloadError } | undefined;
   private resolveBody: (() => void) | undefined;
   private rejectWaiter: ((err: DownloadError) => void) | undefined;
   private readonly onAbort = (): void => this.finish(new DownloadError('aborted', 'aborted'));
 
   constructor(
-    private readonly url: URL, request: Buffer, private readonly signal: AbortSignal | undefined, headersTimeoutMs: number,
+    private readonly url: URL, request: { bytes: Buffer; keepAlive: boolean }, private readonly signal: AbortSignal | undefined, headersTimeoutMs: number,
     route: Route, private readonly onHead: (res: DirectResponse) => void, reject: (err: DownloadError) => void,
   ) {
     this.rejectWaiter = reject;
-    const onread = { buffer: () => this.nextBuffer(), callback: (n: number, buf: Uint8Array) => this.onRead(n, buf) };
-    this.socket = connect(route.forward ?? url, route, onread);
-    // TLS over a tunnel socket ignores `onread` and emits chunks instead: those are copied into the sink.
-    if (route.tunnel) this.socket.on('data', (chunk: Buffer) => { if (!this.onRead(chunk.length, chunk)) this.socket.pause(); });
-    this.socket.on('error', (err) => this.finish(signal?.aborted ? new DownloadError('aborted', 'aborted') : toDownloadError(err)));
-    this.socket.on('end', () => this.onEof());
-    this.socket.on('close', () => this.onEof());
-    this.socket.write(request);
+    this.keepAlive = request.keepAlive;
+    this.conn = DirectSocket.open(url, route, this, request.keepAlive);
+    this.conn.socket.write(request.bytes);
     // A server that accepts the connection and never answers would otherwise hold a download slot forever.
     this.timer = setTimeout(() => this.finish(new DownloadError('retryable', `no response from ${url.host} within ${headersTimeoutMs / 1000} s`)), headersTimeoutMs);
     signal?.addEventListener('abort', this.onAbort, { once: true });
@@ -138,7 +113,7 @@ class DirectConnection implements ResponseBody {
 
   pause(): void {
     this.paused = true;
-    this.socket.pause();
+    this.conn.socket.pause();
   }
 
   resume(): void {
@@ -150,7 +125,7 @@ class DirectConnection implements ResponseBody {
     this.finish();
   }
 
-  private nextBuffer(): Buffer {
+  nextBuffer(): Buffer {
     this.lent = undefined;
     if (this.sink && !this.paused && !this.pending && !this.chunked) {
       // The sink must keep this memory for us until the next landed(): the read may come after a pause().
@@ -164,7 +139,7 @@ class DirectConnection implements ResponseBody {
   }
 
   /** Returns whether to go on reading. */
-  private onRead(n: number, buf: Uint8Array): boolean {
+  onRead(n: number, buf: Uint8Array): boolean {
     if (buf === this.lent && this.sink && !this.paused) this.landed(this.sink, n);
     else this.feed(Buffer.from(buf.buffer, buf.byteOffset, n));
     return this.outcome === undefined && (this.head !== undefined || (this.sink !== undefined && !this.paused));
@@ -198,15 +173,19 @@ class DirectConnection implements ResponseBody {
       const n = Math.min(space.length, bytes.length - at, this.chunked ? this.chunkLeft : this.remaining);
       bytes.copy(space, 0, at, at + n);
       at += n;
-      this.landed(sink, n);
+      this.landed(sink, n, bytes.length - at);
     }
   }
 
-  private landed(sink: ByteSink, n: number): void {
+  /** `n` body bytes landed in the sink; `after` more wire bytes follow them in the same read. */
+  private landed(sink: ByteSink, n: number, after = 0): void {
     this.remaining -= n;
     if (this.chunked && (this.chunkLeft -= n) === 0) this.expect = 'crlf';
     if (!sink.landed(n)) this.paused = true;
-    if (this.remaining === 0) this.finish();
+    if (this.remaining === 0) {
+      this.completed(after + (this.pending?.length ?? 0));
+      this.finish();
+    }
   }
 
   /** Hands over what waited, then lets the socket read again unless the sink paused once more. */
@@ -216,7 +195,7 @@ class DirectConnection implements ResponseBody {
     this.pending = undefined;
     if (pending) this.feed(pending);
     if (this.eof && !this.pending) this.onEof();
-    else if (this.sink && !this.paused) this.socket.resume();
+    else if (this.sink && !this.paused) this.conn.socket.resume();
   }
 
   /**
@@ -243,32 +222,23 @@ class DirectConnection implements ResponseBody {
       }
       // Interim answers (100 Continue, 103 Early Hints): the real one follows.
       if (status < 200) continue;
-      const headers: Record<string, string> = {};
-      for (const line of lines.slice(1)) {
-        const colon = line.indexOf(':');
-        if (colon <= 0) continue;
-        const name = line.slice(0, colon).trim().toLowerCase();
-        const value = line.slice(colon + 1).trim();
-        headers[name] = Object.hasOwn(headers, name) ? `${headers[name]}, ${value}` : value;
+      const headers = parseHeaderLines(lines.slice(1));
+      if (!/^HTTP\/1\.1 /.test(lines[0]) || /(^|,)\s*close\s*(,|$)/i.test(headers.connection ?? '')) this.keepAlive = false;
+      const framing = bodyFraming(status, headers);
+      if (framing === 'invalid') {
+        this.finish(new DownloadError('fatal', `invalid Content-Length from ${this.url.host}: ${headers['content-length']}`));
+        return undefined;
       }
-      const length = headers['content-length'];
-      if (status === 204 || status === 304) this.remaining = 0;
-      else if (/(^|,)\s*chunked\s*$/i.test(headers['transfer-encoding'] ?? '')) this.chunked = true;
-      else if (length !== undefined && headers['transfer-encoding'] === undefined) {
-        // A repeated Content-Length arrives joined; copies that agree are harmless.
-        const values = new Set(length.split(',').map((v) => v.trim()));
-        const [value] = values;
-        if (values.size !== 1 || !/^\d{1,15}$/.test(value)) {
-          this.finish(new DownloadError('fatal', `invalid Content-Length from ${this.url.host}: ${length}`));
-          return undefined;
-        }
-        this.remaining = Number(value);
-      }
+      if (framing === 'chunked') this.chunked = true;
+      else if (framing !== 'close') this.remaining = framing;
       this.head = undefined;
       clearTimeout(this.timer);
       this.rejectWaiter = undefined;
       this.onHead({ status, headers, body: this });
-      if (this.remaining === 0) this.finish();
+      if (this.remaining === 0) {
+        this.completed(data.length);
+        this.finish();
+      }
       return data;
     }
   }
@@ -284,7 +254,10 @@ class DirectConnection implements ResponseBody {
     // Chunk extensions (after ';') carry nothing a download needs.
     const size = /^([0-9a-fA-F]{1,12})[ \t]*(;.*)?$/.exec(line)?.[1];
     if (this.expect === 'trailer') {
-      if (line === '') this.finish();
+      if (line === '') {
+        this.completed(bytes.length - nl - 1);
+        this.finish();
+      }
     } else if (this.expect === 'crlf' && line === '') {
       this.expect = 'size';
     } else if (this.expect === 'size' && size !== undefined && nl >= 0) {
@@ -296,14 +269,31 @@ class DirectConnection implements ResponseBody {
     return nl < 0 ? bytes.length : nl + 1;
   }
 
-  private onEof(): void {
+  onError(err: Error): void {
+    if (this.signal?.aborted) this.finish(new DownloadError('aborted', 'aborted'));
+    else if (this.closedWhileIdle()) this.finish(new IdleSocketClosed(this.url.host));
+    else this.finish(toDownloadError(err));
+  }
+
+  onEof(): void {
     if (this.outcome) return;
-    if (this.head) this.finish(new DownloadError('retryable', `connection closed by ${this.url.host} without a response`));
+    if (this.closedWhileIdle()) this.finish(new IdleSocketClosed(this.url.host));
+    else if (this.head) this.finish(new DownloadError('retryable', `connection closed by ${this.url.host} without a response`));
     // What arrived before the end is delivered first (drain() comes back here).
     else if (this.pending) this.eof = true;
     else if (this.chunked) this.finish(new DownloadError('retryable', 'connection closed in the middle of a chunked body'));
     // Complete or cut short: the caller compares the bytes that landed with the Content-Length.
     else this.finish();
+  }
+
+  /** A reused socket that ended before a byte of the answer: the server closed it while it was idle. */
+  private closedWhileIdle(): boolean {
+    return this.conn.reused && this.head !== undefined && this.head.length === 0;
+  }
+
+  /** The response ended exactly at `rest` bytes into what was read: the connection is clean when nothing follows. */
+  private completed(rest: number): void {
+    this.reusable = this.keepAlive && rest === 0;
   }
 
   /** Ends the exchange: no sink call and no read happens after this. */
@@ -315,7 +305,8 @@ class DirectConnection implements ResponseBody {
     this.lent = undefined;
     clearTimeout(this.timer);
     this.signal?.removeEventListener('abort', this.onAbort);
-    this.socket.destroy();
+    if (!err && this.reusable) this.conn.release();
+    else this.conn.destroy();
     if (err) this.rejectWaiter?.(err);
     else this.resolveBody?.();
   }

@@ -110,7 +110,8 @@ export class UpdateCommands extends Disposable {
       void this.updateAll(offers.map((o) => o.id));
       return;
     }
-    const what = offers.length === 1 ? `${offers[0].id} ${offers[0].to} is available` : `${offers.length} model updates available`;
+    const name = (id: string) => this.deps.engine.getModels().find((m) => m.id === id)?.name ?? id;
+    const what = offers.length === 1 ? `${name(offers[0].id)} ${offers[0].to} is available` : `${offers.length} model updates available`;
     this.deps.notifier.notify('updatesAvailable', 'important', offers.length === 1 ? `Model update: ${what}` : what,
       { title: 'Update All', run: () => this.updateAll(offers.map((o) => o.id)) },
       { title: 'Review…', run: () => this.review(offers) },
@@ -139,7 +140,7 @@ export class UpdateCommands extends Disposable {
         const why = o.status === 'failed' ? withFix(o.reason, o.fix, 'vscode', new URL(hfEndpoint()).origin) : o.reason;
         const kept = this.deps.engine.getModelState(o.id)?.installedVersion;
         this.deps.log.error(`update not installed: ${why}`, o.id);
-        this.deps.notifier.notify('updateFailed', 'error', `The update of ${o.id} was not installed: ${why}.${kept ? ` ${kept} stays installed.` : ''}`,
+        this.deps.notifier.notify('updateFailed', 'error', `The update of ${this.deps.engine.getModels().find((m) => m.id === o.id)?.name ?? o.id} was not installed: ${why}.${kept ? ` ${kept} stays installed.` : ''}`,
           { title: 'Show Logs', run: () => this.deps.log.show() });
       }
     }

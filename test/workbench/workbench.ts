@@ -104,6 +104,16 @@ export class Workbench {
     await row.locator(`.action-label[aria-label="${title}"]`).click();
   }
 
+  /** Right-clicks a tree row and picks this entry of its context menu. */
+  async clickContextMenuItem(row: Locator, title: string): Promise<void> {
+    await row.click({ button: 'right' });
+    const item = this.page.locator('.context-view .monaco-menu .action-menu-item', { hasText: title }).first();
+    await item.waitFor({ timeout: 10_000 });
+    // The menu acts on mouse-up over an item it has highlighted: hover first, as a hand would.
+    await item.hover();
+    await item.click();
+  }
+
   /** Answers a modal dialog by pressing the button with this label. */
   async confirmDialog(button: string): Promise<void> {
     const dialog = this.page.locator('.monaco-dialog-box');

@@ -114,7 +114,8 @@ export function modelStateOf(input: ModelStateInput): ModelState {
   return {
     // Hugging Face files give no size in the catalog: once installed, what is on disk is the size.
     id: model.id, state, installedVersion, wantedVersion: model.version, bytesOnDisk,
-    totalBytes: item?.progress?.total ?? total ?? (stored?.ready ? stored.bytesOnDisk : undefined), priority: item?.priority, progress: item?.progress,
+    // An older version still installed is what the size is of; the catalog's new one is in `updateAvailable`.
+    totalBytes: item?.progress?.total ?? (stored?.ready && stored.version !== model.version ? stored.bytesOnDisk : total ?? (stored?.ready ? stored.bytesOnDisk : undefined)), priority: item?.priority, progress: item?.progress,
     queuePosition: item?.queuePosition, waitEstimateSeconds: item?.waitEstimateSeconds, pausedReason: item?.pausedReason,
     error: item?.error, failure, files, health, healthReasons: reasons, updateAvailable,
     ...(updateItem ? { update: updateProgressOf(input.updateTo ?? model.version, updateItem) } : {}),

@@ -189,7 +189,7 @@ describe('The first look in a real VS Code: the Models view, sizes, progress, no
     await models.locator('.pane-header .action-label[aria-label="Get Started"]').click();
     const page = wb.page.locator('.gettingStartedContainer');
     await page.getByText('Get Started with Model Availability').first().waitFor({ timeout: 30_000 });
-    for (const step of ['Add a catalog', 'Download a model', 'Use it from another extension']) {
+    for (const step of ['Add a catalog', 'Download a model', 'Use it from another extension', 'Find the models already on this machine', 'Turn on the local API']) {
       await page.getByText(step, { exact: true }).first().waitFor({ timeout: 10_000 });
     }
     const download = page.locator('.getting-started-step', { hasText: 'Download a model' }).first();

@@ -35,12 +35,15 @@ describe('hub updates: a branch that moved', () => {
       await waitFor((l) => engine.onDidChangeModel(l), () => engine.getModelStates().every((s) => s.state === 'ready'));
       await engine.whenIdle();
       const revisionCalls = () => hub.requests.filter((r) => r.url.includes('/revision/') && r.url.includes('blobs=true'));
+      assert.equal(engine.getModelState('m')?.installedVersion, `1.0.0+${C1.slice(0, 7)}`, 'the first download names the commit main pointed at');
+      assert.equal(engine.getModelState('p')?.installedVersion, '1.0.0', 'a file pinned to a commit never moves: no commit in its version');
+      assert.equal(revisionCalls().length, 1, 'the first download asked once for the repository, not at all for the pinned model');
       assert.deepEqual(await engine.updates.check(), [], 'main has not moved');
-      assert.equal(revisionCalls().length, 1, 'one request for the repository, none for the pinned model');
+      assert.equal(revisionCalls().length, 2, 'one request for the repository, none for the pinned model');
 
       hub.moveMain(C2);
       const offers = await engine.updates.check();
-      assert.deepEqual(offers, [{ id: 'm', from: '1.0.0', to: `1.0.0+${C2.slice(0, 7)}`, source: 'hub', bytesToDownload: 128 * KiB }], 'only the tracked model; its pinned file does not move');
+      assert.deepEqual(offers, [{ id: 'm', from: `1.0.0+${C1.slice(0, 7)}`, to: `1.0.0+${C2.slice(0, 7)}`, source: 'hub', bytesToDownload: 128 * KiB }], 'only the tracked model; its pinned file does not move');
       assert.equal(engine.getModelState('m')?.updateAvailable, `1.0.0+${C2.slice(0, 7)}`);
       assert.equal(engine.getModelState('p')?.updateAvailable, null);
 
@@ -52,7 +55,7 @@ describe('hub updates: a branch that moved', () => {
       assert.deepEqual(await engine.updates.check(), [], 'installed now');
 
       await engine.updates.rollback('m');
-      assert.equal(engine.getModelState('m')?.installedVersion, '1.0.0');
+      assert.equal(engine.getModelState('m')?.installedVersion, `1.0.0+${C1.slice(0, 7)}`);
       assert.deepEqual(await engine.updates.check(), [], 'the branch\'s file is an installed version\'s: a rollback is not an update');
 
       await hub.close();

@@ -63,6 +63,7 @@ export async function changeUpdateRecord(layout: StoreLayout, id: string, change
   const current = await readUpdateRecord(layout, id);
   const next: UpdateRecord = { ...current, ...change(current), formatVersion: 1 };
   const record: UpdateRecord = { ...next, rollbacks: next.rollbacks.slice(0, MAX_ROLLBACKS) };
-  await writeJsonAtomic(layout.updateRecordPath(id), record);
+  // Nothing to remember (e.g. a first install): no file is written.
+  if (JSON.stringify(record) !== JSON.stringify(current)) await writeJsonAtomic(layout.updateRecordPath(id), record);
   return record;
 }

@@ -46,6 +46,8 @@ export class ModelUpdates extends Disposable {
   private readonly _onDidFindUpdates = this._register(new Emitter<readonly UpdateOffer[]>());
   /** A check found updates (fired once per check that found any). */
   readonly onDidFindUpdates: Event<readonly UpdateOffer[]> = this._onDidFindUpdates.event;
+  /** An update was cancelled (its outcome: failed, cancelled). */
+  private readonly cancelledUpdate = this._register(new Emitter<string>());
   private readonly _onDidChangeHeld = this._register(new Emitter<readonly string[]>());
   /** hold() or release() changed the held models (a surface saves them in its setting). */
   readonly onDidChangeHeld: Event<readonly string[]> = this._onDidChangeHeld.event;
@@ -295,6 +297,7 @@ export class ModelUpdates extends Disposable {
       this.updating.delete(id);
       await writeInstalledPointer(this.host.layout, id, installed);
       await this.changeRecord(id, () => ({ target: undefined }));
+      this.cancelledUpdate.fire(id);
     }
     this.host.logger.info(isUpdate ? `update to ${entry.version} cancelled; its files were removed, ${installed} stays installed` : 'download cancelled; partial data removed', id);
   }
@@ -324,6 +327,7 @@ export class ModelUpdates extends Disposable {
       const subs = [
         this.onDidSwitch((e) => { if (e.id === id) finish({ id, status: 'switched', from, to: e.to }); }),
         this.host.onDidFail((e) => { if (e.id === id) finish({ id, status: 'failed', from, to, reason: e.reason, ...(e.fix ? { fix: e.fix } : {}) }); }),
+        this.cancelledUpdate.event((cancelled) => { if (cancelled === id) finish({ id, status: 'failed', from, to, reason: 'the update was cancelled' }); }),
       ];
       const finish = (o: UpdateOutcome): void => { for (const s of subs) s.dispose(); resolve(o); };
     });

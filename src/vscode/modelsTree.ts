@@ -164,7 +164,9 @@ export class ModelsTree extends Disposable implements vscode.TreeDataProvider<Mo
     if (node.kind === 'file') return this.fileItem(node.model, node.file, state);
     const item = new vscode.TreeItem(`Version ${node.version.version}`, vscode.TreeItemCollapsibleState.None);
     item.id = `version:${node.model.id}@${node.version.version}`;
-    item.description = `${formatBytes(node.version.bytes)} · ${node.version.version === node.model.version ? "the catalog's version" : 'previous version'}`;
+    const current = state?.installedVersion;
+    const catalogs = node.version.version === node.model.version && !(current && isVariantOf(current, node.model.version));
+    item.description = `${formatBytes(node.version.bytes)} · ${catalogs ? "the catalog's version" : 'previous version'}`;
     item.iconPath = new vscode.ThemeIcon('history');
     item.contextValue = 'modelVersion.old';
     item.tooltip = `Version ${node.version.version} of ${node.model.name} is still on disk (${node.version.files} files, installed ${new Date(node.version.installedAt).toLocaleString()}, verified ${new Date(node.version.verifiedAt).toLocaleString()}); ${state?.installedVersion ?? 'nothing'} is installed. Use This Version switches to it without a download.`;

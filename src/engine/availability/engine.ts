@@ -14,6 +14,7 @@ import { SpeedLimiter } from '../transfer/speedLimiter';
 import type { StoredModel } from '../store/storeScanner';
 import { installedVersions, removeInstalledVersion, scanInstalled, type InstalledVersion } from '../store/installedVersions';
 import { StoreLayout } from '../store/storeLayout';
+import { isVariantOf } from '../store/versionContent';
 import type { ForeignLocation } from '../store/foreign/foundFile';
 import { OperationRefusedError } from '../core/operationRefused';
 import { catalogTotal, modelStateOf, type ModelChange, type ModelState } from './modelState';
@@ -150,7 +151,7 @@ export class AvailabilityEngine extends Disposable {
       layout: this.layout, logger: this.logger, uses: this.uses, models: () => this.getModels(), model: (id) => this.requireModel(id),
       state: (id) => this.stateOf(id), stored: (id) => this.stored.get(id), enqueue: (id, priority) => this.queue.enqueue(id, priority),
       refresh: (ids) => this.refresh(ids), onDidFail: this.onDidFail,
-      reloadCatalogs: options.reloadCatalogs && (async () => this.setModels(await options.reloadCatalogs!())),
+      reloadCatalogs: this.catalogReloader(options.reloadCatalogs),
       resolveRevision: async (repo, revision) => {
         const endpoint = options.hfEndpoint ?? hfEndpoint();
         return resolveHubRevision(repo, revision, { endpoint, auth: await credentialFor(options, endpoint), transport: this.downloadSettings.transport });
@@ -266,7 +267,9 @@ export class AvailabilityEngine extends Disposable {
   /** Removes a version other than the installed and the catalog's ones (those go through integrity.remove(), with its guards). */
   async removeVersion(id: string, version: string): Promise<number> {
     const model = this.requireModel(id);
-    if (version === model.version || version === this.stateOf(id).installedVersion) {
+    const installed = this.stateOf(id).installedVersion;
+    // The catalog's version goes through Remove Model, unless what is installed is that version at a commit or with other files.
+    if (version === installed || (version === model.version && (installed === null || !isVariantOf(installed, model.version)))) {
       throw new OperationRefusedError('busy', `${version} is the current version of ${id}; use Remove Model`);
     }
     // A lease granted before a switch keeps pointing into the version it was given.
@@ -306,6 +309,10 @@ export class AvailabilityEngine extends Disposable {
   private remainingBytes(id: string): number | undefined {
     const total = catalogTotal(this.requireModel(id));
     return total !== undefined ? Math.max(0, total - (this.stored.get(id)?.bytesOnDisk ?? 0)) : undefined;
+  }
+
+  private catalogReloader(reload: AvailabilityEngineOptions['reloadCatalogs']): (() => Promise<void>) | undefined {
+    return reload && (async () => this.setModels(await reload()));
   }
 
   private requireModel(id: string): ModelEntry {

@@ -67,3 +67,33 @@ export async function changeUpdateRecord(layout: StoreLayout, id: string, change
   if (JSON.stringify(record) !== JSON.stringify(current)) await writeJsonAtomic(layout.updateRecordPath(id), record);
   return record;
 }
+
+/** Every model's updates.json as last read or written: model states are computed synchronously from it. */
+export class UpdateRecords {
+  private readonly records = new Map<string, UpdateRecord>();
+
+  constructor(private readonly layout: StoreLayout) {}
+
+  /** Reads the file again (another window or the CLI may have written it). */
+  async load(id: string): Promise<void> {
+    this.records.set(id, await readUpdateRecord(this.layout, id));
+  }
+
+  get(id: string): UpdateRecord {
+    return this.records.get(id) ?? EMPTY_UPDATE_RECORD;
+  }
+
+  async change(id: string, change: (r: UpdateRecord) => Partial<UpdateRecord>): Promise<void> {
+    this.records.set(id, await changeUpdateRecord(this.layout, id, change));
+  }
+
+  /** Trials whose new version `installedOf` says is still installed. */
+  trials(installedOf: (id: string) => string | null): (UpdateTrial & { readonly id: string })[] {
+    return [...this.records].flatMap(([id, r]) => (r.trial && installedOf(id) === r.trial.to ? [{ ...r.trial, id }] : []));
+  }
+
+  /** The rollbacks made, newest first. */
+  rollbacks(): (RollbackMade & { readonly id: string })[] {
+    return [...this.records].flatMap(([id, r]) => r.rollbacks.map((b) => ({ ...b, id }))).sort((a, b) => b.at.localeCompare(a.at));
+  }
+}

@@ -3,25 +3,18 @@ import { Emitter, type Event } from '../../core/event';
 import { Disposable } from '../../core/lifecycle';
 import { OperationRefusedError } from '../../core/operationRefused';
 import { readInstalledPointer, writeInstalledPointer } from '../../store/installedPointer';
-import { installedVersions, pruneVersions, switchInstalledVersion } from '../../store/installedVersions';
+import { pruneVersions, switchInstalledVersion } from '../../store/installedVersions';
 import { discardDownload } from '../../store/modelRemoval';
-import { changeUpdateRecord, readUpdateRecord, type RollbackMade, type UpdateRecord } from '../../store/updateRecord';
+import { UpdateRecords, type RollbackMade } from '../../store/updateRecord';
 import type { DownloadPriority } from '../downloadQueue';
 import { catalogInstallVersion } from '../modelState';
 import { downloadEntry } from './downloadEntry';
 import { bytesToDownload, followsHubBranch, onePerRepository, pinToHub } from './hubCheck';
-import { DEFAULT_UPDATE_SETTINGS, type TrialUpdate, type UpdateHost, type UpdateOffer, type UpdateOutcome, type UpdateSettings, type VersionSwitch } from './updateTypes';
+import { rollBack, type RollbackWhy } from './rollback';
+import { DEFAULT_UPDATE_SETTINGS, updateOutcome, type TrialUpdate, type UpdateHost, type UpdateOffer, type UpdateOutcome, type UpdateSettings, type VersionSwitch } from './updateTypes';
 
 export { DEFAULT_UPDATE_SETTINGS } from './updateTypes';
 export type { TrialUpdate, UpdateHost, UpdateOffer, UpdateOutcome, UpdateSettings, VersionSwitch } from './updateTypes';
-
-/** Why a rollback went back, as `models/<id>/updates.json` keeps it (Recommendations lists them). */
-interface RollbackWhy {
-  readonly reason: string;
-  readonly automatic: boolean;
-  /** The version left behind is held back (not offered) until a newer one appears or it is asked for. */
-  readonly holdBack?: boolean;
-}
 
 /**
  * Updates with rollback. An update is another version downloaded into its own folder through the one
@@ -36,8 +29,7 @@ export class ModelUpdates extends Disposable {
   private readonly updating = new Map<string, string>();
   /** Versions a hub check found (a branch or tag moved), by model: what an update of it downloads. */
   private readonly hubTargets = new Map<string, ModelEntry>();
-  /** Each model's updates.json as last read or written. */
-  private readonly records = new Map<string, UpdateRecord>();
+  private readonly records: UpdateRecords;
   /** What the download running for a model fetches (entryToFetch's answer). */
   private readonly fetching = new Map<string, ModelEntry>();
   private readonly _onDidSwitch = this._register(new Emitter<VersionSwitch>());
@@ -55,6 +47,7 @@ export class ModelUpdates extends Disposable {
   constructor(private readonly host: UpdateHost, settings: Partial<UpdateSettings> = {}) {
     super();
     this.settings = { ...DEFAULT_UPDATE_SETTINGS, ...settings };
+    this.records = new UpdateRecords(host.layout);
   }
 
   configure(changes: Partial<UpdateSettings>): void {
@@ -67,22 +60,22 @@ export class ModelUpdates extends Disposable {
 
   /** Reads the model's updates.json (at each rescan: another window or the CLI may have written it). */
   async load(id: string): Promise<void> {
-    this.records.set(id, await readUpdateRecord(this.host.layout, id));
+    await this.records.load(id);
   }
 
   /** The version held back after an automatic rollback, or undefined. */
   skippedVersion(id: string): string | undefined {
-    return this.records.get(id)?.heldBack?.version;
+    return this.records.get(id).heldBack?.version;
   }
 
   /** Updates switched and still judged by their results: no switch since, and the new version still installed. */
   trials(): TrialUpdate[] {
-    return [...this.records].flatMap(([id, r]) => (r.trial && this.host.state(id).installedVersion === r.trial.to ? [{ id, from: r.trial.from, to: r.trial.to }] : []));
+    return this.records.trials((id) => this.host.state(id).installedVersion).map(({ id, from, to }) => ({ id, from, to }));
   }
 
   /** The rollbacks made, newest first, with their reasons. */
   rollbacksMade(): (RollbackMade & { readonly id: string })[] {
-    return [...this.records].flatMap(([id, r]) => r.rollbacks.map((b) => ({ ...b, id }))).sort((a, b) => b.at.localeCompare(a.at));
+    return this.records.rollbacks();
   }
 
   /** Goes back to `to` because `from` did worse (`reason` says how), and holds `from` back (see skippedVersion). */
@@ -92,7 +85,7 @@ export class ModelUpdates extends Disposable {
       return await this.switchBack(id, to, { reason, automatic: true, holdBack: true });
     } catch (err) {
       // Said once: a rollback that cannot be made ends the trial.
-      await this.changeRecord(id, () => ({ trial: undefined }));
+      await this.records.change(id, () => ({ trial: undefined }));
       throw err;
     }
   }
@@ -104,7 +97,7 @@ export class ModelUpdates extends Disposable {
 
   /** What a download underway fetches when it is not the catalog's entry as is (see UpdateRecord.target). */
   downloadTarget(id: string): ModelEntry | undefined {
-    return this.records.get(id)?.target;
+    return this.records.get(id).target;
   }
 
   /** What a download of the model fetches now (see downloadEntry); a first download's hub pin is kept in updates.json, to resume. */
@@ -114,7 +107,7 @@ export class ModelUpdates extends Disposable {
       model, stored: this.host.stored(id), pending: this.downloadTarget(id), repairing,
       pin: async () => {
         const pinned = await pinToHub(this.host.layout, model, onePerRepository((repo, rev) => this.host.resolveRevision(repo, rev), this.host.logger, 'download'));
-        if (pinned) await this.changeRecord(id, () => ({ target: pinned.entry }));
+        if (pinned) await this.records.change(id, () => ({ target: pinned.entry }));
         return pinned?.entry;
       },
     });
@@ -187,14 +180,14 @@ export class ModelUpdates extends Disposable {
     const to = state.updateAvailable ?? heldBack ?? null;
     if (to === null) return { id, status: 'upToDate', version: from };
     if (to === heldBack) {
-      await this.changeRecord(id, () => ({ heldBack: undefined }));
+      await this.records.change(id, () => ({ heldBack: undefined }));
       // Installed once, and kept by the rollback: no download (unless it went meanwhile).
       if (await switchInstalledVersion(this.host.layout, id, to).then(() => true, () => false)) {
         await this.switched(id, from, to);
         return { id, status: 'switched', from, to };
       }
     }
-    const outcome = this.outcomeOf(id, from, to);
+    const outcome = updateOutcome([this.onDidSwitch, this.host.onDidFail, this.cancelledUpdate.event], id, from, to);
     await this.begin(id, from, this.targetOf(id, to));
     this.host.enqueue(id, priority);
     return outcome;
@@ -212,7 +205,7 @@ export class ModelUpdates extends Disposable {
     this.updating.set(id, from);
     // Kept on disk, so an update a restart interrupted still switches when its download finishes, and resumes the same files.
     await writeInstalledPointer(this.host.layout, id, from, target.version);
-    await this.changeRecord(id, () => ({ target: target.version === this.host.model(id).version ? undefined : target }));
+    await this.records.change(id, () => ({ target: target.version === this.host.model(id).version ? undefined : target }));
   }
 
   /** Called when a download finished verified: switches to what it fetched when that was an update (or the first install). */
@@ -237,7 +230,7 @@ export class ModelUpdates extends Disposable {
     this.updating.delete(id);
     this.hubTargets.delete(id);
     const since = new Date().toISOString();
-    await this.changeRecord(id, (r) => ({
+    await this.records.change(id, (r) => ({
       target: r.target?.version === to ? undefined : r.target,
       trial: from !== null && from !== to ? { from, to, since } : undefined,
     }));
@@ -254,25 +247,9 @@ export class ModelUpdates extends Disposable {
   }
 
   private async switchBack(id: string, to: string | undefined, why: RollbackWhy): Promise<VersionSwitch> {
-    this.host.model(id);
-    const from = this.host.state(id).installedVersion;
-    const others = (await installedVersions(this.host.layout, id)).filter((v) => v.version !== from);
-    const target = to ?? others[0]?.version;
-    if (target === undefined) throw new OperationRefusedError('busy', `${id} has no other installed version to roll back to`);
-    if (!others.some((v) => v.version === target)) {
-      throw new OperationRefusedError('busy', `version ${target} of ${id} is not installed${others.length ? `; installed: ${others.map((v) => v.version).join(', ')}` : ''}`);
-    }
-    await switchInstalledVersion(this.host.layout, id, target);
+    const back = await rollBack(this.host, this.records, id, to, why);
     this.updating.delete(id);
-    const at = new Date().toISOString();
-    await this.changeRecord(id, (r) => ({
-      trial: undefined,
-      heldBack: why.holdBack && from !== null ? { version: from, reason: why.reason, at } : r.heldBack,
-      rollbacks: [{ from, to: target, reason: why.reason, automatic: why.automatic, at }, ...r.rollbacks],
-    }));
-    this.host.logger.info(`rolled back from ${from ?? 'nothing'} to ${target}`, id);
-    await this.host.refresh([id]);
-    const change: VersionSwitch = { id, from, to: target, reason: 'rollback' };
+    const change: VersionSwitch = { id, ...back, reason: 'rollback' };
     this._onDidSwitch.fire(change);
     return change;
   }
@@ -296,7 +273,7 @@ export class ModelUpdates extends Disposable {
     if (isUpdate) {
       this.updating.delete(id);
       await writeInstalledPointer(this.host.layout, id, installed);
-      await this.changeRecord(id, () => ({ target: undefined }));
+      await this.records.change(id, () => ({ target: undefined }));
       this.cancelledUpdate.fire(id);
     }
     this.host.logger.info(isUpdate ? `update to ${entry.version} cancelled; its files were removed, ${installed} stays installed` : 'download cancelled; partial data removed', id);
@@ -316,20 +293,5 @@ export class ModelUpdates extends Disposable {
     this.settings = { ...this.settings, held };
     void this.host.refresh([...new Set([...held, ...this.host.models().map((m) => m.id)])]);
     this._onDidChangeHeld.fire(held);
-  }
-
-  private async changeRecord(id: string, change: (r: UpdateRecord) => Partial<UpdateRecord>): Promise<void> {
-    this.records.set(id, await changeUpdateRecord(this.host.layout, id, change));
-  }
-
-  private outcomeOf(id: string, from: string, to: string): Promise<UpdateOutcome> {
-    return new Promise((resolve) => {
-      const subs = [
-        this.onDidSwitch((e) => { if (e.id === id) finish({ id, status: 'switched', from, to: e.to }); }),
-        this.host.onDidFail((e) => { if (e.id === id) finish({ id, status: 'failed', from, to, reason: e.reason, ...(e.fix ? { fix: e.fix } : {}) }); }),
-        this.cancelledUpdate.event((cancelled) => { if (cancelled === id) finish({ id, status: 'failed', from, to, reason: 'the update was cancelled' }); }),
-      ];
-      const finish = (o: UpdateOutcome): void => { for (const s of subs) s.dispose(); resolve(o); };
-    });
   }
 }

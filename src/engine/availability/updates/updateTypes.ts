@@ -68,3 +68,17 @@ export interface UpdateHost {
   resolveRevision(repo: string, revision: string): Promise<HubRevision>;
   readonly onDidFail: Event<DownloadFailure>;
 }
+
+/** How the update of `id` ends: the first switch, failure or cancellation heard of. */
+export function updateOutcome(
+  [onDidSwitch, onDidFail, onDidCancel]: readonly [Event<VersionSwitch>, Event<DownloadFailure>, Event<string>], id: string, from: string, to: string,
+): Promise<UpdateOutcome> {
+  return new Promise((resolve) => {
+    const subs = [
+      onDidSwitch((e) => { if (e.id === id) finish({ id, status: 'switched', from, to: e.to }); }),
+      onDidFail((e) => { if (e.id === id) finish({ id, status: 'failed', from, to, reason: e.reason, ...(e.fix ? { fix: e.fix } : {}) }); }),
+      onDidCancel((cancelled) => { if (cancelled === id) finish({ id, status: 'failed', from, to, reason: 'the update was cancelled' }); }),
+    ];
+    const finish = (o: UpdateOutcome): void => { for (const s of subs) s.dispose(); resolve(o); };
+  });
+}

@@ -1,4 +1,5 @@
 import type { ModelEntry } from '../../catalog/catalogTypes';
+import { DownloadError } from '../../core/downloadError';
 import { installedVersions } from '../../store/installedVersions';
 import { readManifest } from '../../store/storeScanner';
 import type { StoreLayout } from '../../store/storeLayout';
@@ -38,6 +39,8 @@ export function onePerRepository(resolve: (repo: string, revision: string) => Pr
     let found = revisions.get(key);
     if (!found) {
       found = resolve(repo, revision).catch((err: unknown) => {
+        // A download the hub refuses (gated, not found) fails with that answer; only an unreachable hub falls back.
+        if (during === 'download' && err instanceof DownloadError && err.kind === 'fatal') throw err;
         const why = err instanceof Error ? err.message : String(err);
         if (during === 'update check') logger.warn(`update check: ${key} could not be resolved (${why}); trying again at the next check`);
         else logger.info(`${key} could not be resolved to a commit (${why}); downloading as the catalog names it`);

@@ -43,6 +43,8 @@ async function main(argv: readonly string[]): Promise<number> {
     models: catalog.models,
     // serve keeps the queue across restarts as the extension does; the other commands run only what they were asked.
     persistQueue: opts.command === 'serve',
+    // serve runs on: its update checks read the catalogs again (one-shot commands just read them).
+    reloadCatalogs: opts.command === 'serve' ? async () => (await loadCliCatalog(opts.catalogs, opts.builtin)).models : undefined,
     // Test hook: tests shorten how long a killed process's lock blocks the next run.
     lockStaleMs: Number(process.env.MODEL_AVAILABILITY_LOCK_STALE_MS) || undefined,
     logger: stderrLogger(printer, process.stderr),

@@ -48,6 +48,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelA
       credentials: (origin) => tokens.get(origin),
       persistQueue: true,
       localCopies: reuseLocations,
+      // URL catalogs change without telling: each update check reads them again.
+      reloadCatalogs: async () => (await catalogs.reload()).models,
     }));
     own(catalogs.onDidChange((r) => void engine.setModels(r.models)));
     own(onDidChangeSetting(['download'], () => engine.configure({ download: downloadSettings() })));

@@ -1,6 +1,8 @@
 // The engine's one entrance for its surfaces (src/vscode, src/cli, src/api): they import nothing else.
 export { AvailabilityEngine, OperationRefusedError, downloadedWords, onlyUnverifiable, unverifiableFiles } from './availability/engine';
-export type { CheckProgress, DownloadControls, IntegrityControls, DownloadPriority, DownloadSettings, FileCheck, Health, HealthReason, HealthReport, HealthSettings, InstalledVersion, Logger, ModelChange, UpdateOffer, UpdateOutcome, UpdateSettings, VersionSwitch, ModelFailure, ModelFileState, ModelState, ModelStateName, RepairResult } from './availability/engine';
+export type { CheckProgress, DownloadControls, IntegrityControls, DownloadPriority, DownloadSettings, FileCheck, Health, HealthReason, HealthReport, HealthSettings, InstalledVersion, Logger, ModelChange, UpdateOffer, UpdateOutcome, UpdateSettings, VersionSwitch, ModelFailure, ModelFileState, ModelState, ModelStateName, RepairResult, RollbackMade, TrialUpdate } from './availability/engine';
+export { isVariantOf } from './store/versionContent';
+export { followsHubBranch } from './availability/updates/hubCheck';
 export type { DownloadFailureCode } from './core/downloadError';
 export { UseGuard } from './availability/useGuard';
 export type { Use } from './availability/useGuard';

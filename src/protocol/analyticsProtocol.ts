@@ -13,8 +13,8 @@ export type TabId = 'usage' | 'performance' | 'storage' | 'recommendations';
 export const TABS: readonly TabId[] = ['usage', 'performance', 'storage', 'recommendations'];
 
 /** What a recommendation's button asks the host to do; each maps to one `modelAvailability.*` command. */
-export type RecommendationAction = 'remove' | 'download' | 'verify' | 'openLogs';
-export const RECOMMENDATION_ACTIONS: readonly RecommendationAction[] = ['remove', 'download', 'verify', 'openLogs'];
+export type RecommendationAction = 'remove' | 'download' | 'verify' | 'openLogs' | 'update';
+export const RECOMMENDATION_ACTIONS: readonly RecommendationAction[] = ['remove', 'download', 'verify', 'openLogs', 'update'];
 
 /** `off`: the setting turned recording off; `unavailable`: the database could not be opened this session. */
 export type RecordingState = 'on' | 'off' | 'unavailable';
@@ -118,6 +118,47 @@ export interface AlertRow {
   readonly change: number;
 }
 
+/** How one version of a model did in the period. */
+export interface VersionFigures {
+  readonly version: string;
+  readonly generations: number;
+  /** 0..1; null with no generations. */
+  readonly successRate: number | null;
+  readonly medianMs: number | null;
+  /** The version requests get now. */
+  readonly installed: boolean;
+}
+
+/** A model whose generations ran on more than one version in the period: before and after its updates, oldest first. */
+export interface VersionComparison {
+  readonly modelId: string;
+  readonly name: string;
+  readonly versions: readonly VersionFigures[];
+}
+
+/** An update that can be installed (as Check for Updates last found it). */
+export interface UpdateRow {
+  readonly modelId: string;
+  readonly name: string;
+  readonly from: string;
+  readonly to: string;
+  readonly bytesToDownload: number;
+  readonly source: 'catalog' | 'hub';
+}
+
+/** A rollback made, newest first. */
+export interface RollbackRow {
+  readonly modelId: string;
+  readonly name: string;
+  readonly from: string | null;
+  readonly to: string;
+  /** The figures of an automatic rollback, or `by hand`. */
+  readonly reason: string;
+  readonly automatic: boolean;
+  /** ms since the epoch. */
+  readonly at: number;
+}
+
 /** Everything the panel shows for one period. */
 export interface AnalyticsSnapshot {
   readonly period: Period;
@@ -132,6 +173,9 @@ export interface AnalyticsSnapshot {
   readonly cleanup: CleanupSummary;
   readonly preload: readonly PreloadRow[];
   readonly alerts: readonly AlertRow[];
+  readonly versions: readonly VersionComparison[];
+  readonly updates: readonly UpdateRow[];
+  readonly rollbacks: readonly RollbackRow[];
 }
 
 /** The page loaded (or reloaded) and shows `period`; the host posts nothing before this. */
@@ -219,6 +263,16 @@ const isSnapshot = shape<AnalyticsSnapshot>({
   alerts: arrayOf(shape<AlertRow>({
     modelId: isModelId, name: isString, kind: oneOf<AlertRow['kind']>(['slower', 'lessSuccessful']),
     recent: isNumber, baseline: isNumber, change: isNumber,
+  })),
+  versions: arrayOf(shape<VersionComparison>({
+    modelId: isModelId, name: isString,
+    versions: arrayOf(shape<VersionFigures>({ version: isString, generations: isNumber, successRate: nullable(isNumber), medianMs: nullable(isNumber), installed: isBoolean })),
+  })),
+  updates: arrayOf(shape<UpdateRow>({
+    modelId: isModelId, name: isString, from: isString, to: isString, bytesToDownload: isNumber, source: oneOf<UpdateRow['source']>(['catalog', 'hub']),
+  })),
+  rollbacks: arrayOf(shape<RollbackRow>({
+    modelId: isModelId, name: isString, from: nullable(isString), to: isString, reason: isString, automatic: isBoolean, at: isNumber,
   })),
 });
 

@@ -30,6 +30,7 @@ const ACTION_COMMANDS: { readonly [A in RecommendationAction]: string } = {
   download: 'modelAvailability.download',
   verify: 'modelAvailability.verify',
   openLogs: 'modelAvailability.openLogs',
+  update: 'modelAvailability.updateModel',
 };
 
 /** Live updates: at most this often, however busy downloads and saves are. */
@@ -53,6 +54,7 @@ export class AnalyticsPanel extends Disposable implements vscode.WebviewPanelSer
     super();
     this._register(options.engine.onDidChangeModel(() => this.schedulePost()));
     this._register(options.engine.onDidChangeCatalog(() => this.schedulePost()));
+    this._register(options.engine.updates.onDidFindUpdates(() => this.schedulePost()));
     if (options.store) this._register(options.store.onDidSave(() => this.schedulePost()));
     this._register(vscode.window.registerWebviewPanelSerializer(AnalyticsPanel.viewType, this));
     this._register({ dispose: () => this.panel?.dispose() });
@@ -124,7 +126,8 @@ export class AnalyticsPanel extends Disposable implements vscode.WebviewPanelSer
     const offered = snap !== undefined && (
       action === 'remove' ? snap.cleanup.proposals.some((p) => p.modelId === modelId)
         : action === 'openLogs' ? snap.alerts.some((a) => a.modelId === modelId)
-          : snap.preload.some((p) => p.modelId === modelId && p.action === action));
+          : action === 'update' ? snap.updates.some((u) => u.modelId === modelId)
+            : snap.preload.some((p) => p.modelId === modelId && p.action === action));
     if (!offered) {
       this.send({ type: 'actionFailed', modelId, message: 'This recommendation is out of date; the panel now shows the current ones.' });
       await this.post();
@@ -161,13 +164,16 @@ export class AnalyticsPanel extends Disposable implements vscode.WebviewPanelSer
     const { engine, store } = this.options;
     const models: ModelFacts[] = engine.getModels().flatMap((m) => {
       const state = engine.getModelState(m.id);
-      return state ? [{ id: m.id, name: m.name, state: state.state, bytesOnDisk: state.bytesOnDisk, files: state.files }] : [];
+      return state ? [{ id: m.id, name: m.name, state: state.state, bytesOnDisk: state.bytesOnDisk, files: state.files, installedVersion: state.installedVersion }] : [];
     });
     const freeBytes = await this.freeBytes();
+    // What the last check found (no network here), and the rollbacks the store remembers.
+    const updates = await engine.updates.offers();
+    const rollbacks = engine.updates.rollbacksMade();
     const now = Date.now();
     const policy = this.options.policy();
     const build = (db: AnalyticsDatabase | undefined) => buildAnalyticsSnapshot({
-      db, recordingEnabled: store?.enabled ?? false, now, period, models, freeBytes,
+      db, recordingEnabled: store?.enabled ?? false, now, period, models, freeBytes, updates, rollbacks,
       // The same plan as Clean Up Storage… shows, so the panel never proposes something the command would not.
       cleanup: proposeCleanup(engine, db ? usageSummary(db, now, 'all') : new Map(), policy, now),
     });

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import type { ModelEntry } from '../engine';
 import type { ModelState } from '../engine';
-import { formatBytes, formatDuration, totalSize } from '../engine';
+import { followsHubBranch, formatBytes, formatDuration, totalSize } from '../engine';
 
 /** Short words for the yellow health reasons, for the tree's description. */
 const YELLOW_WORDS: Record<string, string> = {
@@ -72,6 +72,12 @@ function updateText(u: NonNullable<ModelState['update']>): string {
   if (u.state === 'queued') return `update to ${u.to} queued`;
   if (u.state === 'paused') return `update to ${u.to} paused${u.reason ? ` · ${u.reason}` : ''}`;
   return `updating to ${u.to}${u.percent !== undefined ? ` · ${u.percent}%` : ''}`;
+}
+
+/** What the `+…` of an installed `1.0.0+9a67fe2` means: the hub commit its branch pointed at, or the files the catalog named. */
+export function variantWords(model: ModelEntry, version: string): string {
+  const suffix = version.slice(model.version.length + 1);
+  return followsHubBranch(model) ? `the catalog's ${model.version} at hub commit ${suffix}` : `the catalog's ${model.version} with the files it names now`;
 }
 
 /** "update available: 1.1.0 (512 MB)" (the new version's size, when the catalog gives it). */

@@ -4,8 +4,8 @@ import { Disposable } from '../engine';
 import type { ModelUseSummary } from '../engine';
 import type { ModelEntry, ModelFile } from '../engine';
 import type { AvailabilityEngine, InstalledVersion, ModelFileState, ModelState } from '../engine';
-import { BUILTIN_ORIGIN, formatBytes } from '../engine';
-import { describeModel, modelIcon, stateText, updateAvailableText } from './modelPresentation';
+import { BUILTIN_ORIGIN, formatBytes, isVariantOf } from '../engine';
+import { describeModel, modelIcon, stateText, updateAvailableText, variantWords } from './modelPresentation';
 
 type CatalogNode = ModelNode & { kind: 'catalog' };
 
@@ -189,7 +189,9 @@ export class ModelsTree extends Disposable implements vscode.TreeDataProvider<Mo
     if (node.kind === 'file') return this.fileItem(node.model, node.file, state);
     const item = new vscode.TreeItem(`Version ${node.version.version}`, vscode.TreeItemCollapsibleState.None);
     item.id = `version:${node.model.id}@${node.version.version}`;
-    item.description = `${formatBytes(node.version.bytes)} · ${node.version.version === node.model.version ? "the catalog's version" : 'previous version'}`;
+    const current = state?.installedVersion;
+    const catalogs = node.version.version === node.model.version && !(current && isVariantOf(current, node.model.version));
+    item.description = `${formatBytes(node.version.bytes)} · ${catalogs ? "the catalog's version" : 'previous version'}`;
     item.iconPath = new vscode.ThemeIcon('history');
     item.contextValue = 'modelVersion.old';
     item.tooltip = `Version ${node.version.version} of ${node.model.name} is still on disk (${node.version.files} files, installed ${new Date(node.version.installedAt).toLocaleString()}, verified ${new Date(node.version.verifiedAt).toLocaleString()}); ${state?.installedVersion ?? 'nothing'} is installed. Use This Version switches to it without a download.`;
@@ -227,8 +229,9 @@ export class ModelsTree extends Disposable implements vscode.TreeDataProvider<Mo
     md.appendMarkdown(`**${escapeMd(model.name)}** · \`${model.id}\`\n\n`);
     const installed = s?.installedVersion;
     md.appendMarkdown(installed === model.version ? `Version: ${escapeMd(installed)}\n\n`
-      : installed ? `Installed version: ${escapeMd(installed)} · the catalog asks for ${escapeMd(model.version)}\n\n`
-        : `Version: ${escapeMd(model.version)} (not installed)\n\n`);
+      : installed && isVariantOf(installed, model.version) ? `Version: ${escapeMd(installed)} (${escapeMd(variantWords(model, installed))})\n\n`
+        : installed ? `Installed version: ${escapeMd(installed)} · the catalog asks for ${escapeMd(model.version)}\n\n`
+          : `Version: ${escapeMd(model.version)} (not installed)\n\n`);
     const offer = s && updateAvailableText(model, s);
     if (offer) md.appendMarkdown(`${escapeMd(offer)}${model.notes ? ` · [release notes](${model.notes})` : ''}\n\n`);
     if (this.isHeld(model.id)) md.appendMarkdown(`Held at this version (Release Version Hold to get updates again)\n\n`);

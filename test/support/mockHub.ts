@@ -22,7 +22,8 @@ export async function startHub(cdn: FaultServer, file: { name: string; sha256: s
       requests.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization, body });
       if (gated && req.headers.authorization !== `Bearer ${TOKEN}`) { res.writeHead(401).end(); return; }
       const url = req.url ?? '';
-      if (url === '/api/models/org/tiny-GGUF/revision/main') {
+      // A first download pins `main` to its commit, then resolves the file at that commit: both answer alike.
+      if (url === '/api/models/org/tiny-GGUF/revision/main' || url === `/api/models/org/tiny-GGUF/revision/${COMMIT}`) {
         res.setHeader('content-type', 'application/json');
         res.end(JSON.stringify({ id: 'org/tiny-GGUF', sha: COMMIT }));
       } else if (url === '/api/models/org/tiny-GGUF/revision/main?blobs=true') {

@@ -7,8 +7,6 @@ import type { TransferIo } from '../transfer/fileTransfer';
 import type { CredentialLookup } from '../transfer/http/httpClient';
 import { credentialFor, downloadModel } from './modelDownload';
 import { hfEndpoint, resolveHubRevision } from '../transfer/http/huggingFace';
-import { whenLockFree } from '../store/fileLock';
-import { removePartData } from '../store/partState';
 import { NULL_LOGGER, withDefaults, type DownloadSettings, type Logger } from '../transfer/settings';
 import { DEFAULT_HEALTH_SETTINGS, type HealthSettings } from './health';
 import { ModelIntegrity, type IntegrityEvent } from './modelIntegrity';
@@ -16,6 +14,7 @@ import { SpeedLimiter } from '../transfer/speedLimiter';
 import type { StoredModel } from '../store/storeScanner';
 import { installedVersions, removeInstalledVersion, scanInstalled, type InstalledVersion } from '../store/installedVersions';
 import { StoreLayout } from '../store/storeLayout';
+import { isVariantOf } from '../store/versionContent';
 import type { ForeignLocation } from '../store/foreign/foundFile';
 import { OperationRefusedError } from '../core/operationRefused';
 import { catalogTotal, modelStateOf, type ModelChange, type ModelState } from './modelState';
@@ -31,7 +30,8 @@ export type { CheckProgress, FileCheck, FileCheckStatus, VerifyOptions } from '.
 export type { ModelChange, ModelFailure, ModelFileState, ModelState, ModelStateName } from './modelState';
 export { OperationRefusedError };
 export type { InstalledVersion } from '../store/installedVersions';
-export type { UpdateOffer, UpdateOutcome, UpdateSettings, VersionSwitch } from './updates/modelUpdates';
+export type { TrialUpdate, UpdateOffer, UpdateOutcome, UpdateSettings, VersionSwitch } from './updates/modelUpdates';
+export type { RollbackMade } from '../store/updateRecord';
 
 /** Progress events of one model go out at most this often (leading and trailing); state changes at once. */
 const PROGRESS_INTERVAL_MS = 250;
@@ -60,6 +60,8 @@ export interface AvailabilityEngineOptions {
   /** Other tools' stores searched before each download for a verified copy to link instead (asked each time, so a setting applies at once). */
   readonly localCopies?: () => Promise<readonly ForeignLocation[]>;
   readonly updates?: Partial<UpdateSettings>;
+  /** Re-reads the catalogs (URL catalogs change without telling) at each update check; the models it returns replace the current ones. */
+  readonly reloadCatalogs?: () => Promise<readonly ModelEntry[]>;
 }
 
 /** The one entry point the extension and the CLI use: store state, the download queue, and their events. */
@@ -119,12 +121,12 @@ export class AvailabilityEngine extends Disposable {
     for (const m of options.models) this.models.set(m.id, m);
     this.queue = this._register(new DownloadQueue({
       runner: {
-        run: (id, signal, onProgress) => downloadModel({
+        run: async (id, signal, onProgress) => downloadModel({
           layout: this.layout, settings: () => this.downloadSettings, limiter: this.limiter, logger: this.logger,
           credentials: options.credentials, hfEndpoint: options.hfEndpoint, io: options.io, lockStaleMs: this.lockStaleMs,
           mode: this.checks.modeFor(id), localCopies: options.localCopies,
-        }, this.updates.downloadTarget(id) ?? this.requireModel(id), signal, onProgress),
-        discard: (id) => this.discardPartial(id),
+        }, await this.updates.entryToFetch(id, this.checks.wasRepair(id)), signal, onProgress),
+        discard: (id) => this.updates.discard(id, this.lockStaleMs),
         remainingBytes: (id) => this.remainingBytes(id),
       },
       concurrency: () => this.downloadSettings.concurrency,
@@ -147,7 +149,9 @@ export class AvailabilityEngine extends Disposable {
     this.integrity = this.checks;
     this.updates = this._register(new ModelUpdates({
       layout: this.layout, logger: this.logger, uses: this.uses, models: () => this.getModels(), model: (id) => this.requireModel(id),
-      state: (id) => this.stateOf(id), enqueue: (id, priority) => this.queue.enqueue(id, priority), refresh: (ids) => this.refresh(ids), onDidFail: this.onDidFail,
+      state: (id) => this.stateOf(id), stored: (id) => this.stored.get(id), enqueue: (id, priority) => this.queue.enqueue(id, priority),
+      refresh: (ids) => this.refresh(ids), onDidFail: this.onDidFail,
+      reloadCatalogs: this.catalogReloader(options.reloadCatalogs),
       resolveRevision: async (repo, revision) => {
         const endpoint = options.hfEndpoint ?? hfEndpoint();
         return resolveHubRevision(repo, revision, { endpoint, auth: await credentialFor(options, endpoint), transport: this.downloadSettings.transport });
@@ -216,7 +220,9 @@ export class AvailabilityEngine extends Disposable {
     for (const id of ids ?? [...this.models.keys()]) {
       const model = this.models.get(id);
       if (!model) continue;
-      const scanned = await scanInstalled(this.layout, model).catch((err: unknown): StoredModel => ({
+      await this.updates.load(id);
+      // A first download pinned to a hub commit is scanned in its own folder: it shows its progress, and resumes.
+      const scanned = await scanInstalled(this.layout, this.updates.downloadTarget(id) ?? model).catch((err: unknown): StoredModel => ({
         id, version: model.version, files: [], bytesOnDisk: 0, ready: false, manifestError: `the store cannot be read: ${err instanceof Error ? err.message : String(err)}`,
       }));
       this.stored.set(id, scanned);
@@ -241,10 +247,7 @@ export class AvailabilityEngine extends Disposable {
     }
     for (const id of ids) {
       // Another version than the installed one downloads into its own folder and switches when verified.
-      const from = this.stateOf(id).installedVersion;
-      if (from !== null && from !== this.requireModel(id).version) {
-        this.updates.begin(id, from, this.requireModel(id).version).catch((err: unknown) => this.logger.error(`the update could not be recorded in installed.json: ${String(err)}`, id));
-      }
+      this.updates.downloadRequested(id).catch((err: unknown) => this.logger.error(`the update could not be recorded in installed.json: ${String(err)}`, id));
       this.queue.enqueue(id, priority);
     }
   }
@@ -264,7 +267,9 @@ export class AvailabilityEngine extends Disposable {
   /** Removes a version other than the installed and the catalog's ones (those go through integrity.remove(), with its guards). */
   async removeVersion(id: string, version: string): Promise<number> {
     const model = this.requireModel(id);
-    if (version === model.version || version === this.stateOf(id).installedVersion) {
+    const installed = this.stateOf(id).installedVersion;
+    // The catalog's version goes through Remove Model, unless what is installed is that version at a commit or with other files.
+    if (version === installed || (version === model.version && (installed === null || !isVariantOf(installed, model.version)))) {
       throw new OperationRefusedError('busy', `${version} is the current version of ${id}; use Remove Model`);
     }
     // A lease granted before a switch keeps pointing into the version it was given.
@@ -306,17 +311,8 @@ export class AvailabilityEngine extends Disposable {
     return total !== undefined ? Math.max(0, total - (this.stored.get(id)?.bytesOnDisk ?? 0)) : undefined;
   }
 
-  private async discardPartial(id: string): Promise<void> {
-    const model = this.models.get(id);
-    if (!model) return;
-    let kept = 0;
-    for (const f of model.files) {
-      const finalPath = this.layout.filePath(model.id, model.version, f.path);
-      if (!(await whenLockFree(finalPath, this.lockStaleMs, () => removePartData(finalPath)))) kept++;
-    }
-    // Another window downloads it: its data is its own; cancelling here only stops following it.
-    if (kept) this.logger.info(`download cancelled here; ${kept} file(s) are downloading in another window, which keeps them (cancel there)`, id);
-    else this.logger.info('download cancelled; partial data removed', id);
+  private catalogReloader(reload: AvailabilityEngineOptions['reloadCatalogs']): (() => Promise<void>) | undefined {
+    return reload && (async () => this.setModels(await reload()));
   }
 
   private requireModel(id: string): ModelEntry {

@@ -1,6 +1,7 @@
 import type { ModelEntry } from '../catalog/catalogTypes';
 import type { DownloadFailureCode } from '../core/downloadError';
 import type { StoredFile, StoredModel } from '../store/storeScanner';
+import { contentDiffers, contentVersion, isVariantOf } from '../store/versionContent';
 import type { DownloadPriority, QueueItem, QueueProgress } from './downloadQueue';
 import { healthOf, type Health, type HealthReason, type HealthSettings, type ModelHealth } from './health';
 
@@ -81,7 +82,7 @@ export interface ModelStateInput {
   readonly hubUpdate: string | undefined;
   /** A version an automatic rollback held back: not offered. */
   readonly skipped: string | undefined;
-  /** The version an update underway downloads, when it is not the catalog's (a hub update). */
+  /** The version an update underway (or a first download pinned to a hub commit) downloads, when it is not the catalog's. */
   readonly updateTo: string | undefined;
   readonly lastRunWasRepair: boolean;
   readonly healthSettings: HealthSettings;
@@ -91,8 +92,11 @@ export interface ModelStateInput {
 /** The one definition of a model's state, from the store, the queue and the catalog: a pure function. */
 export function modelStateOf(input: ModelStateInput): ModelState {
   const { model, stored } = input;
-  // A download of the catalog's version while another version is installed and ready is an update: the model stays ready.
-  const updateItem = stored?.ready && (stored.version !== model.version || input.updateTo !== undefined) ? input.item : undefined;
+  const catalogTarget = catalogInstallVersion(model, stored);
+  // What the queue item fetches: an update's version, the installed one for a repair, else the catalog's.
+  const fetching = input.updateTo ?? (input.lastRunWasRepair ? stored?.version : catalogTarget);
+  // A download of another version while one is installed and ready is an update: the model stays ready.
+  const updateItem = stored?.ready && fetching !== stored.version ? input.item : undefined;
   const item = updateItem ? undefined : input.item;
   const files: ModelFileState[] = (stored?.files ?? []).map((f) => ({
     path: f.path, localPath: f.localPath, state: f.state, bytesOnDisk: f.bytesOnDisk, size: f.size, sha256: f.sha256,
@@ -103,9 +107,9 @@ export function modelStateOf(input: ModelStateInput): ModelState {
   if (item) state = item.state === 'running' ? 'downloading' : item.state;
   else if (input.settling) state = 'ready';
   const installedVersion = stored?.ready ? stored.version : input.settling ? model.version : null;
-  // `1.0.0+9a67fe2` is the catalog's 1.0.0 at a hub commit: not a catalog update.
-  const catalogUpdate = installedVersion !== null && installedVersion !== model.version && !installedVersion.startsWith(`${model.version}+`);
-  const offered = installedVersion === null || input.held ? null : catalogUpdate ? model.version : (input.hubUpdate ?? null);
+  // `1.0.0+9a67fe2` is the catalog's 1.0.0 at a hub commit: no catalog update unless its files changed.
+  const catalogUpdate = installedVersion !== null && catalogTarget !== installedVersion;
+  const offered = installedVersion === null || input.held ? null : catalogUpdate ? catalogTarget : (input.hubUpdate ?? null);
   const updateAvailable = offered === input.skipped ? null : offered;
   const bytesOnDisk = item?.progress && item.state === 'running' ? item.progress.bytesDone : (stored?.bytesOnDisk ?? 0);
   const total = catalogTotal(model);
@@ -118,7 +122,7 @@ export function modelStateOf(input: ModelStateInput): ModelState {
     totalBytes: item?.progress?.total ?? (stored?.ready && stored.version !== model.version ? stored.bytesOnDisk : total ?? (stored?.ready ? stored.bytesOnDisk : undefined)), priority: item?.priority, progress: item?.progress,
     queuePosition: item?.queuePosition, waitEstimateSeconds: item?.waitEstimateSeconds, pausedReason: item?.pausedReason,
     error: item?.error, failure, files, health, healthReasons: reasons, updateAvailable,
-    ...(updateItem ? { update: updateProgressOf(input.updateTo ?? model.version, updateItem) } : {}),
+    ...(updateItem ? { update: updateProgressOf(fetching ?? model.version, updateItem) } : {}),
   };
 }
 
@@ -143,4 +147,15 @@ function healthOfState(input: ModelStateInput, state: ModelStateName, item: Queu
 /** The catalog's total size, when every file gives one. */
 export function catalogTotal(model: ModelEntry): number | undefined {
   return model.files.every((f) => f.size !== undefined) ? model.files.reduce((s, f) => s + (f.size ?? 0), 0) : undefined;
+}
+
+/**
+ * The version the catalog's entry installs as: the installed one when that is the catalog's version (or it
+ * at a hub commit) with the catalog's files; `1.0.0+3c9e1a2` when the store holds other files under the
+ * catalog's version (the catalog changed a sha256 but not the version; see contentVersion); else the catalog's.
+ */
+export function catalogInstallVersion(model: ModelEntry, stored: StoredModel | undefined): string {
+  if (!stored?.ready || !isVariantOf(stored.version, model.version)) return model.version;
+  const have = stored.files.flatMap((f) => (f.manifest ? [f.manifest] : []));
+  return contentDiffers(model, have) ? contentVersion(model) : stored.version;
 }

@@ -5,6 +5,7 @@ import { readJsonIfPresent } from '../core/atomicFile';
 import { removeModelFiles } from './modelRemoval';
 import { readInstalledPointer, writeInstalledPointer } from './installedPointer';
 import { scanModel, type StoredModel } from './storeScanner';
+import { contentDiffers } from './versionContent';
 import { isModelManifest, type ModelManifest, type StoreLayout } from './storeLayout';
 
 export interface InstalledVersion {
@@ -44,7 +45,7 @@ export async function installedVersions(layout: StoreLayout, id: string): Promis
 }
 
 /** A catalog entry for an installed version, built from its own manifest (its files may differ from the catalog's). */
-function entryOf(manifest: ModelManifest): ModelEntry {
+export function entryOf(manifest: ModelManifest): ModelEntry {
   return {
     id: manifest.id, version: manifest.version, name: manifest.id, alternatives: [], origin: 'store',
     files: manifest.files.map((f) => ({ path: f.path, source: f.source, sha256: f.sha256, size: f.size })),
@@ -68,14 +69,17 @@ export async function removeInstalledVersion(layout: StoreLayout, id: string, ve
  * What the store can serve for a model. The version `installed.json` names, when it is still on disk (its
  * damage shows, so it gets repaired). Without that file (a store from before it): the catalog's version as
  * scanModel sees it, unless that version was never installed (no manifest) while an older one is, complete
- * and unchanged — then that one (newest verification first). A catalog that moved on does not make an
- * installed model missing.
+ * and unchanged — then that one (newest verification first). A catalog that moved on (to another version,
+ * or to other files under the same version) does not make an installed model missing.
  */
 export async function scanInstalled(layout: StoreLayout, model: ModelEntry): Promise<StoredModel> {
   const pointer = await readInstalledPointer(layout, model.id);
-  if (pointer?.version === model.version) return scanModel(layout, model);
   const manifests = await manifestsOf(layout, model.id);
-  const pointed = pointer && manifests.find((m) => m.version === pointer.version);
+  // The catalog changed a file's sha256 but not the version: the store still serves what it verified.
+  const same = manifests.find((m) => m.version === model.version);
+  const changed = same && contentDiffers(model, same.files) ? same : undefined;
+  if (pointer?.version === model.version && !changed) return scanModel(layout, model);
+  const pointed = pointer ? manifests.find((m) => m.version === pointer.version) : changed;
   if (pointed) return scanModel(layout, entryOf(pointed));
   const wanted = await scanModel(layout, model);
   if (wanted.ready || wanted.manifest || wanted.manifestError) return wanted;

@@ -2,6 +2,8 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { ModelEntry } from '../catalog/catalogTypes';
 import { isLockHeld } from './crossProcessLock';
+import { whenLockFree } from './fileLock';
+import { removePartData } from './partState';
 import { downloadLockPath, lockOwnerPath, partPath, partStatePath, partStateReservePath, repairMarkerPath, type StoreLayout } from './storeLayout';
 
 /** True when another process holds the download lock of one of the model's files. */
@@ -39,4 +41,19 @@ export async function removeModelFiles(layout: StoreLayout, model: ModelEntry): 
   // Deepest first; a folder that still holds something stays.
   for (const dir of [...dirs].sort((a, b) => b.length - a.length)) await fs.rmdir(dir).catch(() => undefined);
   return freed;
+}
+
+/**
+ * A cancelled download's data goes: its partial files, and for an update (a version that is not installed)
+ * the whole new version, so nothing half-made stays listed. A file another process is downloading stays its
+ * own. Returns how many files were left to that process.
+ */
+export async function discardDownload(layout: StoreLayout, model: ModelEntry, staleMs: number, wholeVersion: boolean): Promise<number> {
+  let kept = 0;
+  for (const f of model.files) {
+    const finalPath = layout.filePath(model.id, model.version, f.path);
+    if (!(await whenLockFree(finalPath, staleMs, () => removePartData(finalPath)))) kept++;
+  }
+  if (wholeVersion && kept === 0) await removeModelFiles(layout, model);
+  return kept;
 }

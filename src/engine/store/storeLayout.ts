@@ -26,8 +26,17 @@ export class StoreLayout {
 
   /** Which version of a model is installed (what requests get): one small file, replaced atomically at a switch. */
   installedPointerPath(id: string): string {
+    return this.modelSideFile(id, 'installed.json');
+  }
+
+  /** What updates must remember across restarts: an update on trial, a version held back, rollbacks made. */
+  updateRecordPath(id: string): string {
+    return this.modelSideFile(id, 'updates.json');
+  }
+
+  private modelSideFile(id: string, name: string): string {
     const models = path.join(this.root, 'models');
-    const file = path.resolve(models, id, 'installed.json');
+    const file = path.resolve(models, id, name);
     assertInside(models, file);
     return file;
   }

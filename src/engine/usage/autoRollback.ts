@@ -1,7 +1,7 @@
 import { Emitter, type Event } from '../core/event';
 import { Disposable } from '../core/lifecycle';
 import type { Logger } from '../transfer/settings';
-import type { VersionSwitch } from '../availability/updates/modelUpdates';
+import type { TrialUpdate, VersionSwitch } from '../availability/updates/modelUpdates';
 import type { AnalyticsDatabase } from './analytics/eventTypes';
 import { resultsByVersion, type VersionResults } from './analytics/versionQueries';
 
@@ -21,8 +21,9 @@ const WINDOW_DAYS = 30;
 
 export interface AutoRollbackDeps {
   readonly updates: {
-    readonly onDidSwitch: Event<VersionSwitch>;
-    rollBackWorse(id: string, from: string, to: string): Promise<VersionSwitch>;
+    /** The updates on trial, as the store keeps them (a restart continues a trial). */
+    trials(): readonly TrialUpdate[];
+    rollBackWorse(id: string, from: string, to: string, reason: string): Promise<VersionSwitch>;
   };
   /** Reads the analytics database (AnalyticsStore.read). */
   read<T>(query: (db: AnalyticsDatabase) => T): T;
@@ -47,33 +48,33 @@ export interface AutoRollbackEvent {
  * offered again) until a newer one appears or the person asks for it. Says so once.
  */
 export class AutoRollback extends Disposable {
-  /** Updates still on trial: model id → the switch. */
-  private readonly trials = new Map<string, VersionSwitch & { from: string }>();
+  /** Models whose rollback is underway. */
+  private readonly judging = new Set<string>();
   private readonly _onDidRollBack = this._register(new Emitter<AutoRollbackEvent>());
   readonly onDidRollBack: Event<AutoRollbackEvent> = this._onDidRollBack.event;
 
   constructor(private readonly deps: AutoRollbackDeps) {
     super();
-    this._register(deps.updates.onDidSwitch((e) => {
-      if (e.reason === 'update' && e.from !== null) this.trials.set(e.id, { ...e, from: e.from });
-      else this.trials.delete(e.id);
-    }));
     this._register(deps.onDidSave(() => void this.evaluate()));
   }
 
   /** Judges every update on trial; returns the rollbacks made. */
   async evaluate(): Promise<AutoRollbackEvent[]> {
     const made: AutoRollbackEvent[] = [];
-    for (const trial of [...this.trials.values()]) {
+    for (const trial of this.deps.updates.trials()) {
+      // Judged once at a time: a save during the rollback below finds the trial ended.
+      if (this.judging.has(trial.id)) continue;
       const results = this.deps.read((db) => resultsByVersion(db, trial.id, (this.deps.now ?? Date.now)(), WINDOW_DAYS));
       const message = worseBy(results.get(trial.to), results.get(trial.from), this.deps.settings());
       if (!message) continue;
-      this.trials.delete(trial.id);
+      this.judging.add(trial.id);
       try {
-        await this.deps.updates.rollBackWorse(trial.id, trial.to, trial.from);
+        await this.deps.updates.rollBackWorse(trial.id, trial.to, trial.from, message);
       } catch (err) {
         this.deps.logger.warn(`automatic rollback to ${trial.from} not possible: ${err instanceof Error ? err.message : String(err)}`, trial.id);
         continue;
+      } finally {
+        this.judging.delete(trial.id);
       }
       const event = { id: trial.id, from: trial.to, to: trial.from, message: `Rolled back ${trial.id} to ${trial.from}: ${message}` };
       this.deps.logger.warn(`${event.message}; ${trial.to} is held back until a newer version appears or you update to it`, trial.id);

@@ -70,7 +70,7 @@ describe('using the models already on this machine', () => {
       const local = engine.getModelState('tiny')?.files[0].localPath ?? '';
       assert.equal((await stat(local)).ino, before.ino, 'a hard link to the cached blob (same filesystem)');
       assert.equal(engine.getModelState('tiny')?.health, 'green');
-      const manifest = await readManifest(engine.layout, 'tiny', '1.0.0');
+      const manifest = await readManifest(engine.layout, 'tiny', engine.getModelState('tiny')?.installedVersion ?? '');
       assert.equal(manifest?.files[0].sha256, sha256Of(data));
       assert.equal(manifest?.files[0].sha256Expected, true);
       assert.equal(manifest?.files[0].pieces.length, 5);
@@ -117,7 +117,7 @@ describe('using the models already on this machine', () => {
     try {
       await downloaded(engine, 'tiny');
       assert.equal(cdn.bytesSent, 0);
-      const manifest = await readManifest(engine.layout, 'tiny', '1.0.0');
+      const manifest = await readManifest(engine.layout, 'tiny', engine.getModelState('tiny')?.installedVersion ?? '');
       const small = manifest?.files.find((f) => f.path === 'config.json');
       assert.equal(small?.sha256, sha256Of(config));
       assert.equal(small?.sha256Expected, false, 'the hub promises no sha256 for a small file: not called verified');

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { AvailabilityEngine } from '../../../src/engine/availability/engine';
 import type { ModelEntry } from '../../../src/engine/catalog/catalogTypes';
+import { loadCatalogs } from '../../../src/engine/catalog/catalogLoader';
 import { ModelRequests } from '../../../src/engine/usage/requests/modelRequests';
 import { urlModel, waitFor } from '../../support/engineFixtures';
 import { FaultServer, generateData, sha256Of } from '../../support/faultServer';
@@ -123,5 +124,75 @@ describe('model updates: switch when verified, keep the old meanwhile, roll back
     engine.updates.release('m');
     assert.equal(engine.getModelState('m')?.updateAvailable, '1.1.0');
     server = await FaultServer.start();
+  });
+
+  it('the catalog changing a file but not the version is an update, into its own folder; the installed files stay as they were', async () => {
+    const b2 = generateData(96 * KiB, 7);
+    server.setContent('b.bin', b2);
+    const changed: ModelEntry = { ...v1, files: [v1.files[0], { ...v1.files[1], sha256: sha256Of(b2), size: b2.length }] };
+    await engine.setModels([changed]);
+    const before = engine.getModelState('m');
+    assert.equal(before?.state, 'ready', 'the installed 1.0.0 stays ready: other content is not damage');
+    assert.equal(before?.installedVersion, '1.0.0');
+    const to = before?.updateAvailable ?? '';
+    assert.match(to, /^1\.0\.0\+[0-9a-f]{7}$/, 'offered, under a version of its own');
+    assert.deepEqual(await engine.updates.check(), [{ id: 'm', from: '1.0.0', to, source: 'catalog', bytesToDownload: b2.length }]);
+    server.resetCounters();
+    assert.deepEqual(await engine.updates.update('m'), { id: 'm', status: 'switched', from: '1.0.0', to });
+    assert.equal(server.bytesSent, b2.length, 'only the changed file came over the network');
+    const after = engine.getModelState('m');
+    assert.equal(after?.installedVersion, to);
+    assert.equal(after?.updateAvailable, null);
+    assert.equal(after?.health, 'green');
+    assert.ok(after?.files.every((f) => f.localPath.includes(`${path.sep}${to}${path.sep}`)));
+    const old = await readFile(path.join(store, 'models', 'm', '1.0.0', 'weights', 'b.bin'));
+    assert.equal(sha256Of(old), v1.files[1].sha256, 'the previous 1.0.0 keeps its own b.bin');
+    assert.deepEqual((await engine.installedVersions('m')).map((v) => v.version).sort(), ['1.0.0', to].sort());
+    await engine.updates.rollback('m', '1.0.0');
+    assert.equal(engine.getModelState('m')?.health, 'green', 'the old files verify after going back');
+  });
+
+  it('cancelling an update removes the new version, partial and finished files alike; the old one stays installed', async () => {
+    const b2 = generateData(512 * KiB, 8);
+    server.addFile('b-1.1.0.bin', b2);
+    await engine.setModels([version('1.1.0', b2)]);
+    server.bytesPerSecondPerConnection = 128 * KiB;
+    const outcome = engine.updates.update('m');
+    await waitFor((l) => engine.onDidChangeModel(l), () => (engine.getModelState('m')?.update?.percent ?? 0) > 0);
+    await engine.cancel('m');
+    assert.equal((await outcome).status, 'failed');
+    assert.ok(!existsSync(path.join(store, 'models', 'm', '1.1.0')), `no folder of 1.1.0 is left (${readdirSync(path.join(store, 'models', 'm')).join(', ')})`);
+    assert.ok(!existsSync(path.join(store, 'models', 'm', '1.1.0.manifest.json')), 'nor its manifest (its a.bin was linked already)');
+    assert.deepEqual((await engine.installedVersions('m')).map((v) => v.version), ['1.0.0']);
+    const pointer = JSON.parse(await readFile(path.join(store, 'models', 'm', 'installed.json'), 'utf8')) as { version: string; updatingTo?: string };
+    assert.deepEqual([pointer.version, pointer.updatingTo], ['1.0.0', undefined], 'no update is underway any more');
+    const s = engine.getModelState('m');
+    assert.equal(s?.state, 'ready');
+    assert.equal(s?.installedVersion, '1.0.0');
+    assert.equal(s?.updateAvailable, '1.1.0', 'still offered');
+  });
+
+  it('an update check re-reads URL catalogs: a version bumped on the server is offered without a reload', async () => {
+    const catalogOf = (ver: string, data: Buffer) => JSON.stringify({ models: [{
+      id: 'm', name: 'Model m', version: ver,
+      files: [{ path: 'weights/a.bin', url: server.url('a.bin'), sha256: v1.files[0].sha256, size: v1.files[0].size },
+        { path: 'weights/b.bin', url: server.url(ver === '1.0.0' ? 'b.bin' : `b-${ver}.bin`), sha256: sha256Of(data), size: data.length }],
+    }] });
+    server.addFile('catalog.json', Buffer.from(catalogOf('1.0.0', generateData(128 * KiB, 2))));
+    const sources = [{ kind: 'url' as const, url: server.url('catalog.json') }];
+    const watching = await AvailabilityEngine.create({
+      storeRoot: store, models: (await loadCatalogs(sources)).models, persistQueue: false, reloadCatalogs: async () => (await loadCatalogs(sources)).models,
+    });
+    try {
+      assert.equal(watching.getModelState('m')?.installedVersion, '1.0.0');
+      assert.deepEqual(await watching.updates.check(), []);
+      const b2 = generateData(64 * KiB, 9);
+      server.addFile('b-1.2.0.bin', b2);
+      server.setContent('catalog.json', Buffer.from(catalogOf('1.2.0', b2)));
+      assert.deepEqual(await watching.updates.check(), [{ id: 'm', from: '1.0.0', to: '1.2.0', source: 'catalog', bytesToDownload: b2.length }]);
+      assert.equal(watching.getModels()[0]?.version, '1.2.0', 'the models now are the re-read catalog\'s');
+    } finally {
+      watching.dispose();
+    }
   });
 });

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Database } from 'sql.js';
+import type { ModelEntry } from '../../../src/engine/catalog/catalogTypes';
 import { AvailabilityEngine } from '../../../src/engine/availability/engine';
 import { Emitter } from '../../../src/engine/core/event';
 import { AutoRollback, DEFAULT_AUTO_ROLLBACK } from '../../../src/engine/usage/autoRollback';
@@ -21,6 +22,8 @@ describe('automatic rollback on worse results', () => {
   let store: string;
   let engine: AvailabilityEngine;
   let db: Database;
+  let v1: ModelEntry;
+  let next: Buffer;
   let seq = 0;
   const saved = new Emitter<void>();
 
@@ -32,15 +35,15 @@ describe('automatic rollback on worse results', () => {
   beforeEach(async () => {
     server = await FaultServer.start();
     server.addFile('w.bin', generateData(64 * 1024, 1));
-    const next = generateData(64 * 1024, 2);
+    next = generateData(64 * 1024, 2);
     server.addFile('w2.bin', next);
     store = await mkdtemp(path.join(os.tmpdir(), 'ma-autoroll-'));
-    const v1 = urlModel(server, 'm', ['w.bin']);
+    v1 = urlModel(server, 'm', ['w.bin']);
     engine = await AvailabilityEngine.create({ storeRoot: store, models: [v1], settings: { pieceSizeBytes: 64 * 1024 }, persistQueue: false });
     engine.download(['m']);
     await waitFor((l) => engine.onDidChangeModel(l), () => engine.getModelState('m')?.state === 'ready');
     await engine.whenIdle();
-    await engine.setModels([{ ...v1, version: '1.1.0', files: [{ ...v1.files[0], source: { kind: 'url', url: server.url('w2.bin') }, sha256: sha256Of(next) }] }]);
+    await engine.setModels([v110()]);
     db = new (await sql()).Database();
     migrate(db);
     seq = 0;
@@ -52,6 +55,16 @@ describe('automatic rollback on worse results', () => {
     await server.close();
     await rm(store, { recursive: true, force: true });
   });
+
+  function v110(version = '1.1.0', data = next, file = 'w2.bin'): ModelEntry {
+    return { ...v1, version, files: [{ ...v1.files[0], source: { kind: 'url', url: server.url(file) }, sha256: sha256Of(data) }] };
+  }
+
+  /** A restart: a new engine (and so new ModelUpdates) on the same store, as VS Code or the next CLI run makes it. */
+  async function restart(models: ModelEntry[] = [v110()]): Promise<void> {
+    engine.dispose();
+    engine = await AvailabilityEngine.create({ storeRoot: store, models, settings: { pieceSizeBytes: 64 * 1024 }, persistQueue: false });
+  }
 
   function watcher(logger = new MemoryLogger()): AutoRollback {
     return new AutoRollback({ updates: engine.updates, read: (q) => q(db), onDidSave: saved.event, settings: () => DEFAULT_AUTO_ROLLBACK, logger });
@@ -85,6 +98,32 @@ describe('automatic rollback on worse results', () => {
     const [made] = await auto.evaluate();
     assert.match(made?.message ?? '', /^Rolled back m to 1\.0\.0: generations took 2000 ms \(median\) with 1\.1\.0, 1000 ms with 1\.0\.0$/);
     auto.dispose();
+  });
+
+  it('after a restart, a trial in progress goes on and a held-back update stays held back until a newer one appears', async () => {
+    seed('1.0.0', Array(10).fill(true));
+    assert.equal((await engine.updates.update('m')).status, 'switched');
+    seed('1.1.0', [true, false]);
+    await restart();
+    const auto = watcher();
+    seed('1.1.0', [false, false, true]);
+    const [made] = await auto.evaluate();
+    assert.match(made?.message ?? '', /^Rolled back m to 1\.0\.0: 3 of 5 generations failed with 1\.1\.0/, 'the trial begun before the restart was judged after it');
+    auto.dispose();
+
+    await restart();
+    const s = engine.getModelState('m');
+    assert.equal(s?.installedVersion, '1.0.0');
+    assert.equal(s?.updateAvailable, null, 'still held back after a restart');
+    assert.deepEqual(await engine.updates.check(), []);
+    assert.deepEqual(engine.updates.rollbacksMade().map((r) => [r.id, r.from, r.to, r.automatic, r.reason]),
+      [['m', '1.1.0', '1.0.0', true, '3 of 5 generations failed with 1.1.0 (0 of 10 with 1.0.0)']], 'the rollback is remembered with its reason');
+    assert.deepEqual(engine.updates.trials(), [], 'no trial after the rollback');
+
+    const newer = generateData(64 * 1024, 3);
+    server.addFile('w3.bin', newer);
+    await restart([v110('1.2.0', newer, 'w3.bin')]);
+    assert.equal(engine.getModelState('m')?.updateAvailable, '1.2.0', 'a newer version is offered');
   });
 
   it('migrates a v3 database: old generations keep their rows, with no version', async () => {

@@ -1,4 +1,4 @@
-import type { AnalyticsSnapshot, PerformanceRow } from '../../../src/protocol/analyticsProtocol';
+import type { AnalyticsSnapshot, PerformanceRow, VersionComparison, VersionFigures } from '../../../src/protocol/analyticsProtocol';
 import { lineChart } from '../charts/lineChart';
 import { dataGrid } from '../components/dataGrid';
 import { emptyState, h } from '../components/dom';
@@ -28,5 +28,18 @@ export function performanceView(snap: AnalyticsSnapshot): HTMLElement {
       { title: 'Success', value: (r) => formatPercent(r.successRate) },
     ], rows),
     h('p', { class: 'note' }, 'Slowest median first. Throughput is in the units extensions report (usually tokens) per second.'),
+    ...snap.versions.map(versionComparison),
   );
+}
+
+/** Before and after an update: the versions a model's generations ran on in the period, oldest first. */
+function versionComparison(c: VersionComparison): HTMLElement {
+  return h('div', { class: 'version-comparison', 'data-model-id': c.modelId },
+    h('h3', {}, `${c.name}: before and after its updates`),
+    dataGrid<VersionFigures>(`Versions of ${c.name} compared`, [
+      { title: 'Version', value: (v) => (v.installed ? `${v.version} (installed)` : v.version), width: '2fr' },
+      { title: 'Generations', value: (v) => formatCount(v.generations) },
+      { title: 'Success', value: (v) => formatPercent(v.successRate) },
+      { title: 'Median', value: (v) => formatDuration(v.medianMs) },
+    ], c.versions));
 }

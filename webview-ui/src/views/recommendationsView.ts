@@ -1,4 +1,4 @@
-import type { AlertRow, AnalyticsSnapshot, CleanupRow, PreloadRow, RecommendationAction } from '../../../src/protocol/analyticsProtocol';
+import type { AlertRow, AnalyticsSnapshot, CleanupRow, PreloadRow, RecommendationAction, RollbackRow, UpdateRow } from '../../../src/protocol/analyticsProtocol';
 import { button } from '../components/controls';
 import { emptyState, h } from '../components/dom';
 import { formatBytes, formatDuration, formatLastUsed, formatPercent, plural } from '../format';
@@ -7,7 +7,7 @@ export type RunAction = (action: RecommendationAction, modelId: string) => void;
 
 /** How many recommendations there are, for the tab's badge. */
 export function recommendationCount(snap: AnalyticsSnapshot): number {
-  return snap.cleanup.proposals.length + snap.preload.length + snap.alerts.length;
+  return snap.cleanup.proposals.length + snap.preload.length + snap.alerts.length + snap.updates.length;
 }
 
 export function recommendationsView(snap: AnalyticsSnapshot, run: RunAction): HTMLElement {
@@ -40,17 +40,35 @@ export function recommendationsView(snap: AnalyticsSnapshot, run: RunAction): HT
       ? emptyState('No alerts — no model got more than 25% slower or less successful in the last 7 days than in the 30 days before.')
       : list('Performance alerts', snap.alerts.map((a) => item(a.modelId, a.name, alertText(a),
         button({ label: 'Open Logs', ariaLabel: `Open logs for ${a.name}`, focusKey: `openLogs:${a.modelId}`, onClick: () => run('openLogs', a.modelId) })))),
+    h('h3', {}, 'Model updates'),
+    snap.updates.length === 0
+      ? emptyState('No update known — every installed model is on the newest version the last check found.')
+      : list('Model updates available', snap.updates.map((u) => item(u.modelId, u.name, updateText(u),
+        button({ label: 'Update', ariaLabel: `Update ${u.name} to ${u.to}`, primary: true, focusKey: `update:${u.modelId}`, onClick: () => run('update', u.modelId) })))),
+    h('h3', {}, 'Rollbacks made'),
+    snap.rollbacks.length === 0
+      ? emptyState('No rollback yet — no updated model was switched back.')
+      : list('Rollbacks made', snap.rollbacks.map((r) => item(r.modelId, r.name, rollbackText(r, snap.builtAt)))),
   );
+}
+
+function updateText(u: UpdateRow): string {
+  const fetch = u.bytesToDownload > 0 ? `${formatBytes(u.bytesToDownload)} to download` : 'nothing to download (the files are on disk)';
+  return `${u.from} → ${u.to} · ${fetch}${u.source === 'hub' ? ' · the hub branch moved' : ''}`;
+}
+
+function rollbackText(r: RollbackRow, now: number): string {
+  return `${r.from ?? 'nothing'} → ${r.to} · ${r.automatic ? `automatically: ${r.reason}` : r.reason} · ${formatLastUsed(r.at, now)}`;
 }
 
 function list(label: string, items: readonly HTMLElement[]): HTMLElement {
   return h('ul', { class: 'recommendations', 'aria-label': label }, ...items);
 }
 
-function item(modelId: string, name: string, text: string, action: HTMLElement): HTMLElement {
+function item(modelId: string, name: string, text: string, action?: HTMLElement): HTMLElement {
   return h('li', { class: 'recommendation', 'data-model-id': modelId },
     h('div', { class: 'recommendation-text' }, h('strong', {}, name), h('span', {}, text)),
-    action);
+    action ?? null);
 }
 
 function cleanupText(p: CleanupRow, now: number): string {

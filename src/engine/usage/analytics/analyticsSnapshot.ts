@@ -1,14 +1,15 @@
 import type { AnalyticsSnapshot, RateSummary, RecordingState } from '../../../protocol/analyticsProtocol';
-import type { ModelState } from '../../availability/engine';
+import type { ModelState, RollbackMade, UpdateOffer } from '../../availability/engine';
 import { storageImpact, type CleanupPlan } from './cleanupPolicy';
 import type { AnalyticsDatabase } from './eventTypes';
-import type { AnalyticsPeriod } from './period';
+import { localDayStart, periodFirstDay, type AnalyticsPeriod } from './period';
 import { dailyPerformance, performanceAlerts, performanceByModel } from './performanceQueries';
 import { preloadSuggestions, type ModelAvailabilityState } from './preloadSuggestions';
 import { successRates, usageByModel, usageSummary, type SuccessRate } from './usageQueries';
+import { versionResults } from './versionQueries';
 
 /** What the panel needs to know about one catalog model: its name, and what the store holds of it. */
-export type ModelFacts = Pick<ModelState, 'id' | 'state' | 'bytesOnDisk' | 'files'> & { readonly name: string };
+export type ModelFacts = Pick<ModelState, 'id' | 'state' | 'bytesOnDisk' | 'files'> & { readonly name: string; readonly installedVersion?: string | null };
 
 export interface SnapshotInputs {
   /** The analytics database; undefined when it could not be opened this session. */
@@ -21,6 +22,9 @@ export interface SnapshotInputs {
   readonly freeBytes: number | undefined;
   /** What the storage policies propose now (storageCleanup's `proposeCleanup`, as Clean Up Storage… shows it). */
   readonly cleanup: CleanupPlan;
+  /** The updates known now (ModelUpdates.offers: no network) and the rollbacks made (ModelUpdates.rollbacksMade). */
+  readonly updates?: readonly UpdateOffer[];
+  readonly rollbacks?: readonly (RollbackMade & { readonly id: string })[];
 }
 
 /** Preload suggests models used more often than this in the last 30 days. */
@@ -40,6 +44,7 @@ export function buildAnalyticsSnapshot(inputs: SnapshotInputs): AnalyticsSnapsho
   const nameOf = (id: string) => names.get(id) ?? id;
   const storage = storageImpact(new Map(models.filter((m) => m.bytesOnDisk > 0).map((m) => [m.id, m.bytesOnDisk])), inputs.freeBytes ?? 0);
   const states = new Map(models.map((m) => [m.id, m.state]));
+  const installed = new Map(models.map((m) => [m.id, m.installedVersion ?? null]));
   const base = {
     period,
     builtAt: now,
@@ -49,12 +54,14 @@ export function buildAnalyticsSnapshot(inputs: SnapshotInputs): AnalyticsSnapsho
       totalBytes: storage.totalBytes,
       freeBytes: inputs.freeBytes ?? null,
     },
+    updates: (inputs.updates ?? []).map((u) => ({ modelId: u.id, name: nameOf(u.id), from: u.from, to: u.to, bytesToDownload: u.bytesToDownload, source: u.source })),
+    rollbacks: (inputs.rollbacks ?? []).map((r) => ({ modelId: r.id, name: nameOf(r.id), from: r.from, to: r.to, reason: r.reason, automatic: r.automatic, at: Date.parse(r.at) })),
   };
   if (!db) {
     const none = { succeeded: 0, failed: 0, rate: null };
     return {
       ...base, usage: [], rates: { generations: none, downloads: none, repairs: none }, performance: [], durations: [],
-      cleanup: cleanupSummary(inputs.cleanup, nameOf, false), preload: [], alerts: [],
+      cleanup: cleanupSummary(inputs.cleanup, nameOf, false), preload: [], alerts: [], versions: [],
     };
   }
 
@@ -89,6 +96,13 @@ export function buildAnalyticsSnapshot(inputs: SnapshotInputs): AnalyticsSnapsho
       modelId: p.modelId, name: nameOf(p.modelId), state: p.state, action: p.action, uses: p.useCount, lastUsed: p.lastUsed ?? null,
     })),
     alerts: performanceAlerts(db, now).map((a) => ({ ...a, name: nameOf(a.modelId) })),
+    versions: [...versionResults(db, period === 'all' ? 0 : localDayStart(periodFirstDay(now, period)))].filter(([, v]) => v.length > 1).map(([modelId, v]) => ({
+      modelId, name: nameOf(modelId),
+      versions: v.map((r) => ({
+        version: r.version, generations: r.generations, successRate: r.generations ? (r.generations - r.failed) / r.generations : null,
+        medianMs: r.medianMs ?? null, installed: installed.get(modelId) === r.version,
+      })),
+    })),
   };
 }
 

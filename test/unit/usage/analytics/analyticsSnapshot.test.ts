@@ -175,4 +175,36 @@ describe('analytics snapshot', () => {
     const tampered = JSON.parse(JSON.stringify({ type: 'snapshot', snapshot: { ...snap, usage: [{ ...snap.usage[0], uses: 'many' }] } })) as unknown;
     assert.equal(isHostToWebview(tampered), false);
   });
+
+  it('compares the versions of an updated model, and lists the updates available and the rollbacks made with their reasons', async () => {
+    const db = await seeded([
+      ...times(6, (i) => ({ kind: 'generation' as const, modelId: 'chat', version: '1.0.0', ok: true, durationMs: 1000 + i, ts: NOW - (15 - i) * DAY })),
+      ...times(4, (i) => ({ kind: 'generation' as const, modelId: 'chat', version: '1.1.0', ok: i % 2 === 0, durationMs: 2000, ts: NOW - (3 - i) * DAY })),
+      ...times(3, () => ({ kind: 'generation' as const, modelId: 'old', version: '1.0.0', ok: true, durationMs: 500, ts: NOW - DAY })),
+    ]);
+    const models = MODELS.map((m) => (m.id === 'chat' ? { ...m, installedVersion: '1.1.0' } : m));
+    const at = new Date(NOW - DAY).toISOString();
+    const snap = buildAnalyticsSnapshot(inputs(db, {
+      models,
+      updates: [{ id: 'old', from: '1.0.0', to: '1.0.0+9a67fe2', bytesToDownload: 5 * MB, source: 'hub' }],
+      rollbacks: [{ id: 'chat', from: '1.2.0', to: '1.1.0', reason: '3 of 5 generations failed with 1.2.0', automatic: true, at }],
+    }));
+    assert.deepEqual(snap.versions, [{
+      modelId: 'chat', name: 'chat name', versions: [
+        { version: '1.0.0', generations: 6, successRate: 1, medianMs: 1002.5, installed: false },
+        { version: '1.1.0', generations: 4, successRate: 0.5, medianMs: 2000, installed: true },
+      ],
+    }], 'only a model that ran on more than one version, oldest version first');
+    assert.deepEqual(snap.updates, [{ modelId: 'old', name: 'old name', from: '1.0.0', to: '1.0.0+9a67fe2', bytesToDownload: 5 * MB, source: 'hub' }]);
+    assert.deepEqual(snap.rollbacks, [{ modelId: 'chat', name: 'chat name', from: '1.2.0', to: '1.1.0', reason: '3 of 5 generations failed with 1.2.0', automatic: true, at: Date.parse(at) }]);
+    assert.equal(buildAnalyticsSnapshot(inputs(db, { period: 7, models })).versions.length, 0, 'in the last 7 days chat ran on one version only');
+
+    const arrived: unknown = JSON.parse(JSON.stringify({ type: 'snapshot', snapshot: snap }));
+    assert.ok(isHostToWebview(arrived));
+    const tampered = (change: object): unknown => JSON.parse(JSON.stringify({ type: 'snapshot', snapshot: { ...snap, ...change } }));
+    assert.equal(isHostToWebview(tampered({ rollbacks: [{ ...snap.rollbacks[0], reason: 3 }] })), false);
+    assert.equal(isHostToWebview(tampered({ updates: [{ ...snap.updates[0], source: 'elsewhere' }] })), false);
+    assert.equal(isHostToWebview(tampered({ versions: [{ ...snap.versions[0], versions: [{ version: '1.0.0' }] }] })), false);
+    assert.equal(isHostToWebview(tampered({ versions: undefined })), false, 'a snapshot from before updates is refused, not half-shown');
+  });
 });

@@ -24,7 +24,8 @@ function seededEvents(): AnalyticsEvent[] {
     const ts = noon(day);
     const recent = day < 7;
     events.push({ kind: 'request', modelId: 'chat-model', ts }, { kind: 'grant', modelId: 'chat-model', ts });
-    events.push({ kind: 'generation', modelId: 'chat-model', ok: true, durationMs: (recent ? 1400 : 800) + (day % 4) * 20, units: 200, ts: ts + 1000 });
+    // This week on version 1.1.0 (an update that made it slower), before that on 1.0.0.
+    events.push({ kind: 'generation', modelId: 'chat-model', version: recent ? '1.1.0' : '1.0.0', ok: true, durationMs: (recent ? 1400 : 800) + (day % 4) * 20, units: 200, ts: ts + 1000 });
   }
   events.push({ kind: 'request', modelId: 'old-model', ts: noon(60) }, { kind: 'grant', modelId: 'old-model', ts: noon(60) });
   for (let i = 0; i < 5; i++) {
@@ -130,6 +131,13 @@ describe('Analytics panel in a real VS Code: numbers, charts, recommendations, t
     await perf.locator('svg.line-chart').waitFor();
     assert.match((await perf.locator('svg.line-chart').getAttribute('aria-label')) ?? '', /^Mean generation duration per day: Chat Model, 29 days, latest 1\.4\d s/);
     assert.deepEqual((await gridRows(perf))[1]?.slice(0, 2), ['Chat Model', '29']);
+    // Before and after its update, version by version.
+    const versions = perf.locator('.version-comparison[data-model-id="chat-model"]');
+    assert.match(await versions.locator('h3').innerText(), /Chat Model: before and after its updates/);
+    const byVersion = (await gridRows(versions)).slice(1).map((r) => r.join(' | '));
+    assert.equal(byVersion.length, 2, byVersion.join('\n'));
+    assert.match(byVersion[0], /^1\.0\.0 \(installed\) \| 23 \| 100\s?% \| 8\d\d ms$/);
+    assert.match(byVersion[1], /^1\.1\.0 \| 6 \| 100\s?% \| 1\.4\d s$/);
 
     await openTab('Storage');
     const storage = panel.locator('#view-storage');

@@ -101,4 +101,20 @@ describe('Model updates in a real VS Code: the tree offers one, Check for Update
     await wb.page.mouse.move(700, 300);
     await wb.screenshot('44-rolled-back');
   });
+
+  it('the analytics Recommendations list the update on offer and the rollback made', async () => {
+    await wb.runCommand('Model Availability: Open Analytics');
+    const panel = wb.webview();
+    await panel.locator('main[aria-busy="false"]').waitFor({ timeout: 30_000 });
+    await panel.getByRole('tab', { name: /^Recommendations/ }).click();
+    const recs = panel.locator('#view-recommendations:not([hidden])');
+    const update = recs.locator('ul[aria-label="Model updates available"] li[data-model-id="chat-u"]');
+    await update.waitFor({ timeout: 15_000 });
+    // 1.1.0 is still on disk after the rollback: nothing to download.
+    assert.match(await update.innerText(), /Chat U\s+1\.0\.0 → 1\.1\.0 · nothing to download/);
+    assert.ok(await update.getByRole('button', { name: 'Update Chat U to 1.1.0' }).isVisible());
+    const rollback = recs.locator('ul[aria-label="Rollbacks made"] li[data-model-id="chat-u"]');
+    assert.match(await rollback.innerText(), /Chat U\s+1\.1\.0 → 1\.0\.0/);
+    await wb.screenshot('45-update-recommendations');
+  });
 });

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { buildAnalyticsSnapshot } from '../engine';
 import { AnalyticsStore } from '../engine';
 import type { AnalyticsPeriod } from '../engine';
-import { DEFAULT_STORAGE_POLICY, describeReason, proposeCleanup } from '../engine';
+import { DEFAULT_STORAGE_POLICY, describeReason, proposeCleanup, removeProposed } from '../engine';
 import { usageSummary } from '../engine';
 import type { AvailabilityEngine } from '../engine';
 import { formatBytes } from '../engine';
@@ -52,13 +52,14 @@ export async function runAnalytics(engine: AvailabilityEngine, store: AnalyticsS
   const now = Date.now();
   const usage = store.read((db) => usageSummary(db, now, 'all'));
   const free = await statfs(storeRoot).then((s) => s.bavail * s.bsize, () => undefined);
+  const cleanup = await proposeCleanup(engine, usage, DEFAULT_STORAGE_POLICY, now);
   const snapshot = store.read((db) => buildAnalyticsSnapshot({
     db, recordingEnabled: true, now, period: opts.period, freeBytes: free,
     models: engine.getModels().map((m) => {
       const s = engine.getModelState(m.id);
       return { id: m.id, name: m.name, state: s?.state ?? 'missing', bytesOnDisk: s?.bytesOnDisk ?? 0, files: s?.files ?? [] };
     }),
-    cleanup: proposeCleanup(engine, usage, DEFAULT_STORAGE_POLICY, now),
+    cleanup,
   }));
   if (opts.json) {
     out.write(`${JSON.stringify(snapshot, null, 2)}\n`);
@@ -88,32 +89,35 @@ export interface CleanupCliOptions {
 export async function runCleanup(engine: AvailabilityEngine, store: AnalyticsStore, opts: CleanupCliOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<boolean> {
   const now = Date.now();
   const usage = store.read((db) => usageSummary(db, now, 'all'));
-  const plan = proposeCleanup(engine, usage, { keepRecentDays: opts.keepRecentDays, keepFrequentUses: opts.keepFrequentUses, maxStorageGB: opts.maxStorageGB, pinned: opts.pinned }, now);
-  const removed: { id: string; bytes: number }[] = [];
-  const failed: { id: string; error: string }[] = [];
+  const plan = await proposeCleanup(engine, usage, { keepRecentDays: opts.keepRecentDays, keepFrequentUses: opts.keepFrequentUses, maxStorageGB: opts.maxStorageGB, pinned: opts.pinned }, now);
+  const removed: { id: string; version?: string; bytes: number }[] = [];
+  const failed: { id: string; version?: string; error: string }[] = [];
   if (!opts.dryRun) {
     for (const p of plan.proposals) {
+      const which = { id: p.modelId, ...(p.version !== undefined ? { version: p.version } : {}) };
       try {
-        removed.push({ id: p.modelId, bytes: await engine.integrity.remove(p.modelId) });
+        removed.push({ ...which, bytes: await removeProposed(engine, p) });
       } catch (e) {
-        failed.push({ id: p.modelId, error: e instanceof Error ? e.message : String(e) });
+        failed.push({ ...which, error: e instanceof Error ? e.message : String(e) });
       }
     }
   }
+  const what = (p: { modelId: string; version?: string }) => (p.version === undefined ? p.modelId : `${p.modelId} ${p.version}`);
   if (opts.json) {
     out.write(`${JSON.stringify({
       dryRun: opts.dryRun,
-      proposals: plan.proposals.map((p) => ({ id: p.modelId, bytes: p.sizeBytes, lastUsed: p.lastUsed ?? null, uses: p.useCount, reasons: p.reasons.map(describeReason) })),
+      proposals: plan.proposals.map((p) => ({ id: p.modelId, version: p.version ?? null, bytes: p.sizeBytes, lastUsed: p.lastUsed ?? null, uses: p.useCount, reasons: p.reasons.map(describeReason) })),
       freedBytes: removed.reduce((s, r) => s + r.bytes, 0),
       failed,
     }, null, 2)}\n`);
   } else {
     if (plan.proposals.length === 0) out.write('Nothing to clean up: every model is kept by the policies or pinned.\n');
     for (const p of plan.proposals) {
-      out.write(`${opts.dryRun ? 'would remove' : removed.some((r) => r.id === p.modelId) ? 'removed' : 'kept'} ${p.modelId} (${formatBytes(p.sizeBytes)}; ${p.reasons.map(describeReason).join('; ')})\n`);
+      const done = removed.some((r) => r.id === p.modelId && r.version === p.version);
+      out.write(`${opts.dryRun ? 'would remove' : done ? 'removed' : 'kept'} ${what(p)} (${formatBytes(p.sizeBytes)}; ${p.reasons.map(describeReason).join('; ')})\n`);
     }
     if (!opts.dryRun && removed.length) out.write(`Freed ${formatBytes(removed.reduce((s, r) => s + r.bytes, 0))}.\n`);
   }
-  for (const f of failed) err.write(`could not remove ${f.id}: ${f.error}\n`);
+  for (const f of failed) err.write(`could not remove ${what({ modelId: f.id, version: f.version })}: ${f.error}\n`);
   return failed.length === 0;
 }

@@ -32,7 +32,7 @@ export type { AnalyticsDatabase } from './usage/analytics/eventTypes';
 export type { AnalyticsPeriod } from './usage/analytics/period';
 export { preloadSuggestions } from './usage/analytics/preloadSuggestions';
 export type { ModelAvailabilityState } from './usage/analytics/preloadSuggestions';
-export { describeReason, proposeCleanup } from './usage/analytics/storageCleanup';
+export { describeReason, proposeCleanup, removeProposed } from './usage/analytics/storageCleanup';
 export { usageSummary } from './usage/analytics/usageQueries';
 export type { ModelUseSummary } from './usage/analytics/usageQueries';
 export { recordEngineEvents, usageRecorder } from './usage/analytics/usageRecorder';

@@ -30,9 +30,9 @@ export function addAnalyticsRoutes(router: Router, ctx: LocalApiContext): void {
     const freeBytes = await fs.statfs(ctx.storeRoot).then((s) => s.bavail * s.bsize, () => undefined);
     const now = Date.now();
     const policy = ctx.storagePolicy();
+    const cleanup = await proposeCleanup(engine, analytics ? analytics.read((db) => usageSummary(db, now, 'all')) : new Map(), policy, now);
     const build = (db: AnalyticsDatabase | undefined) => buildAnalyticsSnapshot({
-      db, recordingEnabled: analytics?.enabled ?? false, now, period, models, freeBytes,
-      cleanup: proposeCleanup(engine, db ? usageSummary(db, now, 'all') : new Map(), policy, now),
+      db, recordingEnabled: analytics?.enabled ?? false, now, period, models, freeBytes, cleanup,
     });
     return { status: 200, body: snakeKeys(analytics ? analytics.read(build) : build(undefined)) };
   });

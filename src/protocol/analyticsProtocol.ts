@@ -85,6 +85,8 @@ export interface CleanupRow {
   readonly uses: number;
   /** Proposed only to get under the storage limit (else: not used recently nor often). */
   readonly overLimit: boolean;
+  /** A previous version kept for rollback; null: the model itself (its installed version). */
+  readonly version: string | null;
 }
 
 export interface CleanupSummary {
@@ -181,7 +183,8 @@ export interface AnalyticsSnapshot {
 /** The page loaded (or reloaded) and shows `period`; the host posts nothing before this. */
 export interface ReadyMessage { readonly type: 'ready'; readonly period: Period }
 export interface SetPeriodMessage { readonly type: 'setPeriod'; readonly period: Period }
-export interface RunActionMessage { readonly type: 'runAction'; readonly action: RecommendationAction; readonly modelId: string }
+/** `version`: which previous version a `remove` means; null: the model. */
+export interface RunActionMessage { readonly type: 'runAction'; readonly action: RecommendationAction; readonly modelId: string; readonly version: string | null }
 export type WebviewToHost = ReadyMessage | SetPeriodMessage | RunActionMessage;
 
 export interface SnapshotMessage { readonly type: 'snapshot'; readonly snapshot: AnalyticsSnapshot }
@@ -250,7 +253,7 @@ const isSnapshot = shape<AnalyticsSnapshot>({
   }),
   cleanup: shape<CleanupSummary>({
     proposals: arrayOf(shape<CleanupRow>({
-      modelId: isModelId, name: isString, bytes: isNumber, lastUsed: nullable(isNumber), uses: isNumber, overLimit: isBoolean,
+      modelId: isModelId, name: isString, bytes: isNumber, lastUsed: nullable(isNumber), uses: isNumber, overLimit: isBoolean, version: nullable(isString),
     })),
     freedBytes: isNumber,
     stillOverBytes: isNumber,
@@ -279,7 +282,7 @@ const isSnapshot = shape<AnalyticsSnapshot>({
 const webviewToHostGuards: { readonly [K in WebviewToHost['type']]: Guard<Extract<WebviewToHost, { type: K }>> } = {
   ready: shape<ReadyMessage>({ type: oneOf(['ready']), period: isPeriod }),
   setPeriod: shape<SetPeriodMessage>({ type: oneOf(['setPeriod']), period: isPeriod }),
-  runAction: shape<RunActionMessage>({ type: oneOf(['runAction']), action: oneOf(RECOMMENDATION_ACTIONS), modelId: isModelId }),
+  runAction: shape<RunActionMessage>({ type: oneOf(['runAction']), action: oneOf(RECOMMENDATION_ACTIONS), modelId: isModelId, version: nullable(isString) }),
 };
 
 const hostToWebviewGuards: { readonly [K in HostToWebview['type']]: Guard<Extract<HostToWebview, { type: K }>> } = {

@@ -121,10 +121,10 @@ export class AnalyticsPanel extends Disposable implements vscode.WebviewPanelSer
   }
 
   /** Runs a recommendation's command, but only for a recommendation the panel was actually shown. */
-  private async runAction({ action, modelId }: RunActionMessage): Promise<void> {
+  private async runAction({ action, modelId, version }: RunActionMessage): Promise<void> {
     const snap = this.lastSnapshot;
     const offered = snap !== undefined && (
-      action === 'remove' ? snap.cleanup.proposals.some((p) => p.modelId === modelId)
+      action === 'remove' ? snap.cleanup.proposals.some((p) => p.modelId === modelId && p.version === version)
         : action === 'openLogs' ? snap.alerts.some((a) => a.modelId === modelId)
           : action === 'update' ? snap.updates.some((u) => u.modelId === modelId)
             : snap.preload.some((p) => p.modelId === modelId && p.action === action));
@@ -134,7 +134,11 @@ export class AnalyticsPanel extends Disposable implements vscode.WebviewPanelSer
       return;
     }
     try {
-      await vscode.commands.executeCommand(ACTION_COMMANDS[action], modelId);
+      const row = version === null ? undefined : snap.cleanup.proposals.find((p) => p.modelId === modelId && p.version === version);
+      // A previous version: the same command (and question) as Remove This Version in the Models view.
+      if (action === 'remove' && row && version !== null) {
+        await vscode.commands.executeCommand('modelAvailability.removeVersion', { model: { id: modelId, name: row.name }, version: { version, bytes: row.bytes } });
+      } else await vscode.commands.executeCommand(ACTION_COMMANDS[action], modelId);
     } catch (err) {
       this.send({ type: 'actionFailed', modelId, message: err instanceof Error ? err.message : String(err) });
     }
@@ -172,10 +176,10 @@ export class AnalyticsPanel extends Disposable implements vscode.WebviewPanelSer
     const rollbacks = engine.updates.rollbacksMade();
     const now = Date.now();
     const policy = this.options.policy();
+    // The same plan as Clean Up Storage… shows, so the panel never proposes something the command would not.
+    const cleanup = await proposeCleanup(engine, store ? store.read((db) => usageSummary(db, now, 'all')) : new Map(), policy, now);
     const build = (db: AnalyticsDatabase | undefined) => buildAnalyticsSnapshot({
-      db, recordingEnabled: store?.enabled ?? false, now, period, models, freeBytes, updates, rollbacks,
-      // The same plan as Clean Up Storage… shows, so the panel never proposes something the command would not.
-      cleanup: proposeCleanup(engine, db ? usageSummary(db, now, 'all') : new Map(), policy, now),
+      db, recordingEnabled: store?.enabled ?? false, now, period, models, freeBytes, updates, rollbacks, cleanup,
     });
     return store ? store.read(build) : build(undefined);
   }

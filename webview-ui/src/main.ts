@@ -90,8 +90,8 @@ function render(snap: AnalyticsSnapshot): void {
   if (focused) document.querySelector<HTMLElement>(`[data-focus-key="${CSS.escape(focused)}"]`)?.focus();
 }
 
-function runAction(action: RecommendationAction, modelId: string): void {
-  vscode.postMessage({ type: 'runAction', action, modelId });
+function runAction(action: RecommendationAction, modelId: string, version: string | null = null): void {
+  vscode.postMessage({ type: 'runAction', action, modelId, version });
 }
 
 function announce(text: string): void {

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { readPartState } from '../../../src/engine/store/partState';
 import { PIECE, tempDir } from '../../support/downloadFixtures';
 import { FaultServer, generateData } from '../../support/faultServer';
+import { localNoon, openStore } from '../usage/analytics/analyticsFixtures';
 import { cli, startCli } from './cliRunner';
 
 describe('CLI: updates, update, rollback', function () {
@@ -78,6 +79,29 @@ describe('CLI: updates, update, rollback', function () {
     assert.equal(wrong.code, 1);
     assert.match(wrong.stderr, /version 9 of test-m is not installed; installed: 2\.0\.0/);
     server = await FaultServer.start();
+  });
+
+  it('cleanup proposes the previous version first and never the installed one', async () => {
+    await writeCatalog('2.0.0', 'part-2.bin');
+    assert.equal((await run('update', 'test-m')).code, 0);
+    // Used today (what the extension records); 2.5 MiB installed + 0.75 MiB kept for rollback, against a limit of about 2.97 MiB.
+    const analytics = path.join(dir, 'globalStorage');
+    await fs.mkdir(analytics, { recursive: true });
+    const usage = await openStore(analytics);
+    usage.record({ kind: 'generation', modelId: 'test-m', version: '2.0.0', ok: true, durationMs: 500, ts: localNoon(0) });
+    await usage.close();
+    const limit = ['--max-storage-gb', '0.0029', '--analytics', analytics];
+    const dry = await run('cleanup', '--dry-run', '--json', ...limit);
+    assert.equal(dry.code, 0, dry.stderr);
+    const plan = JSON.parse(dry.stdout) as { proposals: { id: string; version: string | null; bytes: number; reasons: string[] }[] };
+    assert.deepEqual(plan.proposals.map((p) => [p.id, p.version, p.bytes]), [['test-m', '1.0.0', 12 * PIECE]]);
+    assert.match(plan.proposals[0].reasons[0], /version 1\.0\.0, kept for rollback/);
+    const real = await run('cleanup', ...limit);
+    assert.equal(real.code, 0, real.stderr);
+    assert.match(real.stdout, /removed test-m 1\.0\.0 /);
+    const after = await listed();
+    assert.deepEqual([after.state, after.health, after.installedVersion], ['ready', 'green', '2.0.0']);
+    assert.match((await run('rollback', 'test-m')).stderr, /no other installed version/);
   });
 
   it('SIGKILL during the update\'s download leaves the old version installed and green; the next update resumes', async () => {

@@ -3,7 +3,7 @@ import { button } from '../components/controls';
 import { emptyState, h } from '../components/dom';
 import { formatBytes, formatDuration, formatLastUsed, formatPercent, plural } from '../format';
 
-export type RunAction = (action: RecommendationAction, modelId: string) => void;
+export type RunAction = (action: RecommendationAction, modelId: string, version?: string | null) => void;
 
 /** How many recommendations there are, for the tab's badge. */
 export function recommendationCount(snap: AnalyticsSnapshot): number {
@@ -21,10 +21,15 @@ export function recommendationsView(snap: AnalyticsSnapshot, run: RunAction): HT
         ? 'Nothing to clean up — every downloaded model was used recently or often, or is pinned.'
         : 'Nothing to clean up — no model use is recorded yet, so none can be called unused. Suggestions appear once models are used.')
       : h('div', {},
-        h('p', {}, `Removing ${plural(proposals.length, 'model')} frees ${formatBytes(freedBytes)}.`),
+        h('p', {}, `Removing ${removalCount(proposals)} frees ${formatBytes(freedBytes)}.`),
         stillOverBytes > 0 ? h('p', { class: 'warning' }, `Still ${formatBytes(stillOverBytes)} over the storage limit: pinned and in-use models alone exceed it.`) : null,
-        list('Models proposed for removal', proposals.map((p) => item(p.modelId, p.name, cleanupText(p, snap.builtAt),
-          button({ label: 'Remove', ariaLabel: `Remove ${p.name} (${formatBytes(p.bytes)})`, focusKey: `remove:${p.modelId}`, onClick: () => run('remove', p.modelId) }))))),
+        list('Models proposed for removal', proposals.map((p) => item(p.modelId, p.version === null ? p.name : `${p.name} ${p.version}`, cleanupText(p, snap.builtAt),
+          button({
+            label: 'Remove',
+            ariaLabel: `Remove ${p.name}${p.version === null ? '' : ` version ${p.version}`} (${formatBytes(p.bytes)})`,
+            focusKey: `remove:${p.modelId}${p.version === null ? '' : `@${p.version}`}`,
+            onClick: () => run('remove', p.modelId, p.version),
+          }))))),
     h('h3', {}, 'Download or verify ahead of time'),
     snap.preload.length === 0
       ? emptyState('Nothing to preload — the models you use often are downloaded and verified.')
@@ -71,7 +76,15 @@ function item(modelId: string, name: string, text: string, action?: HTMLElement)
     action ?? null);
 }
 
+/** "2 models", or "1 model and 1 old version". */
+function removalCount(proposals: readonly CleanupRow[]): string {
+  const versions = proposals.filter((p) => p.version !== null).length;
+  const models = proposals.length - versions;
+  return [models && plural(models, 'model'), versions && plural(versions, 'old version')].filter(Boolean).join(' and ');
+}
+
 function cleanupText(p: CleanupRow, now: number): string {
+  if (p.version !== null) return `${formatBytes(p.bytes)} · a previous version, kept for rollback; the installed one stays`;
   if (p.lastUsed === null) return `${formatBytes(p.bytes)} · never used${p.overLimit ? ' · over the storage limit' : ''}`;
   const why = p.overLimit ? 'over the storage limit, least recently used' : 'rarely used';
   return `${formatBytes(p.bytes)} · ${why} · ${plural(p.uses, 'use')}, last ${formatLastUsed(p.lastUsed, now)}`;

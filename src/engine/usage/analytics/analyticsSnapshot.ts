@@ -126,7 +126,7 @@ function cleanupSummary(plan: CleanupPlan, nameOf: (id: string) => string, usage
   return {
     proposals: plan.proposals.map((p) => ({
       modelId: p.modelId, name: nameOf(p.modelId), bytes: p.sizeBytes, lastUsed: p.lastUsed ?? null, uses: p.useCount,
-      overLimit: p.reasons.some((r) => r.kind === 'overLimit'),
+      overLimit: p.reasons.some((r) => r.kind === 'overLimit'), version: p.version ?? null,
     })),
     freedBytes: plan.freedBytes,
     stillOverBytes: plan.stillOverBytes,

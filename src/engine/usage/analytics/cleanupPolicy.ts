@@ -8,6 +8,8 @@ export interface InstalledModel {
   readonly useCount: number;
   /** When it was installed: a model installed yesterday and not used yet is not "unused for months". */
   readonly installedAt?: number;
+  /** A previous version kept on disk (for rollback); undefined: the installed version, which requests get. */
+  readonly version?: string;
 }
 
 export interface StoragePolicy {
@@ -26,7 +28,9 @@ export const DEFAULT_STORAGE_POLICY: StoragePolicy = { keepRecentDays: 30, keepF
 export type CleanupReason =
   | { readonly kind: 'unused'; readonly days: number | undefined }
   | { readonly kind: 'rarelyUsed'; readonly uses: number }
-  | { readonly kind: 'overLimit' };
+  | { readonly kind: 'overLimit' }
+  /** A version older than the installed one, kept for rollback: it goes before any installed model. */
+  | { readonly kind: 'previousVersion'; readonly version: string };
 
 export interface CleanupProposal extends InstalledModel {
   readonly reasons: readonly CleanupReason[];
@@ -45,18 +49,21 @@ const GB = 1024 ** 3;
 
 /**
  * What the storage policy proposes to remove. A model that neither keep rule protects (used in the last
- * `keepRecentDays`, or more than `keepFrequentUses` times) is proposed as unused / rarely used. Then, while the
- * total is above `maxStorageGB`, the remaining models go least recently used first (by day; never used
- * first), largest first among equals — the limit is the person's hard ceiling, so it outranks the keep rules.
- * Pinned models and models in use are never proposed.
+ * `keepRecentDays`, or more than `keepFrequentUses` times) is proposed as unused / rarely used, its previous
+ * versions first. Then, while the total is above `maxStorageGB`, previous versions go first, then the
+ * remaining models least recently used first (by day; never used first), largest first among equals — the
+ * limit is the person's hard ceiling, so it outranks the keep rules. The installed version is only ever
+ * proposed as the model itself. Pinned models and models in use are never proposed, nor are their versions.
  */
 export function planCleanup(models: readonly InstalledModel[], policy: StoragePolicy, now: number, inUse: ReadonlySet<string> = new Set()): CleanupPlan {
   const protectedIds = new Set([...policy.pinned, ...inUse]);
   const candidates = models.filter((m) => !protectedIds.has(m.modelId));
+  const previous = candidates.filter((m) => m.version !== undefined);
   const totalBytes = models.reduce((s, m) => s + m.sizeBytes, 0);
   const proposals: CleanupProposal[] = [];
   const kept: InstalledModel[] = [];
-  for (const m of candidates) {
+  const asPrevious = (m: InstalledModel): CleanupProposal => ({ ...m, reasons: [{ kind: 'previousVersion', version: m.version ?? '' }] });
+  for (const m of candidates.filter((c) => c.version === undefined)) {
     const lastActive = Math.max(m.lastUsed ?? -Infinity, m.installedAt ?? -Infinity);
     const recent = now - lastActive <= policy.keepRecentDays * DAY_MS;
     const frequent = m.useCount > policy.keepFrequentUses;
@@ -65,10 +72,16 @@ export function planCleanup(models: readonly InstalledModel[], policy: StoragePo
       continue;
     }
     const days = m.lastUsed === undefined ? undefined : Math.floor((now - m.lastUsed) / DAY_MS);
+    proposals.push(...previous.filter((v) => v.modelId === m.modelId).map(asPrevious));
     proposals.push({ ...m, reasons: [{ kind: 'unused', days }, { kind: 'rarelyUsed', uses: m.useCount }] });
   }
   let remaining = totalBytes - proposals.reduce((s, m) => s + m.sizeBytes, 0);
   const limit = policy.maxStorageGB ? policy.maxStorageGB * GB : Infinity;
+  for (const v of previous.filter((p) => !proposals.some((q) => q.modelId === p.modelId && q.version === p.version)).sort(leastRecentlyUsedThenLargest)) {
+    if (remaining <= limit) break;
+    proposals.push(asPrevious(v));
+    remaining -= v.sizeBytes;
+  }
   for (const m of [...kept].sort(leastRecentlyUsedThenLargest)) {
     if (remaining <= limit) break;
     proposals.push({ ...m, reasons: [{ kind: 'overLimit' }] });

@@ -111,7 +111,7 @@ describe('analytics snapshot', () => {
     const db = await realisticDb();
     const cleanup = plan(db, { ...POLICY, pinned: ['pinned-old'] });
     const snap = buildAnalyticsSnapshot(inputs(db, { cleanup, period: 7 }));
-    assert.deepEqual(snap.cleanup.proposals, [{ modelId: 'old', name: 'old name', bytes: 900 * MB, lastUsed: NOW - 60 * DAY, uses: 1, overLimit: false }]);
+    assert.deepEqual(snap.cleanup.proposals, [{ modelId: 'old', name: 'old name', bytes: 900 * MB, lastUsed: NOW - 60 * DAY, uses: 1, overLimit: false, version: null }]);
     assert.equal(snap.cleanup.freedBytes, 900 * MB);
     assert.deepEqual(buildAnalyticsSnapshot(inputs(db, { cleanup, period: 'all' })).cleanup, snap.cleanup);
   });

@@ -32,6 +32,23 @@ describe('storage policy', () => {
     assert.equal(plan.totalBytes, 8 * GB);
   });
 
+  it('proposes previous versions first (with an unused model, and first over the limit), never the installed one, never of a pinned model', () => {
+    const old = (m: InstalledModel, version: string): InstalledModel => ({ ...m, version });
+    const recent = model('recent', 2, 1, 3);
+    const stale = model('stale', 1, 45, 1);
+    const pinned = model('pinned', 1, 1, 1);
+    const plan = planCleanup([recent, old(model('recent', 1, 1, 3), '0.9'), stale, old(model('stale', 1, 45, 1), '0.1'), pinned, old(model('pinned', 3, 1, 1), '0.5')],
+      { ...policy, maxStorageGB: 4, pinned: ['pinned'] }, NOW);
+    assert.deepEqual(plan.proposals.map((p) => [p.modelId, p.version ?? 'installed', p.reasons[0].kind]), [
+      ['stale', '0.1', 'previousVersion'],
+      ['stale', 'installed', 'unused'],
+      // Over the 4 GB limit (9 GB, 4 of them pinned): the recent model's old version goes before the model.
+      ['recent', '0.9', 'previousVersion'],
+      ['recent', 'installed', 'overLimit'],
+    ]);
+    assert.equal(plan.stillOverBytes, 0);
+  });
+
   it('keeps a model used exactly keepRecentDays ago, proposes one a day older', () => {
     const plan = planCleanup([model('edge', 1, 30, 0), model('older', 1, 31, 0)], policy, NOW);
     assert.deepEqual(plan.proposals.map((p) => p.modelId), ['older']);

@@ -191,7 +191,7 @@ describe('Downloads in a real VS Code: tree, status bar, commands, notifications
     await input.fill(TOKEN);
     await wb.screenshot('18-token-prompt');
     await input.press('Enter');
-    await wb.waitForTreeRow(pane, /^Gated Model\s*ready · 524 KB$/, 60_000);
+    await wb.waitForTreeRow(pane, /^Gated Model\s*ready · 524 KB · v1\.0\.0\+[0-9a-f]{7}$/, 60_000);
     assert.ok(hub.requests.some((r) => r.authorization === `Bearer ${TOKEN}`), 'the hub got the token');
     const cdn = files.requestsFor('gated.gguf');
     assert.ok(cdn.length > 0 && cdn.every((r) => r.authorization === undefined), 'the download host never saw the token');

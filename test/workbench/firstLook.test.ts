@@ -206,7 +206,7 @@ describe('The first look in a real VS Code: the Models view, sizes, progress, no
       assert.ok(attempt < 3, 'the walkthrough step was not checked off after Download Model… ran three times');
     }
     const pane = await wb.expandView('Models');
-    await wb.waitForTreeRow(pane, /^Hub Model\s*ready · 524 KB$/, 30_000);
+    await wb.waitForTreeRow(pane, /^Hub Model\s*ready · 524 KB · v1\.0\.0\+[0-9a-f]{7}$/, 30_000);
     await wb.screenshot('34-walkthrough');
   });
 });

@@ -81,6 +81,10 @@ export class UpdateCommands extends Disposable {
     });
   }
 
+  private nameOf(id: string): string {
+    return this.deps.engine.getModels().find((m) => m.id === id)?.name ?? id;
+  }
+
   private intervalMs(): number {
     return setting('updates.checkIntervalHours') * HOUR_MS;
   }
@@ -110,8 +114,7 @@ export class UpdateCommands extends Disposable {
       void this.updateAll(offers.map((o) => o.id));
       return;
     }
-    const name = (id: string) => this.deps.engine.getModels().find((m) => m.id === id)?.name ?? id;
-    const what = offers.length === 1 ? `${name(offers[0].id)} ${offers[0].to} is available` : `${offers.length} model updates available`;
+    const what = offers.length === 1 ? `${this.nameOf(offers[0].id)} ${offers[0].to} is available` : `${offers.length} model updates available`;
     this.deps.notifier.notify('updatesAvailable', 'important', offers.length === 1 ? `Model update: ${what}` : what,
       { title: 'Update All', run: () => this.updateAll(offers.map((o) => o.id)) },
       { title: 'Review…', run: () => this.review(offers) },
@@ -120,7 +123,7 @@ export class UpdateCommands extends Disposable {
 
   private async review(offers: readonly UpdateOffer[]): Promise<void> {
     const picks = offers.map((o) => ({
-      label: this.deps.engine.getModels().find((m) => m.id === o.id)?.name ?? o.id,
+      label: this.nameOf(o.id),
       description: `${o.from} → ${o.to}`,
       detail: [`${formatBytes(o.bytesToDownload)} to download`, o.notes && `release notes: ${o.notes}`].filter(Boolean).join(' · '),
       picked: true, offer: o,
@@ -135,12 +138,12 @@ export class UpdateCommands extends Disposable {
       return { id, status: 'refused' as const, reason: err.message };
     })));
     for (const o of outcomes) {
-      if (o.status === 'switched') void vscode.window.setStatusBarMessage(`$(check) Updated ${o.id} to ${o.to}`, 5000);
+      if (o.status === 'switched') void vscode.window.setStatusBarMessage(`$(check) Updated ${this.nameOf(o.id)} to ${o.to}`, 5000);
       else if (o.status === 'failed' || o.status === 'refused') {
         const why = o.status === 'failed' ? withFix(o.reason, o.fix, 'vscode', new URL(hfEndpoint()).origin) : o.reason;
         const kept = this.deps.engine.getModelState(o.id)?.installedVersion;
         this.deps.log.error(`update not installed: ${why}`, o.id);
-        this.deps.notifier.notify('updateFailed', 'error', `The update of ${this.deps.engine.getModels().find((m) => m.id === o.id)?.name ?? o.id} was not installed: ${why}.${kept ? ` ${kept} stays installed.` : ''}`,
+        this.deps.notifier.notify('updateFailed', 'error', `The update of ${this.nameOf(o.id)} was not installed: ${why}.${kept ? ` ${kept} stays installed.` : ''}`,
           { title: 'Show Logs', run: () => this.deps.log.show() });
       }
     }

@@ -82,6 +82,7 @@ describe('Model updates in a real VS Code: the tree offers one, Check for Update
     await wb.page.keyboard.press('Enter');
     const pane = await wb.expandView('Models');
     await wb.waitForTreeRow(pane, /^Chat U\s*ready · 1\.6 MB$/, 60_000);
+    await wb.statusItem(/Updated Chat U to 1\.1\.0/).waitFor({ timeout: 5000 });
     assert.ok(files.requests.filter((r) => r.path.endsWith('/u-1.1.0.gguf')).length > before, 'the new version was downloaded');
     // The previous version stays on disk, listed under the model.
     await (await wb.waitForTreeRow(pane, 'Chat U')).click();

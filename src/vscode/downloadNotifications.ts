@@ -55,12 +55,10 @@ export class DownloadNotifications extends Disposable {
           (notices) => ({ message: notices.map((n) => n.message).join(' '), actions: [setTokenAndRetry(fix.origin, subjectsOf(notices))] }));
       } else if (code === 'disk-full') {
         notifier.notify('diskFull', 'error', `${name(id)} is paused: ${reason}. What was downloaded is kept.`, { title: 'Open Storage Folder', run: () => vscode.commands.executeCommand('modelAvailability.openStorageFolder') }, retry);
-      } else if (fix?.kind === 'sourceNotFound' && catalogFile(id)) {
-        const file = catalogFile(id) ?? '';
-        const open: NotificationAction = { title: 'Open Catalog', run: () => vscode.window.showTextDocument(vscode.Uri.file(file)) };
-        notifier.notify(`failed:${kind}`, 'error', `${name(id)} could not be downloaded: ${reason}`, open, retry);
       } else {
-        notifier.notify(`failed:${kind}`, 'error', `${name(id)} could not be downloaded: ${reason}`, retry, showLogs);
+        const file = fix?.kind === 'sourceNotFound' ? catalogFile(id) : undefined;
+        const actions: NotificationAction[] = file ? [{ title: 'Open Catalog', run: () => vscode.window.showTextDocument(vscode.Uri.file(file)) }, retry] : [retry, showLogs];
+        notifier.notify(`failed:${kind}`, 'error', `${name(id)} could not be downloaded: ${reason}`, ...actions);
       }
     }));
   }

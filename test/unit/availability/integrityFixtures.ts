@@ -1,6 +1,5 @@
 import { promises as fs } from 'node:fs';
 import { AvailabilityEngine, type AvailabilityEngineOptions } from '../../../src/engine/availability/engine';
-import * as assert from 'node:assert/strict';
 import { MemoryLogger, tempDir, testSettings } from '../../support/downloadFixtures';
 import { FaultServer } from '../../support/faultServer';
 
@@ -71,14 +70,5 @@ export async function flipByte(file: string, offset: number): Promise<void> {
 /** For each test of the calling describe: a fresh FaultServer and EngineHarness, torn down after it. */
 export function serverAndHarnessPerTest(): { server(): FaultServer; harness: EngineHarness } {
   const harness = new EngineHarness();
-  let server: FaultServer | undefined;
-  beforeEach(async () => {
-    server = await FaultServer.start();
-    await harness.setUp();
-  });
-  afterEach(async () => {
-    await harness.tearDown();
-    await server?.close();
-  });
-  return { server: () => server ?? assert.fail('no server outside a test'), harness };
+  return { server: withFaultServer(harness), harness };
 }

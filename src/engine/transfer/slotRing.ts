@@ -1,0 +1,73 @@
+import type { SlotHolder, SlotPool } from './slotPool';
+
+/** Shared counters of a worker's ring: entries written (by the transfer) and entries done with (by the worker). */
+export const HEAD = 0;
+export const TAIL = 1;
+/** A ring entry: slot, length, file offset (float64: offsets pass 2^32). */
+export const ENTRY = 3;
+/**
+ * An idle worker is woken once this many slots wait for it (or the pool runs short, or a message comes):
+ * each wake-up is a system call on both threads, and the worker then hashes them in one go.
+ */
+const WAKE_BATCH = 4;
+
+/**
+ * The transfer's side of one worker's ring: each entry holds a reference to its slot until the worker has
+ * moved TAIL past it. Entries never outnumber the slots (each holds one), so a ring of slotCount entries
+ * cannot overflow.
+ */
+export class SlotRing implements SlotHolder {
+  readonly memory: SharedArrayBuffer;
+  readonly control = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT);
+  private readonly entries: Float64Array;
+  private readonly counters = new Int32Array(this.control);
+  private head = 0;
+  /** Entries whose slot was given back to the pool. */
+  private reclaimed = 0;
+  private stopped = false;
+
+  constructor(private readonly pool: SlotPool) {
+    this.memory = new SharedArrayBuffer(pool.slotCount * ENTRY * Float64Array.BYTES_PER_ELEMENT);
+    this.entries = new Float64Array(this.memory);
+    pool.addHolder(this);
+  }
+
+  push(slot: number, length: number, offset: number): void {
+    if (this.stopped) return;
+    this.pool.hold(slot, 1);
+    const at = (this.head % this.pool.slotCount) * ENTRY;
+    this.entries[at] = slot;
+    this.entries[at + 1] = length;
+    this.entries[at + 2] = offset;
+    Atomics.store(this.counters, HEAD, ++this.head);
+    if (this.head - Atomics.load(this.counters, TAIL) >= WAKE_BATCH) Atomics.notify(this.counters, HEAD);
+  }
+
+  reclaim(): void {
+    this.releaseUpTo(Atomics.load(this.counters, TAIL));
+  }
+
+  changed(): Promise<unknown> {
+    // The pool is short: the worker may be asleep on fewer than WAKE_BATCH slots.
+    Atomics.notify(this.counters, HEAD);
+    const wait = Atomics.waitAsync(this.counters, TAIL, this.reclaimed);
+    return wait.async ? wait.value : Promise.resolve();
+  }
+
+  /** The worker stopped (done, failed or terminated): every slot it still held is given back now. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.releaseUpTo(this.head);
+    this.pool.removeHolder(this);
+    // Settles a changed() still waiting: nothing moves TAIL now.
+    Atomics.notify(this.counters, TAIL);
+  }
+
+  private releaseUpTo(end: number): void {
+    while (this.reclaimed < end) {
+      this.pool.release(this.entries[(this.reclaimed % this.pool.slotCount) * ENTRY]);
+      this.reclaimed++;
+    }
+  }
+}

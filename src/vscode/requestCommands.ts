@@ -44,21 +44,41 @@ export const askFallback: FallbackChooser = async (c: FallbackChoices) => {
   return picked?.choice;
 };
 
+const PROGRESS_DELAY_MS = 500;
+
+/**
+ * Runs `task` and shows a cancellable progress notification only once it has taken longer than half a second.
+ * A ready model is granted at once: a progress toast flashing before the answer is noise, and VS Code shows at most
+ * three new toasts in 800 ms, so it could push the answer itself off the screen (into the notification center).
+ */
+async function withLateProgress<T>(title: string, task: (progress: vscode.Progress<{ message?: string }>, signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ac = new AbortController();
+  let shown: vscode.Progress<{ message?: string }> | undefined;
+  let lastMessage: string | undefined;
+  const running = task({ report: (v) => { lastMessage = v.message; shown?.report(v); } }, ac.signal);
+  let timer: NodeJS.Timeout | undefined;
+  const late = await Promise.race([
+    running.then(() => false, () => false),
+    new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), PROGRESS_DELAY_MS); }),
+  ]);
+  clearTimeout(timer);
+  if (!late) return running;
+  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (progress, token) => {
+    token.onCancellationRequested(() => ac.abort());
+    shown = progress;
+    if (lastMessage) progress.report({ message: lastMessage });
+    return running;
+  });
+}
+
 /** "Request Model…": the same flow other extensions get, for a person. */
 export async function requestModelCommand(engine: AvailabilityEngine, requests: ModelRequests, arg: unknown): Promise<void> {
   const model = await resolveModel(engine, arg, ['ready', 'missing', 'downloading', 'queued', 'paused', 'failed'], 'Request Model');
   if (!model) return;
-  const lease = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `Requesting ${model.name}`, cancellable: true },
-    async (progress, token) => {
-      const ac = new AbortController();
-      token.onCancellationRequested(() => ac.abort());
-      return requests.requestModel(model.id, {
-        signal: ac.signal,
-        onWaitEstimate: (s) => progress.report({ message: `waiting for the download: about ${formatDuration(s)} left` }),
-      });
-    },
-  ).then((l) => l, (err: Error) => {
+  const lease = await withLateProgress(`Requesting ${model.name}`, (progress, signal) => requests.requestModel(model.id, {
+    signal,
+    onWaitEstimate: (s) => progress.report({ message: `waiting for the download: about ${formatDuration(s)} left` }),
+  })).then((l) => l, (err: Error) => {
     if (err.name !== 'AbortError') void vscode.window.showErrorMessage(`Request Model: ${err.message}`);
     return undefined;
   });

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -70,10 +70,24 @@ export class CodeServer {
       '--extensions-dir', extDir, '--user-data-dir', this.userDataDir,
       '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override',
       this.options.folder,
-    ], { env: { ...process.env, ...this.options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    ], { env: await this.isolatedEnv(root), stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc.stdout?.on('data', (d: Buffer) => { this.output += d.toString(); });
     this.proc.stderr?.on('data', (d: Buffer) => { this.output += d.toString(); });
     await this.waitUntilServing();
+  }
+
+  /**
+   * The machine's environment with a home of its own: the models, tokens and caches of whoever runs the tests
+   * (an HF cache, ~/.ollama, ~/.netrc) must not show up in, or change, what a test sees. A test names what it wants.
+   */
+  private async isolatedEnv(root: string): Promise<NodeJS.ProcessEnv> {
+    const home = path.join(root, 'home');
+    await mkdir(home, { recursive: true });
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    for (const key of Object.keys(env)) {
+      if (/^(HF_|HUGGING_FACE_|OLLAMA_|LMSTUDIO_|MODEL_AVAILABILITY_|XDG_)|^NETRC$/.test(key)) delete env[key];
+    }
+    return { ...env, HOME: home, ...this.options.env };
   }
 
   private async waitUntilServing(): Promise<void> {
@@ -89,6 +103,18 @@ export class CodeServer {
       await new Promise((r) => setTimeout(r, 250));
     }
     throw new Error(`code-server did not start within 60 s:\n${this.output}`);
+  }
+
+  /** The last lines of every log the extension wrote in this session. */
+  async extensionLogTail(lines: number): Promise<string> {
+    const logs = path.join(this.userDataDir, 'logs');
+    const found: string[] = [];
+    for (const entry of await readdir(logs, { recursive: true }).catch(() => [])) {
+      if (!entry.includes('model-availability.model-availability') || !entry.endsWith('.log')) continue;
+      const text = await readFile(path.join(logs, entry), 'utf8').catch(() => '');
+      found.push(`        ${path.basename(entry)}:`, ...text.trimEnd().split('\n').slice(-lines).map((l) => `          ${l}`));
+    }
+    return found.join('\n');
   }
 
   async stop(): Promise<void> {

@@ -29,7 +29,11 @@ export class WorkbenchSession {
 
   /** For `afterEach`: a screenshot of what the workbench showed when a test failed. */
   async screenshotIfFailed(test: Mocha.Test | undefined, prefix: string): Promise<void> {
-    if (test?.state === 'failed') await this.wb.screenshot(`failed-${prefix}-${test.title.replace(/\W+/g, '-')}`);
+    if (test?.state !== 'failed') return;
+    await this.wb.screenshot(`failed-${prefix}-${test.title.replace(/\W+/g, '-')}`);
+    // CI keeps only the output: say what was on screen, and what the extension logged last.
+    console.log(`      what the workbench showed when "${test.title}" failed:\n${await this.wb.describeScreen()}`);
+    console.log(`      the extension's last log lines:\n${await this.server.extensionLogTail(30)}`);
   }
 
   async close(): Promise<void> {

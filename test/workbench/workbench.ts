@@ -15,15 +15,21 @@ export async function launchBrowser(): Promise<Browser> {
 
 /** Drives one VS Code workbench page the way a person would: keyboard, clicks, and what is on screen. */
 export class Workbench {
+  /** The page's console errors and warnings, for a failed test's report. */
+  readonly consoleProblems: string[] = [];
+
   constructor(readonly page: Page) {}
 
   static async open(browser: Browser, url: string, colorScheme: 'dark' | 'light' = 'dark'): Promise<Workbench> {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 }, colorScheme });
+    const wb = new Workbench(page);
+    page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') wb.consoleProblems.push(`${m.type()}: ${m.text().slice(0, 300)}`); });
+    page.on('pageerror', (e) => wb.consoleProblems.push(`page error: ${e.message.slice(0, 300)}`));
     await page.goto(url);
     await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
     // The Explorer is ready once the folder's tree shows.
     await page.waitForSelector('.explorer-folders-view', { timeout: 60_000 });
-    return new Workbench(page);
+    return wb;
   }
 
   async screenshot(name: string): Promise<string> {
@@ -65,6 +71,23 @@ export class Workbench {
       const parts = [...r.querySelectorAll('.label-name, .label-description')].map((e) => (e.textContent ?? '').trim());
       return parts.join(' ').replace(/\s+/g, ' ').trim();
     }));
+  }
+
+  /** Toasts, dialog, quick input and the Models rows on screen, one per line, for a failed test's report. */
+  async describeScreen(): Promise<string> {
+    const texts = (selector: string) => this.page.locator(selector).evaluateAll((els) => els
+      .map((e) => e as unknown as { offsetParent: unknown; innerText: string })
+      .filter((e) => e.offsetParent !== null)
+      .map((e) => e.innerText.replace(/\s+/g, ' ').trim()));
+    const lines = [
+      ...(await texts('.notification-toast')).map((t) => `toast: ${t}`),
+      ...(await texts('.monaco-dialog-box')).map((t) => `dialog: ${t}`),
+      ...(await texts('.quick-input-widget .quick-input-title, .quick-input-widget .monaco-list-row')).map((t) => `quick input: ${t}`),
+      ...(await this.treeRows(this.page.locator('.pane', { has: this.viewHeader('Models') })).catch(() => [])).map((t) => `Models: ${t}`),
+      `focus: ${await this.page.evaluate('document.activeElement?.className ?? ""')}`,
+      ...this.consoleProblems.slice(-15).map((p) => `console ${p}`),
+    ];
+    return lines.map((l) => `        ${l}`).join('\n');
   }
 
   async waitForTreeRow(pane: Locator, text: string | RegExp, timeout = 30_000): Promise<Locator> {

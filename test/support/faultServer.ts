@@ -44,6 +44,10 @@ export interface RequestRecord {
   readonly ifRange: string | undefined;
   readonly authorization: string | undefined;
   readonly status: number;
+  /** Which TCP connection it came on: 1 for the first the server accepted, and so on. */
+  readonly connection: number;
+  /** How many other responses' bodies were being sent when it arrived. */
+  readonly alongside: number;
 }
 
 /** Deterministic pseudo-random bytes, so tests can create files of any size without fixtures. */
@@ -83,12 +87,15 @@ export class FaultServer {
   halfSpeedEvery = 0;
   private readonly sockets = new Set<Socket>();
   private readonly slowSockets = new WeakSet<Socket>();
+  private readonly serials = new WeakMap<Socket, number>();
   private accepted = 0;
+  private connected = 0;
   private contentVersion = 0;
 
   private constructor(private readonly server: http.Server, readonly port: number) {
     server.on('connection', (s) => {
       this.sockets.add(s);
+      this.serials.set(s, ++this.connected);
       if (this.halfSpeedEvery > 0 && ++this.accepted % this.halfSpeedEvery === 0) this.slowSockets.add(s);
       s.on('close', () => this.sockets.delete(s));
     });
@@ -175,7 +182,7 @@ export class FaultServer {
     const record = (status: number): void => {
       this.requests.push({
         path: urlPath, host: req.headers.host, range: req.headers.range, ifRange: req.headers['if-range'] as string | undefined,
-        authorization: req.headers.authorization, status,
+        authorization: req.headers.authorization, status, connection: this.serials.get(req.socket) ?? 0, alongside: this.active,
       });
     };
     const file = this.files.get(urlPath.replace(/^\/files\//, ''));

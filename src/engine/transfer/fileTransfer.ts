@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { DownloadError } from '../core/downloadError';
+import { ConnectionPace, type PaceJudge } from './connectionPace';
 import type { HttpResponse, ScopedToken } from './http/httpClient';
 import { PartialFile, type InstalledFile } from './partialFile';
 import { NODE_IO, type TransferIo } from './transferIo';
@@ -27,6 +28,8 @@ export interface FileTransferOptions {
   readonly onProgress?: (bytesDone: number, total: number | undefined) => void;
   /** Pieces to fetch again even though the state says complete (a repair). */
   readonly damagedPieces?: readonly number[];
+  /** Judges whether connections after the first still help (default: this event loop's ConnectionPace). */
+  readonly pace?: PaceJudge;
 }
 
 export interface FileTransferResult extends InstalledFile {
@@ -90,7 +93,7 @@ export class FileTransfer {
   private async fetchMissing(signal: AbortSignal): Promise<void> {
     const name = path.basename(this.opts.finalPath);
     const log = (message: string): void => this.opts.logger.info(`${name}: ${message}`, this.opts.modelId);
-    const workers = new RangeWorkers(this.remote, this.partial, this.budget, this.opts.settings().connections, log);
+    const workers = new RangeWorkers(this.remote, this.partial, this.budget, this.opts.settings().connections, log, this.opts.pace ?? new ConnectionPace(log));
     let pending: HttpResponse | undefined;
     for (;;) {
       const startedAt = this.budget.started();

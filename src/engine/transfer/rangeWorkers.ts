@@ -1,6 +1,7 @@
 import { DownloadError } from '../core/downloadError';
 import { parseContentRange } from './bodyReceiver';
 import { ByteRanges, type ByteRange } from './byteRanges';
+import type { PaceJudge } from './connectionPace';
 import type { HttpResponse } from './http/httpClient';
 import type { PartialFile } from './partialFile';
 import { strongEtag, type RemoteFile } from './remoteFile';
@@ -47,6 +48,8 @@ export class RangeWorkers {
     private readonly connections: number,
     /** Says when a range is split, e.g. "a.bin: splitting bytes 100-200: …". */
     private readonly log: (message: string) => void,
+    /** Asked, once every connection has a speed, whether the ones after the first still help. */
+    private readonly pace: PaceJudge,
   ) {}
 
   /** Fetches every missing piece; returns the whole-file body if the server answered 200 instead. */
@@ -111,7 +114,9 @@ export class RangeWorkers {
   private async fetchNext(index: number, workers: number, signal: AbortSignal): Promise<RequestOutcome> {
     // Unknown size: the first piece's Content-Range tells it (and only one connection runs until then).
     const first = this.partial.pieces ? undefined : { pos: 0, requested: 0, end: this.partial.pieceSize };
-    const segment = first ?? this.claim(index, workers);
+    // When this machine, not the network, sets the pace, the extra connections stop at their next claim.
+    const retire = !first && index > 0 && this.rates.size === workers && this.pace.machineBound(this.totalRate());
+    const segment = first ?? (retire ? undefined : this.claim(index, workers));
     if (!segment) return 'done';
     this.segments.add(segment);
     try {
@@ -179,11 +184,20 @@ export class RangeWorkers {
     let unrequested = 0;
     for (const s of this.segments) unrequested += s.end - s.requested;
     for (const r of this.freeRanges()) unrequested += r.end - r.start;
-    let total = 0;
-    for (const rate of this.rates.values()) total += rate;
+    const total = this.totalRate();
     const own = this.rates.get(index);
     const share = own !== undefined && this.rates.size === workers && total > 0 ? own / total : 1 / workers;
-    return Math.max(MIN_SPLIT_BYTES, Math.min(MAX_REQUEST_BYTES, Math.floor((unrequested * share) / REQUESTS_PER_CONNECTION_LEFT)));
+    // A connection's first request is one piece at most: its speed, and whether this machine is the limit
+    // (ConnectionPace), are known early, before a quarter of the file is spread over four connections.
+    const most = own === undefined ? Math.min(MAX_REQUEST_BYTES, this.partial.pieceSize) : MAX_REQUEST_BYTES;
+    return Math.max(MIN_SPLIT_BYTES, Math.min(most, Math.floor((unrequested * share) / REQUESTS_PER_CONNECTION_LEFT)));
+  }
+
+  /** The connections' speeds together (each one's last request), bytes/s. */
+  private totalRate(): number {
+    let total = 0;
+    for (const rate of this.rates.values()) total += rate;
+    return total;
   }
 
   /** One Range request for [start, end); returns the response instead when it is a whole-file 200. */

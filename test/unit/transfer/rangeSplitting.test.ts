@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import type { PaceJudge } from '../../../src/engine/transfer/connectionPace';
 import { FileTransfer } from '../../../src/engine/transfer/fileTransfer';
 import { SpeedLimiter } from '../../../src/engine/transfer/speedLimiter';
 import type { DownloadSettings } from '../../../src/engine/transfer/settings';
@@ -24,13 +25,13 @@ for (const transport of ['direct', 'platform'] as const) describe(`dynamic range
   let server: FaultServer;
   beforeEach(() => { server = setup.server(); });
 
-  async function download(name: string, settings: Partial<DownloadSettings>, logger = new MemoryLogger()): Promise<string> {
+  async function download(name: string, settings: Partial<DownloadSettings>, logger = new MemoryLogger(), pace?: PaceJudge): Promise<string> {
     const file = server.files.get(name);
     const finalPath = path.join(setup.dir(), name);
     const all = testSettings({ transport, pieceSizeBytes: 4 * MiB, connections: 4, ...settings });
     const result = await new FileTransfer({
       modelId: 'm', finalPath, url: server.url(name), isHub: false, expectedSha256: file?.sha256, expectedSize: file?.data.length,
-      limiter: new SpeedLimiter(0), logger, settings: () => all,
+      limiter: new SpeedLimiter(0), logger, settings: () => all, pace,
     }).run(new AbortController().signal);
     assert.equal(result.sha256, file?.sha256);
     return finalPath;
@@ -47,15 +48,45 @@ for (const transport of ['direct', 'platform'] as const) describe(`dynamic range
       assert.equal(sha256Of(await fs.readFile(finalPath)), sha256Of(data));
       assert.equal(server.bytesSent, data.length);
       assert.equal(server.bytesSentTwice('a.bin'), 0);
+      const requests = server.requestsFor('a.bin');
+      if (transport === 'direct') {
+        // Kept alive: range after range on the same few connections, not a TCP handshake per request.
+        const connections = new Set(requests.map((r) => r.connection));
+        assert.ok(requests.length > 4 && connections.size <= 4, `${requests.length} requests on ${connections.size} connections`);
+      }
       // Each split the log names was fetched as two requests that meet at its midpoint.
       const splits = logger.lines.map((l) => /splitting bytes (\d+)-(\d+): another connection takes (\d+)-/.exec(l)).filter((m) => m !== null);
       assert.ok(splits.length >= 1, `no split: ${logger.lines.join('; ')}`);
-      const ranges = rangesOf(server.requestsFor('a.bin'));
+      const ranges = rangesOf(requests);
       for (const [, , , mid] of splits) {
         assert.ok(ranges.some((r) => r.end === Number(mid)) && ranges.some((r) => r.start === Number(mid)), `split at ${mid}`);
       }
     });
   }
+
+  it('goes on with one connection once the pace says this machine is the limit, and keeps all four while it does not', async () => {
+    const data = generateData(14 * MiB + 5);
+    server.addFile('a.bin', data);
+    server.bytesPerSecondPerConnection = 4 * MiB;
+    const asked: number[] = [];
+    const bound: PaceJudge = { machineBound: (rate) => { asked.push(rate); return true; } };
+    await download('a.bin', { pieceSizeBytes: MiB }, new MemoryLogger(), bound);
+    const requests = server.requestsFor('a.bin');
+    const trace = requests.map((r) => `${r.range} alongside ${r.alongside}`).join('; ');
+    assert.ok(requests.slice(0, 4).some((r) => r.alongside === 3), `four connections started: ${trace}`);
+    // Once each has a speed, only one asks for more: the last half of the requests come one at a time (the
+    // server may still be finishing the one before when the next arrives).
+    assert.ok(requests.length >= 10, trace);
+    assert.ok(requests.slice(Math.ceil(requests.length / 2)).every((r) => r.alongside <= 1), `one connection at the end: ${trace}`);
+    assert.ok(asked.length >= 1 && asked.every((rate) => rate > 0), 'asked with a measured speed');
+    assert.equal(server.bytesSentTwice('a.bin'), 0);
+
+    server.resetCounters();
+    await fs.rm(path.join(setup.dir(), 'a.bin'));
+    await download('a.bin', { pieceSizeBytes: MiB }, new MemoryLogger(), { machineBound: () => false });
+    const later = server.requestsFor('a.bin').slice(4);
+    assert.ok(later.filter((r) => r.alongside >= 2).length >= later.length / 2, `the network is the limit: the connections go on side by side (${later.map((r) => r.alongside).join(' ')})`);
+  });
 
   it('resumes a split range that fails from the last byte that arrived', async () => {
     const data = generateData(10 * MiB + 1);

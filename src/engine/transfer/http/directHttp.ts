@@ -181,11 +181,11 @@ class DirectExchange implements ResponseBody, SocketUser {
   private landed(sink: ByteSink, n: number, after = 0): void {
     this.remaining -= n;
     if (this.chunked && (this.chunkLeft -= n) === 0) this.expect = 'crlf';
+    // Known before the sink hears of the bytes: a sink that has all it asked for destroys the body at once,
+    // and the socket must then go back to the idle ones, not be closed (a new connection per range request).
+    if (this.remaining === 0) this.completed(after + (this.pending?.length ?? 0));
     if (!sink.landed(n)) this.paused = true;
-    if (this.remaining === 0) {
-      this.completed(after + (this.pending?.length ?? 0));
-      this.finish();
-    }
+    if (this.remaining === 0) this.finish();
   }
 
   /** Hands over what waited, then lets the socket read again unless the sink paused once more. */

@@ -40,11 +40,19 @@ export class DirectSocket {
   private constructor(to: URL, route: Route, private readonly key: string | undefined) {
     const onread = {
       buffer: (): Buffer => this.user?.nextBuffer() ?? this.spare,
-      callback: (n: number, buf: Uint8Array): boolean => (this.user ? this.user.onRead(n, buf) : this.drop()),
+      callback: (n: number, buf: Uint8Array): boolean => {
+        const user = this.user;
+        if (!user) return this.drop();
+        // A user that ended its exchange in this read released the socket: it goes on reading while idle
+        // (Node pauses a socket whose read callback says false, and a paused idle socket never answers again).
+        return user.onRead(n, buf) || (this.user === undefined && !this.socket.destroyed);
+      },
     };
     this.socket = connect(to, route, onread);
     // TLS over a tunnel socket ignores `onread` and emits chunks instead: those are copied into the sink.
     if (route.tunnel) this.socket.on('data', (chunk: Buffer) => { if (!(this.user ? this.user.onRead(chunk.length, chunk) : this.drop())) this.socket.pause(); });
+    // Only idle sockets have a timeout (release() sets it, open() clears it): one listener for all of them.
+    this.socket.on('timeout', () => { if (!this.user) this.drop(); });
     this.socket.on('error', (err) => (this.user ? this.user.onError(err) : this.drop()));
     this.socket.on('end', () => (this.user ? this.user.onEof() : this.drop()));
     this.socket.on('close', () => (this.user ? this.user.onEof() : this.drop()));
@@ -61,6 +69,7 @@ export class DirectSocket {
     if (reused) {
       s.socket.setTimeout(0);
       s.socket.ref();
+      s.socket.resume();
       s.uses++;
     }
     s.user = user;
@@ -80,7 +89,7 @@ export class DirectSocket {
       return;
     }
     // Read while idle: a close by the server (or anything it sends unasked) then drops the socket at once.
-    this.socket.setTimeout(IDLE_MS, () => this.drop());
+    this.socket.setTimeout(IDLE_MS);
     this.socket.unref();
     this.socket.resume();
     const list = idle.get(this.key) ?? [];

@@ -1,0 +1,49 @@
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+
+/** How long the connections run before the pace is judged: long enough for a rate and a utilisation to mean something. */
+const JUDGE_AFTER_MS = 100;
+/** The event loop this busy means it, not the network, limits the speed. */
+const BUSY_UTILISATION = 0.5;
+/** Below this the network is the limit whatever the event loop does (a busy extension host must not cost connections). */
+const FAST_BYTES_PER_SECOND = 150e6;
+
+/**
+ * Says when extra connections stop helping. They help when each connection is held back by the network (a
+ * per-connection cap, a long round trip). When the data comes faster than this process can take it — a mirror
+ * on the LAN, a server on loopback — the event loop is busy all the time, and every extra connection only adds
+ * wake-ups and out-of-order data for the sha256 to read back from disk: on two cores, 4 connections from a local
+ * server took 1.3× as long as one. Judged once, from the event loop's utilisation and the measured speed.
+ */
+/** Whether extra connections still help; RangeWorkers asks before a connection other than the first claims more. */
+export interface PaceJudge {
+  machineBound(bytesPerSecond: number): boolean;
+}
+
+export class ConnectionPace implements PaceJudge {
+  private verdict: boolean | undefined;
+
+  constructor(
+    private readonly log: (message: string) => void,
+    /** Milliseconds since the connections started, and how busy the event loop was meanwhile (0–1). */
+    private readonly gauge: () => { elapsedMs: number; busy: number } = eventLoopGauge(),
+  ) {}
+
+  /** True once the speed is found to be this machine's limit, not the network's (judged once, then kept). */
+  machineBound(bytesPerSecond: number): boolean {
+    if (this.verdict !== undefined) return this.verdict;
+    const { elapsedMs, busy } = this.gauge();
+    if (elapsedMs < JUDGE_AFTER_MS || bytesPerSecond <= 0) return false;
+    this.verdict = busy >= BUSY_UTILISATION && bytesPerSecond >= FAST_BYTES_PER_SECOND;
+    if (this.verdict) {
+      this.log(`one connection from here on: this machine, not the network, sets the pace (event loop ${Math.round(busy * 100)}% busy at ${Math.round(bytesPerSecond / 1e6)} MB/s)`);
+    }
+    return this.verdict;
+  }
+}
+
+/** This thread's event loop, from now on. */
+function eventLoopGauge(): () => { elapsedMs: number; busy: number } {
+  const started = performance.now();
+  const before: EventLoopUtilization = performance.eventLoopUtilization();
+  return () => ({ elapsedMs: performance.now() - started, busy: performance.eventLoopUtilization(before).utilization });
+}

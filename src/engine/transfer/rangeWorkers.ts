@@ -39,6 +39,9 @@ export class RangeWorkers {
   private readonly segments = new Set<Segment>();
   /** Each connection's speed (bytes/s) in its last request, by connection index. */
   private readonly rates = new Map<number, number>();
+  /** The connections that have finished a request, and what all of them have brought since the start. */
+  private readonly measured = new Set<number>();
+  private readonly received = new Throughput();
   private onRangeConfirmed: (() => void) | undefined;
 
   constructor(
@@ -115,7 +118,7 @@ export class RangeWorkers {
     // Unknown size: the first piece's Content-Range tells it (and only one connection runs until then).
     const first = this.partial.pieces ? undefined : { pos: 0, requested: 0, end: this.partial.pieceSize };
     // When this machine, not the network, sets the pace, the extra connections stop at their next claim.
-    const retire = !first && index > 0 && this.rates.size === workers && this.pace.machineBound(this.totalRate());
+    const retire = !first && index > 0 && this.measured.size === workers && this.pace.machineBound(this.received.bytesPerSecond());
     const segment = first ?? (retire ? undefined : this.claim(index, workers));
     if (!segment) return 'done';
     this.segments.add(segment);
@@ -184,20 +187,14 @@ export class RangeWorkers {
     let unrequested = 0;
     for (const s of this.segments) unrequested += s.end - s.requested;
     for (const r of this.freeRanges()) unrequested += r.end - r.start;
-    const total = this.totalRate();
+    let total = 0;
+    for (const rate of this.rates.values()) total += rate;
     const own = this.rates.get(index);
     const share = own !== undefined && this.rates.size === workers && total > 0 ? own / total : 1 / workers;
     // A connection's first request is one piece at most: its speed, and whether this machine is the limit
     // (ConnectionPace), are known early, before a quarter of the file is spread over four connections.
     const most = own === undefined ? Math.min(MAX_REQUEST_BYTES, this.partial.pieceSize) : MAX_REQUEST_BYTES;
     return Math.max(MIN_SPLIT_BYTES, Math.min(most, Math.floor((unrequested * share) / REQUESTS_PER_CONNECTION_LEFT)));
-  }
-
-  /** The connections' speeds together (each one's last request), bytes/s. */
-  private totalRate(): number {
-    let total = 0;
-    for (const rate of this.rates.values()) total += rate;
-    return total;
   }
 
   /** One Range request for [start, end); returns the response instead when it is a whole-file 200. */
@@ -231,9 +228,24 @@ export class RangeWorkers {
     const seconds = (performance.now() - began) / 1000;
     // Bytes per second of this connection's last request (too short a one says little).
     if (seconds > 0.05) this.rates.set(index, (reached - range.start) / seconds);
+    this.measured.add(index);
+    this.received.add(reached - range.start);
     if (reached < stop) {
       throw new DownloadError('retryable', `connection closed after ${reached - range.start} of ${stop - range.start} bytes`);
     }
     return undefined;
+  }
+}
+
+/** Bytes since it was made, per second. */
+class Throughput {
+  private readonly since = performance.now();
+  private bytes = 0;
+
+  add(n: number): void { this.bytes += n; }
+
+  bytesPerSecond(): number {
+    const seconds = (performance.now() - this.since) / 1000;
+    return seconds > 0 ? this.bytes / seconds : 0;
   }
 }

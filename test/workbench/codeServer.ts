@@ -83,10 +83,8 @@ export class CodeServer {
   private async isolatedEnv(root: string): Promise<NodeJS.ProcessEnv> {
     const home = path.join(root, 'home');
     await mkdir(home, { recursive: true });
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    for (const key of Object.keys(env)) {
-      if (/^(HF_|HUGGING_FACE_|OLLAMA_|LMSTUDIO_|MODEL_AVAILABILITY_|XDG_)|^NETRC$/.test(key)) delete env[key];
-    }
+    const env = Object.fromEntries(Object.entries(process.env)
+      .filter(([key]) => !/^(HF_|HUGGING_FACE_|OLLAMA_|LMSTUDIO_|MODEL_AVAILABILITY_|XDG_)|^NETRC$/.test(key)));
     return { ...env, HOME: home, ...this.options.env };
   }
 

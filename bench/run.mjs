@@ -65,6 +65,9 @@ function cpuSeconds(pid) {
  * the last sample (up to 50 ms short): enough to see whether a run was CPU-bound on a small machine.
  */
 function runTimed(command, args) {
+  // Every run starts with nothing dirty in the page cache: what the previous tool wrote is flushed first,
+  // untimed. Without this, whichever ran right after aria2c took 1.2-1.4 s longer (the engine, every round).
+  spawnSync('sync');
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });

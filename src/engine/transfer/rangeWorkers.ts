@@ -42,6 +42,8 @@ export class RangeWorkers {
   /** The connections that have finished a request, and what all of them have brought since the start. */
   private readonly measured = new Set<number>();
   private readonly received = new Throughput();
+  /** The first connection has nothing left to claim: the others then take what a failed request left. */
+  private firstDone = false;
   private onRangeConfirmed: (() => void) | undefined;
 
   constructor(
@@ -51,7 +53,7 @@ export class RangeWorkers {
     private readonly connections: number,
     /** Says when a range is split, e.g. "a.bin: splitting bytes 100-200: …". */
     private readonly log: (message: string) => void,
-    /** Asked, once every connection has a speed, whether the ones after the first still help. */
+    /** Asked, once every connection has finished a request, whether the ones after the first still help. */
     private readonly pace: PaceJudge,
   ) {}
 
@@ -78,6 +80,7 @@ export class RangeWorkers {
           if (signal.aborted) return;
         }
         const body = await this.work(index, workers, signal);
+        if (index === 0) this.firstDone = true;
         if (!body) return;
         if (wholeBody) {
           body.body.destroy();
@@ -118,7 +121,7 @@ export class RangeWorkers {
     // Unknown size: the first piece's Content-Range tells it (and only one connection runs until then).
     const first = this.partial.pieces ? undefined : { pos: 0, requested: 0, end: this.partial.pieceSize };
     // When this machine, not the network, sets the pace, the extra connections stop at their next claim.
-    const retire = !first && index > 0 && this.measured.size === workers && this.pace.machineBound(this.received.bytesPerSecond());
+    const retire = !first && index > 0 && !this.firstDone && this.measured.size === workers && this.pace.machineBound(this.received.bytesPerSecond());
     const segment = first ?? (retire ? undefined : this.claim(index, workers));
     if (!segment) return 'done';
     this.segments.add(segment);

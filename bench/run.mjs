@@ -65,8 +65,7 @@ function cpuSeconds(pid) {
  * the last sample (up to 50 ms short): enough to see whether a run was CPU-bound on a small machine.
  */
 function runTimed(command, args) {
-  // Every run starts with nothing dirty in the page cache: what the previous tool wrote is flushed first,
-  // untimed. Without this, whichever ran right after aria2c took 1.2-1.4 s longer (the engine, every round).
+  // Every run starts with nothing dirty in the page cache: what the previous tool wrote is flushed first, untimed.
   spawnSync('sync');
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
@@ -166,17 +165,29 @@ async function main() {
       const rounds = [];
       console.log(`\n1 GiB + 12,345 B, ${ROUNDS} rounds of curl -o, curl -o + sha256sum, aria2c -x1 --checksum, the engine (4 connections, the default) and the engine with 1:`);
       for (let i = 0; i < ROUNDS; i++) {
-        const server0 = plain.cpu();
-        const curl = await timeCurl(plain.url, path.join(work, 'curl.bin'));
-        const curlSha = await timeCurlSha(plain.url, path.join(work, 'curl.bin'), bigSha);
-        const aria2 = await timeAria2(plain.url, work, bigSha);
-        const server1 = plain.cpu();
-        const engine = await engineDownload(work, 'plain', plain.url, bigSha, BIG, []);
-        const server2 = plain.cpu();
-        const engine1 = await engineDownload(work, 'plain1', plain.url, bigSha, BIG, ['--connections', '1']);
-        rounds.push({ curl, curlSha, aria2, engine, engine1 });
+        // The order turns by one each round: whichever ran right after aria2c took 1.2-1.4 s longer here
+        // (sync before each run did not remove it), and a fixed order gave that place to the engine every time.
+        const contenders = [
+          ['curl', () => timeCurl(plain.url, path.join(work, 'curl.bin'))],
+          ['curlSha', () => timeCurlSha(plain.url, path.join(work, 'curl.bin'), bigSha)],
+          ['aria2', () => timeAria2(plain.url, work, bigSha)],
+          ['engine', () => engineDownload(work, 'plain', plain.url, bigSha, BIG, [])],
+          ['engine1', () => engineDownload(work, 'plain1', plain.url, bigSha, BIG, ['--connections', '1'])],
+        ];
+        const round = {};
+        let serverForEngine = 0;
+        let serverForPeers = 0;
+        for (let k = 0; k < contenders.length; k++) {
+          const [name, run] = contenders[(i + k) % contenders.length];
+          const before = plain.cpu();
+          round[name] = await run();
+          if (name === 'engine') serverForEngine = plain.cpu() - before;
+          else if (name !== 'engine1') serverForPeers += plain.cpu() - before;
+        }
+        const { curl, curlSha, aria2, engine, engine1 } = round;
+        rounds.push(round);
         console.log(`  round ${i + 1}: curl ${fmt(curl.seconds)} s, curl+sha256sum ${fmt(curlSha.seconds)} s, aria2c ${fmt(aria2.seconds)} s, engine ${fmt(engine.seconds)} s, engine -c1 ${fmt(engine1.seconds)} s; ` +
-          `CPU s (user+sys): curl ${fmt(curl.cpu)}, aria2c ${fmt(aria2.cpu)}, engine ${fmt(engine.cpu)}, engine -c1 ${fmt(engine1.cpu)}; server for the engine ${fmt(server2 - server1)} (for the three peers ${fmt(server1 - server0)})`);
+          `CPU s (user+sys): curl ${fmt(curl.cpu)}, aria2c ${fmt(aria2.cpu)}, engine ${fmt(engine.cpu)}, engine -c1 ${fmt(engine1.cpu)}; server for the engine ${fmt(serverForEngine)} (for the three peers ${fmt(serverForPeers)})`);
       }
       await plain.stop();
       const med = (pick) => median(rounds.map(pick));

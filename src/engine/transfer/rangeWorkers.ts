@@ -194,9 +194,9 @@ export class RangeWorkers {
     for (const rate of this.rates.values()) total += rate;
     const own = this.rates.get(index);
     const share = own !== undefined && this.rates.size === workers && total > 0 ? own / total : 1 / workers;
-    // A connection's first request is one piece at most: its speed, and whether this machine is the limit
-    // (ConnectionPace), are known early, before a quarter of the file is spread over four connections.
-    const most = own === undefined ? Math.min(MAX_REQUEST_BYTES, this.partial.pieceSize) : MAX_REQUEST_BYTES;
+    // One piece at most until every connection has finished a request: the speeds, and whether this machine
+    // is the limit (ConnectionPace), are then known before a quarter of the file is spread over the connections.
+    const most = this.measured.size < workers ? Math.min(MAX_REQUEST_BYTES, this.partial.pieceSize) : MAX_REQUEST_BYTES;
     return Math.max(MIN_SPLIT_BYTES, Math.min(most, Math.floor((unrequested * share) / REQUESTS_PER_CONNECTION_LEFT)));
   }
 

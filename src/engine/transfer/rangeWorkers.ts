@@ -44,6 +44,8 @@ export class RangeWorkers {
   private readonly received = new Throughput();
   /** The first connection has nothing left to claim: the others then take what a failed request left. */
   private firstDone = false;
+  /** The others have stopped: the first asks for the rest in one request, as a single connection does. */
+  private alone = false;
   private onRangeConfirmed: (() => void) | undefined;
 
   constructor(
@@ -122,6 +124,7 @@ export class RangeWorkers {
     const first = this.partial.pieces ? undefined : { pos: 0, requested: 0, end: this.partial.pieceSize };
     // When this machine, not the network, sets the pace, the extra connections stop at their next claim.
     const retire = !first && index > 0 && !this.firstDone && this.measured.size === workers && this.pace.machineBound(this.received.bytesPerSecond());
+    if (retire) this.alone = true;
     const segment = first ?? (retire ? undefined : this.claim(index, workers));
     if (!segment) return 'done';
     this.segments.add(segment);
@@ -186,7 +189,7 @@ export class RangeWorkers {
    * request takes no longer than the others' (with equal speeds: 1 / (connections × 4) of what is left).
    */
   private requestSize(index: number, workers: number): number {
-    if (workers === 1 || !this.partial.pieces) return Number.MAX_SAFE_INTEGER;
+    if (workers === 1 || this.alone || !this.partial.pieces) return Number.MAX_SAFE_INTEGER;
     let unrequested = 0;
     for (const s of this.segments) unrequested += s.end - s.requested;
     for (const r of this.freeRanges()) unrequested += r.end - r.start;

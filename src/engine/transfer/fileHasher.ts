@@ -19,9 +19,6 @@ export interface FileHashResult {
 // TAIL once it is done with an entry's slot, and neither side is woken while the other keeps up (a message
 // per slot each way cost the transfer's thread more CPU than its socket reads). Pieces, advances and the
 // finish come as messages; before each, the ring is drained, so they follow the slots written before them.
-/** What the sha256 worker keeps of slots that came ahead of it: a few slots' write lag, and more of another connection's stripe. */
-const EARLY_MAX_BYTES = 16 * 1024 * 1024;
-
 const WORKER_SOURCE = `${PIECE_HASH_WORKER_PRELUDE}
 const { parentPort, workerData } = require('node:worker_threads');
 const fs = require('node:fs');
@@ -71,41 +68,16 @@ function hashFromDisk(hash, from, to) {
 // role 'whole': the file's hash covers [0, cursor).
 const whole = role === 'whole' ? crypto.createHash('sha256') : undefined;
 let cursor = 0;
-// Slots that came ahead of the cursor, copied (bounded): the next piece's first slots arrive before the
-// previous piece is on disk, and without these every later slot was ahead too and read back from the file.
-const early = new Map();
-let earlyBytes = 0;
-const EARLY_MAX = ${EARLY_MAX_BYTES};
-function takeEarly() {
-  for (;;) {
-    let next;
-    for (const [at, bytes] of early) {
-      if (at + bytes.length <= cursor) { early.delete(at); earlyBytes -= bytes.length; continue; }
-      if (at <= cursor) next = at;
-    }
-    if (next === undefined) return;
-    const bytes = early.get(next);
-    early.delete(next);
-    earlyBytes -= bytes.length;
-    whole.update(bytes.subarray(cursor - next));
-    cursor = next + bytes.length;
-  }
-}
 // role 'pieces': finished digests, and the piece being hashed from memory per piece index.
 const digests = [];
 const partial = new Map();
 function onData(slot, length, offset) {
   const view = mem.subarray(slot * slotSize, slot * slotSize + length);
   if (whole) {
-    // In order: hash it; already covered: skip; ahead of the cursor: keep a copy while there is room, else
-    // read it from disk once it is contiguous.
+    // In order: hash it; already covered: skip; ahead of the cursor: read from disk once it is contiguous.
     if (offset <= cursor && offset + length > cursor) {
       whole.update(view.subarray(cursor - offset));
       cursor = offset + length;
-      takeEarly();
-    } else if (offset > cursor && earlyBytes + length <= EARLY_MAX) {
-      early.set(offset, Buffer.from(view));
-      earlyBytes += length;
     }
     return;
   }
@@ -135,14 +107,9 @@ function onPiece(index, end) {
   }
 }
 function advance(upTo) {
-  takeEarly();
-  while (cursor < upTo) {
-    // From disk up to the next copy kept in memory (or to upTo), then that copy.
-    let to = upTo;
-    for (const at of early.keys()) if (at > cursor && at < to) to = at;
-    hashFromDisk(whole, cursor, to);
-    cursor = to;
-    takeEarly();
+  if (cursor < upTo) {
+    hashFromDisk(whole, cursor, upTo);
+    cursor = upTo;
   }
 }
 function fail(e) {
@@ -156,17 +123,11 @@ parentPort.on('message', (m) => pieceHashReady.then(() => handle(m), () => undef
 function handle(m) {
   if (failed) return;
   try {
-    if (m.type === 'advance') {
-      // Everything below upTo is on disk: catch up first, then take the slots waiting in the ring, which
-      // start where it ends. Draining first would skip them as ahead of the hash, and with the hash behind
-      // every later slot too: after four connections shared the start, the whole file was read back.
-      advance(m.upTo);
-      drain();
-      return;
-    }
     drain();
     if (m.type === 'piece') {
       onPiece(m.index, m.end);
+    } else if (m.type === 'advance') {
+      advance(m.upTo);
     } else if (m.type === 'finish') {
       let reply;
       if (whole) {

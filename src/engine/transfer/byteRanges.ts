@@ -53,3 +53,29 @@ export class ByteRanges {
     return out;
   }
 }
+
+/**
+ * How far bytes reach without a gap from offset 0, as ranges come in any order: the ranges past the gap
+ * are kept until the gap closes.
+ */
+export class ContiguousRun {
+  private reach = 0;
+  private readonly ahead = new ByteRanges();
+
+  get end(): number {
+    return this.reach;
+  }
+
+  add(start: number, end: number): number {
+    if (end <= this.reach) return this.reach;
+    if (start > this.reach) {
+      this.ahead.add(start, end);
+      return this.reach;
+    }
+    this.ahead.add(this.reach, end);
+    const [first] = this.ahead.gaps(this.reach, Number.MAX_SAFE_INTEGER);
+    this.reach = first?.start ?? this.reach;
+    this.ahead.remove(0, this.reach);
+    return this.reach;
+  }
+}

@@ -1,8 +1,15 @@
 import { Worker } from 'node:worker_threads';
 import type { PieceAlgorithm } from '../store/storeLayout';
 import { PIECE_ALGORITHM, PIECE_HASH_WORKER_PRELUDE, pieceHashWorkerData } from './pieceDigest';
+import { ContiguousRun } from './byteRanges';
 import type { SlotPool } from './slotPool';
-import { ENTRY, HEAD, SlotRing, TAIL } from './slotRing';
+import { ENTRY, HEAD, SlotRing, TAIL, TRANSFER_WAITS, WORKER_WAITS } from './slotRing';
+
+/** Shared with the 'whole' worker: how far the file is on disk without a gap (int64 at 0), bumped generation (int32 at 2). */
+const DISK_REACH_BYTES = 16;
+const DISK_GENERATION = 2;
+/** How long the 'whole' worker waits for the disk to close a gap before it hashes a slot; past that it reads the gap later. */
+const DISK_WAIT_MS = 1000;
 
 export interface FileHashResult {
   readonly sha256: string;
@@ -19,11 +26,16 @@ export interface FileHashResult {
 // TAIL once it is done with an entry's slot, and neither side is woken while the other keeps up (a message
 // per slot each way cost the transfer's thread more CPU than its socket reads). Pieces, advances and the
 // finish come as messages; before each, the ring is drained, so they follow the slots written before them.
+// The 'whole' hash must see bytes in order. A slot ahead of its cursor whose gap is already sealed in other
+// slots (marked by the transfer) waits until the disk holds that gap, reads it back and goes on from memory:
+// dropping such slots left the hash behind for good, reading the whole file back after one shared start.
 const WORKER_SOURCE = `${PIECE_HASH_WORKER_PRELUDE}
 const { parentPort, workerData } = require('node:worker_threads');
 const fs = require('node:fs');
 const crypto = require('node:crypto');
-const { file, pieceSize: ps, role, memory, slotSize, ring: ringMemory, control: controlMemory } = workerData;
+const { file, pieceSize: ps, role, memory, slotSize, ring: ringMemory, control: controlMemory, disk } = workerData;
+const diskReach = disk ? new BigInt64Array(disk) : undefined;
+const diskGeneration = disk ? new Int32Array(disk) : undefined;
 const mem = memory ? Buffer.from(memory) : undefined;
 const ring = ringMemory ? new Float64Array(ringMemory) : undefined;
 const control = controlMemory ? new Int32Array(controlMemory) : undefined;
@@ -34,10 +46,10 @@ function drain() {
   for (let head = Atomics.load(control, ${HEAD}); taken !== head; head = Atomics.load(control, ${HEAD})) {
     while (taken !== head) {
       const at = (taken % capacity) * ${ENTRY};
-      onData(ring[at], ring[at + 1], ring[at + 2]);
+      onData(ring[at], ring[at + 1], ring[at + 2], ring[at + 3] === 1);
       taken++;
       Atomics.store(control, ${TAIL}, taken);
-      Atomics.notify(control, ${TAIL});
+      if (Atomics.load(control, ${TRANSFER_WAITS}) === 1) Atomics.notify(control, ${TAIL});
     }
   }
 }
@@ -50,8 +62,10 @@ async function watchRing() {
       fail(e);
       return;
     }
+    Atomics.store(control, ${WORKER_WAITS}, 1);
     const wait = Atomics.waitAsync(control, ${HEAD}, taken);
     if (wait.async) await wait.value;
+    Atomics.store(control, ${WORKER_WAITS}, 0);
   }
 }
 let fd;
@@ -71,10 +85,26 @@ let cursor = 0;
 // role 'pieces': finished digests, and the piece being hashed from memory per piece index.
 const digests = [];
 const partial = new Map();
-function onData(slot, length, offset) {
+// Whether the file is on disk without a gap up to 'offset' within ${DISK_WAIT_MS} ms.
+function awaitDisk(offset) {
+  const deadline = Date.now() + ${DISK_WAIT_MS};
+  for (;;) {
+    const generation = Atomics.load(diskGeneration, ${DISK_GENERATION});
+    if (Number(Atomics.load(diskReach, 0)) >= offset) return true;
+    const left = deadline - Date.now();
+    if (left <= 0) return false;
+    Atomics.wait(diskGeneration, ${DISK_GENERATION}, generation, left);
+  }
+}
+function onData(slot, length, offset, gapSealed) {
   const view = mem.subarray(slot * slotSize, slot * slotSize + length);
   if (whole) {
-    // In order: hash it; already covered: skip; ahead of the cursor: read from disk once it is contiguous.
+    // In order: hash it; already covered: skip; ahead of the cursor: read the gap from disk now if it is
+    // sealed (about to be written), else once it is contiguous.
+    if (offset > cursor && gapSealed && awaitDisk(offset)) {
+      hashFromDisk(whole, cursor, offset);
+      cursor = offset;
+    }
     if (offset <= cursor && offset + length > cursor) {
       whole.update(view.subarray(cursor - offset));
       cursor = offset + length;
@@ -163,15 +193,21 @@ export class FileHasher {
   private readonly rings: Partial<Record<Role, SlotRing>> = {};
   private readonly results: Record<Role, Promise<WorkerReply & { type: 'done' }>>;
   private advanced = 0;
+  /** Bytes from offset 0 handed to the workers or on disk: a slot starting within it has no unsealed gap before it. */
+  private readonly sealed = new ContiguousRun();
+  private readonly onDisk = new ContiguousRun();
+  private readonly disk = new SharedArrayBuffer(DISK_REACH_BYTES);
+  private readonly diskReach = new BigInt64Array(this.disk);
+  private readonly diskGeneration = new Int32Array(this.disk);
 
-  constructor(file: string, pieceSize: number, pool?: SlotPool, private readonly pieceAlgorithm: PieceAlgorithm = PIECE_ALGORITHM) {
+  constructor(file: string, private readonly pieceSize: number, pool?: SlotPool, private readonly pieceAlgorithm: PieceAlgorithm = PIECE_ALGORITHM) {
     const start = (role: Role): Worker => {
       const ring = pool && new SlotRing(pool);
       this.rings[role] = ring;
       return new Worker(WORKER_SOURCE, {
         eval: true,
         workerData: {
-          file, pieceSize, role, memory: pool?.memory, slotSize: pool?.slotSize ?? 0, ring: ring?.memory, control: ring?.control,
+          file, pieceSize, role, memory: pool?.memory, slotSize: pool?.slotSize ?? 0, ring: ring?.memory, control: ring?.control, disk: this.disk,
           pieceHash: pieceHashWorkerData(role === 'pieces' ? pieceAlgorithm : 'sha256'),
         },
       });
@@ -205,12 +241,25 @@ export class FileHasher {
   /** `length` bytes for file offset `offset` are in `slot` (all within one piece); each worker holds the slot until it is done with it. */
   data(slot: number, length: number, offset: number): void {
     if (!this.rings.whole || !this.rings.pieces) throw new Error('hashing from memory needs a slot pool');
-    this.rings.whole.push(slot, length, offset);
-    this.rings.pieces.push(slot, length, offset);
+    const gapSealed = offset <= this.sealed.end;
+    this.sealed.add(offset, offset + length);
+    this.rings.whole.push(slot, length, offset, gapSealed);
+    this.rings.pieces.push(slot, length, offset, gapSealed);
+  }
+
+  /** [offset, offset + length) is on disk. */
+  written(offset: number, length: number): void {
+    const before = this.onDisk.end;
+    if (this.onDisk.add(offset, offset + length) === before) return;
+    Atomics.store(this.diskReach, 0, BigInt(this.onDisk.end));
+    Atomics.add(this.diskGeneration, DISK_GENERATION, 1);
+    Atomics.notify(this.diskGeneration, DISK_GENERATION);
   }
 
   /** The file is complete on disk up to `offset`. */
   advance(offset: number): void {
+    this.sealed.add(0, offset);
+    this.written(0, offset);
     if (offset > this.advanced) {
       this.advanced = offset;
       this.workers.whole.postMessage({ type: 'advance', upTo: offset });
@@ -219,6 +268,8 @@ export class FileHasher {
 
   /** Piece `index` (ending at `end`) is complete on disk; its digest comes from memory when the slots covered it. */
   piece(index: number, end: number): void {
+    this.sealed.add(index * this.pieceSize, end);
+    this.written(index * this.pieceSize, end - index * this.pieceSize);
     this.workers.pieces.postMessage({ type: 'piece', index, end });
   }
 

@@ -206,6 +206,7 @@ export class PartialFile {
         hash: (slot, length, offset) => this.hasher?.data(slot, length, offset),
         written: (offset, length) => {
           onDisk = offset + length;
+          this.hasher?.written(offset, length);
           this.landed.add(offset, onDisk);
           // A slot never spans two pieces.
           const piece = Math.floor(offset / map.pieceSize);

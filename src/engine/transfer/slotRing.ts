@@ -3,8 +3,17 @@ import type { SlotHolder, SlotPool } from './slotPool';
 /** Shared counters of a worker's ring: entries written (by the transfer) and entries done with (by the worker). */
 export const HEAD = 0;
 export const TAIL = 1;
-/** A ring entry: slot, length, file offset (float64: offsets pass 2^32). */
-export const ENTRY = 3;
+/**
+ * Flags, so that neither side pays for a wake-up nobody waits for (each notify of a waitAsync is a task
+ * posted to the other thread): 1 while the worker waits for HEAD to move, 1 while the transfer waits for TAIL.
+ * Each side sets its flag before it compares the counter, the other side moves the counter before it reads
+ * the flag (sequentially consistent), so a wake-up is never missed.
+ */
+export const WORKER_WAITS = 2;
+export const TRANSFER_WAITS = 3;
+const COUNTERS = 4;
+/** A ring entry: slot, length, file offset (float64: offsets pass 2^32), 1 when every byte before it is sealed. */
+export const ENTRY = 4;
 /**
  * An idle worker is woken once this many slots wait for it (or the pool runs short, or a message comes):
  * each wake-up is a system call on both threads, and the worker then hashes them in one go.
@@ -18,7 +27,7 @@ const WAKE_BATCH = 4;
  */
 export class SlotRing implements SlotHolder {
   readonly memory: SharedArrayBuffer;
-  readonly control = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT);
+  readonly control = new SharedArrayBuffer(COUNTERS * Int32Array.BYTES_PER_ELEMENT);
   private readonly entries: Float64Array;
   private readonly counters = new Int32Array(this.control);
   private head = 0;
@@ -32,15 +41,16 @@ export class SlotRing implements SlotHolder {
     pool.addHolder(this);
   }
 
-  push(slot: number, length: number, offset: number): void {
+  push(slot: number, length: number, offset: number, gapSealed: boolean): void {
     if (this.stopped) return;
     this.pool.hold(slot, 1);
     const at = (this.head % this.pool.slotCount) * ENTRY;
     this.entries[at] = slot;
     this.entries[at + 1] = length;
     this.entries[at + 2] = offset;
+    this.entries[at + 3] = gapSealed ? 1 : 0;
     Atomics.store(this.counters, HEAD, ++this.head);
-    if (this.head - Atomics.load(this.counters, TAIL) >= WAKE_BATCH) Atomics.notify(this.counters, HEAD);
+    if (this.head - Atomics.load(this.counters, TAIL) >= WAKE_BATCH) this.wakeWorker();
   }
 
   reclaim(): void {
@@ -49,9 +59,18 @@ export class SlotRing implements SlotHolder {
 
   changed(): Promise<unknown> {
     // The pool is short: the worker may be asleep on fewer than WAKE_BATCH slots.
-    Atomics.notify(this.counters, HEAD);
+    this.wakeWorker();
+    Atomics.store(this.counters, TRANSFER_WAITS, 1);
     const wait = Atomics.waitAsync(this.counters, TAIL, this.reclaimed);
-    return wait.async ? wait.value : Promise.resolve();
+    if (!wait.async) {
+      Atomics.store(this.counters, TRANSFER_WAITS, 0);
+      return Promise.resolve();
+    }
+    return wait.value.finally(() => Atomics.store(this.counters, TRANSFER_WAITS, 0));
+  }
+
+  private wakeWorker(): void {
+    if (Atomics.load(this.counters, WORKER_WAITS) === 1) Atomics.notify(this.counters, HEAD);
   }
 
   /** The worker stopped (done, failed or terminated): every slot it still held is given back now. */

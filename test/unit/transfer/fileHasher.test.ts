@@ -48,6 +48,36 @@ describe('FileHasher', () => {
     assert.equal(result.pieceAlgorithm, 'xxh64');
   });
 
+  it('after a start shared between connections, hashes the file from memory again, reading back only the gap', async () => {
+    const piece = 64 * 1024;
+    const data = generateData(6 * piece + 100, 5);
+    const file = path.join(dir, 'f.part');
+    // On disk, only pieces 0 and 1 are right: a hash that reads anything else back from the file comes out wrong.
+    const onDisk = Buffer.from(data);
+    onDisk.fill(0xee, 2 * piece);
+    await writeFile(file, onDisk);
+    const pool = new SlotPool(8, 16 * 1024);
+    const hasher = new FileHasher(file, piece, pool);
+    const written = (from: number, to: number): void => { for (let at = from; at < to; at += pool.slotSize) hasher.written(at, Math.min(pool.slotSize, to - at)); };
+    // A second connection's piece 1 comes first: ahead of the file's hash, with nothing before it yet.
+    await feed(hasher, pool, data, piece, 2 * piece);
+    written(piece, 2 * piece);
+    hasher.piece(1, 2 * piece);
+    await feed(hasher, pool, data, 0, piece);
+    // Piece 0 reaches the disk a little later, as writes do: the hash waits for it, then reads piece 1 back.
+    setTimeout(() => { written(0, piece); hasher.piece(0, piece); }, 50);
+    // The first connection goes on alone; each slot is handed over before it is written.
+    for (let at = 2 * piece; at < data.length; at += pool.slotSize) {
+      const end = Math.min(data.length, at + pool.slotSize);
+      await feed(hasher, pool, data, at, end);
+      written(at, end);
+      if (end % piece === 0 || end === data.length) hasher.piece(Math.floor((end - 1) / piece), end);
+    }
+    const result = await hasher.finish(data.length);
+    assert.equal(result.sha256, sha(data));
+    assert.deepEqual(result.pieces, await pieceDigestsOf(data, piece));
+  });
+
   it('gives every slot back when a worker fails, so the download is not left waiting for memory', async () => {
     const piece = 64 * 1024;
     const file = path.join(dir, 'short.part');

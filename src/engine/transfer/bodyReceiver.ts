@@ -23,7 +23,7 @@ export interface ReceiveTarget {
   readonly stallMs: number;
   readonly limiter: SpeedLimiter;
   readonly signal: AbortSignal;
-  /** Writes bytes at `offset` of the partial file (the transfer runs its writes one at a time, in order). */
+  /** Writes bytes at `offset` of the partial file (the transfer runs its writes one at a time, in the order asked). */
   write(data: Buffer, offset: number): Promise<void>;
   /** A sealed slot's bytes (all within one piece), for the hashers; they release the slot when done. */
   hash(slot: number, length: number, offset: number): void;
@@ -145,8 +145,12 @@ class BodyReceiver implements ByteSink {
     this.slotStart += length;
     this.target.hash(slot, length, offset);
     const { pool } = this.target;
-    // In order, one at a time: what is on disk always ends at `reached`.
-    this.lastWrite = this.lastWrite.then(() => this.target.write(pool.bytes(slot, 0, length), offset)).then(() => {
+    // Queued at once (the transfer writes in order, and joins writes that continue each other); settled in
+    // order, so what is on disk always ends at `reached`.
+    const written = this.target.write(pool.bytes(slot, 0, length), offset);
+    // Handled below, in order; until then a failure must not count as unhandled.
+    written.catch(() => undefined);
+    this.lastWrite = this.lastWrite.then(() => written).then(() => {
       pool.release(slot);
       if (this.writeFailed) return;
       this.reached = offset + length;

@@ -15,6 +15,7 @@ import type { DownloadSettings, Logger } from './settings';
 import { SlotPool } from './slotPool';
 import type { SpeedLimiter } from './speedLimiter';
 import { allocatedBytes, fileExists, openForWrite, type TransferIo } from './transferIo';
+import { WriteQueue } from './writeQueue';
 
 export interface PartialFileOptions {
   readonly modelId: string;
@@ -70,7 +71,7 @@ export class PartialFile {
   /** Bytes in memory, not yet on disk, per body being received (progress only). */
   private readonly inflight = new Set<() => number>();
   /** Writes run one at a time, in order: a piece counts as on disk only after every earlier write of it. */
-  private writes: Promise<void> = Promise.resolve();
+  private readonly writes: WriteQueue;
   private fh: FileHandle | undefined;
   private hasher: FileHasher | undefined;
   private lastSave = 0;
@@ -79,6 +80,7 @@ export class PartialFile {
   constructor(private readonly opts: PartialFileOptions) {
     this.path = partPath(opts.finalPath);
     this.pieceSize = opts.settings().pieceSizeBytes;
+    this.writes = new WriteQueue(opts.io, () => this.requireFile());
   }
 
   /** The piece map; undefined until the size is known (no catalog size, no response yet). */
@@ -172,7 +174,7 @@ export class PartialFile {
     void this.saveState(true);
     this.hasher?.dispose();
     this.hasher = new FileHasher(this.path, this.pieceSize, this.pool);
-    await this.writes;
+    await this.writes.idle();
     await this.requireFile().truncate(0);
     await this.checkFreeSpace(size);
   }
@@ -226,13 +228,10 @@ export class PartialFile {
   }
 
   private write(chunk: Buffer, offset: number): Promise<void> {
-    const fh = this.requireFile();
-    const done = this.writes.then(() => this.opts.io.write(fh, chunk, offset)).catch((err: unknown) => {
+    return this.writes.write(chunk, offset).catch((err: unknown) => {
       const e = toDownloadError(err);
       throw e.kind === 'retryable' ? new DownloadError('fatal', `cannot write ${this.path}: ${e.message}`, { code: 'write' }) : e;
     });
-    this.writes = done.catch(() => undefined);
-    return done;
   }
 
   private completePiece(index: number): void {
@@ -304,7 +303,7 @@ export class PartialFile {
     this.hasher?.dispose();
     this.hasher = undefined;
     await this.saving;
-    await this.writes;
+    await this.writes.idle();
     const fh = this.fh;
     this.fh = undefined;
     await fh?.close().catch(() => undefined);

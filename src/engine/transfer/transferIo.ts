@@ -3,25 +3,30 @@ import type { FileHandle } from 'node:fs/promises';
 
 /** File-system seams, so tests can inject a full disk. */
 export interface TransferIo {
-  write(fh: FileHandle, chunk: Buffer, position: number): Promise<void>;
+  /** Writes `chunks`, one after the other, from `position`. */
+  write(fh: FileHandle, chunks: readonly Buffer[], position: number): Promise<void>;
   freeBytes(dir: string): Promise<number>;
 }
 
-/**
- * The largest single write: one slot (1 MiB), so each slot costs one hand-off to libuv's thread pool. Each
- * hand-off wakes a pool thread and then this one; in 256 KiB writes they cost the event loop 0.25 s of CPU
- * per GiB (profile: writeBuffer), in 1 MiB writes a quarter of that. The kernel's own cost of the writes
- * was no different here (1 GiB into the page cache: 0.3-1.1 s of kernel time in 256 KiB writes, 0.7-1.0 s
- * in 1 MiB writes, varying with the state of memory; ext4, kernel 6.18).
- */
-const MAX_WRITE = 1024 * 1024;
-
 export const NODE_IO: TransferIo = {
-  async write(fh, chunk, position) {
-    let done = 0;
-    while (done < chunk.length) {
-      const { bytesWritten } = await fh.write(chunk, done, Math.min(MAX_WRITE, chunk.length - done), position + done);
-      done += bytesWritten;
+  async write(fh, chunks, position) {
+    let pending = chunks.filter((c) => c.length > 0);
+    let at = position;
+    while (pending.length > 0) {
+      const { bytesWritten } = await fh.writev(pending, at);
+      if (bytesWritten <= 0) throw new Error(`no bytes written at offset ${at}`);
+      at += bytesWritten;
+      // A short write leaves the rest of the chunks for the next call.
+      let left = bytesWritten;
+      while (left > 0 && pending.length > 0) {
+        if (pending[0].length <= left) {
+          left -= pending[0].length;
+          pending = pending.slice(1);
+        } else {
+          pending = [pending[0].subarray(left), ...pending.slice(1)];
+          left = 0;
+        }
+      }
     }
   },
   async freeBytes(dir) {

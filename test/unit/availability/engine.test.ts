@@ -190,10 +190,11 @@ describe('AvailabilityEngine downloads', function () {
     let written = 0;
     const e = await engine({
       models: [urlModel(server, 'm', ['a.bin'])],
-      io: { ...NODE_IO, async write(fh, chunk, pos) {
-        if (written + chunk.length > 3 * PIECE) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
-        written += chunk.length;
-        await NODE_IO.write(fh, chunk, pos);
+      io: { ...NODE_IO, async write(fh, chunks, pos) {
+        const length = chunks.reduce((n, c) => n + c.length, 0);
+        if (written + length > 3 * PIECE) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+        written += length;
+        await NODE_IO.write(fh, chunks, pos);
       } },
     });
     const failures: string[] = [];

@@ -324,10 +324,11 @@ for (const transport of ['direct', 'platform'] as const) describe(`FileTransfer 
     let written = 0;
     const fullDisk: TransferIo = {
       ...NODE_IO,
-      async write(fh, chunk, pos) {
-        if (written + chunk.length > 40 * PIECE) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
-        written += chunk.length;
-        await NODE_IO.write(fh, chunk, pos);
+      async write(fh, chunks, pos) {
+        const length = chunks.reduce((n, c) => n + c.length, 0);
+        if (written + length > 40 * PIECE) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+        written += length;
+        await NODE_IO.write(fh, chunks, pos);
       },
     };
     const first = transfer('a.bin', { io: fullDisk });

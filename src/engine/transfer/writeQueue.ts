@@ -1,11 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { TransferIo } from './transferIo';
 
-/**
- * The most one write takes: 8 slots. While a write is in the kernel (1 MiB into the page cache took 0.3 to
- * 1.4 ms here, with the time depending on the state of memory), the connections fill more slots; writing
- * them in one call instead of eight saves the event loop and libuv's thread pool 7 hand-offs.
- */
+/** The most one batch takes: 8 slots, settled together once they are all on disk. */
 const MAX_BATCH_BYTES = 8 * 1024 * 1024;
 
 interface QueuedWrite {
@@ -17,7 +13,7 @@ interface QueuedWrite {
 
 /**
  * The writes to one file: one at a time, in the order they were asked for, so each promise settles after
- * every write queued before it. Writes that wait and continue each other go out as one vectored write.
+ * every write queued before it. Writes that wait and continue each other go to TransferIo as one batch.
  */
 export class WriteQueue {
   private readonly queued: QueuedWrite[] = [];

@@ -13,6 +13,8 @@ import { startNginx } from './nginxServer.mjs';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const cliPath = path.resolve(here, '..', 'dist', 'cli.js');
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS) || 5);
+/** Idle time before each 1 GiB run (BENCH_SETTLE_MS): see the 1 GiB contest. */
+const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 3000);
 // Sizes that are multiples of nothing, as real model files are.
 const BIG = GiB + 12345;
 const SPLIT = 200 * MiB + 1;
@@ -165,8 +167,7 @@ async function main() {
       const rounds = [];
       console.log(`\n1 GiB + 12,345 B, ${ROUNDS} rounds of curl -o, curl -o + sha256sum, aria2c -x1 --checksum, the engine (4 connections, the default) and the engine with 1:`);
       for (let i = 0; i < ROUNDS; i++) {
-        // The order turns by one each round: whichever ran right after aria2c took 1.2-1.4 s longer here
-        // (sync before each run did not remove it), and a fixed order gave that place to the engine every time.
+        // The order turns by one each round, so each contender goes first once.
         const contenders = [
           ['curl', () => timeCurl(plain.url, path.join(work, 'curl.bin'))],
           ['curlSha', () => timeCurlSha(plain.url, path.join(work, 'curl.bin'), bigSha)],
@@ -179,6 +180,11 @@ async function main() {
         let serverForPeers = 0;
         for (let k = 0; k < contenders.length; k++) {
           const [name, run] = contenders[(i + k) % contenders.length];
+          // Each run starts on memory that has been free for a while, as on a user's machine: a 1 GiB write into
+          // memory freed moments before cost 0.27 s of kernel time here, into memory free for 2 s or more 1.1 s
+          // (this VM reports free pages to its host), so the tool that followed another's deletion got the cheap
+          // memory. The rotating order did not help: the engine always ran right after aria2c.
+          await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
           const before = plain.cpu();
           round[name] = await run();
           if (name === 'engine') serverForEngine = plain.cpu() - before;

@@ -3,7 +3,7 @@ import type { PieceAlgorithm } from '../store/storeLayout';
 import { PIECE_ALGORITHM, PIECE_HASH_WORKER_PRELUDE, pieceHashWorkerData } from './pieceDigest';
 import { ContiguousRun } from './byteRanges';
 import type { SlotPool } from './slotPool';
-import { ENTRY, HEAD, SlotRing, TAIL, TRANSFER_WAITS, WORKER_WAITS } from './slotRing';
+import { ENTRY, HEAD, SIGNAL, SlotRing, TAIL, TRANSFER_WAITS, WORKER_WAITS } from './slotRing';
 
 /** Shared with the 'whole' worker: how far the file is on disk without a gap (int64 at 0), bumped generation (int32 at 2). */
 const DISK_REACH_BYTES = 16;
@@ -26,23 +26,23 @@ export interface FileHashResult {
 // TAIL once it is done with an entry's slot, and neither side is woken while the other keeps up (a message
 // per slot each way cost the transfer's thread more CPU than its socket reads). Pieces, advances and the
 // finish come as messages; before each, the ring is drained, so they follow the slots written before them.
+// The worker is one loop: it takes slots, then messages (receiveMessageOnPort), then sleeps on SIGNAL.
 // The 'whole' hash must see bytes in order. A slot ahead of its cursor whose gap is already sealed in other
 // slots (marked by the transfer) waits until the disk holds that gap, reads it back and goes on from memory:
 // dropping such slots left the hash behind for good, reading the whole file back after one shared start.
 const WORKER_SOURCE = `${PIECE_HASH_WORKER_PRELUDE}
-const { parentPort, workerData } = require('node:worker_threads');
+const { parentPort, workerData, receiveMessageOnPort } = require('node:worker_threads');
 const fs = require('node:fs');
 const crypto = require('node:crypto');
 const { file, pieceSize: ps, role, memory, slotSize, ring: ringMemory, control: controlMemory, disk } = workerData;
 const diskReach = disk ? new BigInt64Array(disk) : undefined;
 const diskGeneration = disk ? new Int32Array(disk) : undefined;
-const mem = memory ? Buffer.from(memory) : undefined;
-const ring = ringMemory ? new Float64Array(ringMemory) : undefined;
-const control = controlMemory ? new Int32Array(controlMemory) : undefined;
-const capacity = ring ? ring.length / ${ENTRY} : 0;
+const mem = Buffer.from(memory);
+const ring = new Float64Array(ringMemory);
+const control = new Int32Array(controlMemory);
+const capacity = ring.length / ${ENTRY};
 let taken = 0;
 function drain() {
-  if (!ring) return;
   for (let head = Atomics.load(control, ${HEAD}); taken !== head; head = Atomics.load(control, ${HEAD})) {
     while (taken !== head) {
       const at = (taken % capacity) * ${ENTRY};
@@ -54,17 +54,20 @@ function drain() {
   }
 }
 let failed = false;
-async function watchRing() {
-  while (!failed) {
+let finished = false;
+function run() {
+  while (!failed && !finished) {
+    const signal = Atomics.load(control, ${SIGNAL});
     try {
       drain();
+      for (let m = receiveMessageOnPort(parentPort); m && !failed && !finished; m = receiveMessageOnPort(parentPort)) handle(m.message);
     } catch (e) {
       fail(e);
-      return;
     }
+    if (failed || finished) return;
     Atomics.store(control, ${WORKER_WAITS}, 1);
-    const wait = Atomics.waitAsync(control, ${HEAD}, taken);
-    if (wait.async) await wait.value;
+    // A second's timeout only as a safety net: every push or message that needs this worker bumps SIGNAL.
+    if (Atomics.load(control, ${HEAD}) === taken) Atomics.wait(control, ${SIGNAL}, signal, 1000);
     Atomics.store(control, ${WORKER_WAITS}, 0);
   }
 }
@@ -147,32 +150,26 @@ function fail(e) {
   failed = true;
   parentPort.postMessage({ type: 'error', message: String((e && e.message) || e) });
 }
-pieceHashReady.then(() => { if (ring) void watchRing(); }, fail);
-// Reactions to one promise run in the order they were added: the messages keep their order.
-parentPort.on('message', (m) => pieceHashReady.then(() => handle(m), () => undefined));
+pieceHashReady.then(run, fail);
 function handle(m) {
-  if (failed) return;
-  try {
-    drain();
-    if (m.type === 'piece') {
-      onPiece(m.index, m.end);
-    } else if (m.type === 'advance') {
-      advance(m.upTo);
-    } else if (m.type === 'finish') {
-      let reply;
-      if (whole) {
-        advance(m.size);
-        reply = { type: 'done', sha256: whole.digest('hex') };
-      } else {
-        const count = Math.ceil(m.size / ps);
-        for (let i = 0; i < count; i++) onPiece(i, Math.min(m.size, (i + 1) * ps));
-        reply = { type: 'done', pieces: digests.slice(0, count) };
-      }
-      if (fd !== undefined) fs.closeSync(fd);
-      parentPort.postMessage(reply);
+  drain();
+  if (m.type === 'piece') {
+    onPiece(m.index, m.end);
+  } else if (m.type === 'advance') {
+    advance(m.upTo);
+  } else if (m.type === 'finish') {
+    let reply;
+    if (whole) {
+      advance(m.size);
+      reply = { type: 'done', sha256: whole.digest('hex') };
+    } else {
+      const count = Math.ceil(m.size / ps);
+      for (let i = 0; i < count; i++) onPiece(i, Math.min(m.size, (i + 1) * ps));
+      reply = { type: 'done', pieces: digests.slice(0, count) };
     }
-  } catch (e) {
-    fail(e);
+    if (fd !== undefined) fs.closeSync(fd);
+    finished = true;
+    parentPort.postMessage(reply);
   }
 }
 `;
@@ -180,6 +177,11 @@ function handle(m) {
 type WorkerReply =
   | { type: 'done'; sha256?: string; pieces?: string[] }
   | { type: 'error'; message: string };
+
+type WorkerMessage =
+  | { type: 'advance'; upTo: number }
+  | { type: 'piece'; index: number; end: number }
+  | { type: 'finish'; size: number };
 
 type Role = 'whole' | 'pieces';
 
@@ -190,7 +192,7 @@ type Role = 'whole' | 'pieces';
  */
 export class FileHasher {
   private readonly workers: Record<Role, Worker>;
-  private readonly rings: Partial<Record<Role, SlotRing>> = {};
+  private readonly rings: Record<Role, SlotRing>;
   private readonly results: Record<Role, Promise<WorkerReply & { type: 'done' }>>;
   private advanced = 0;
   /** Bytes from offset 0 handed to the workers or on disk: a slot starting within it has no unsealed gap before it. */
@@ -200,14 +202,14 @@ export class FileHasher {
   private readonly diskReach = new BigInt64Array(this.disk);
   private readonly diskGeneration = new Int32Array(this.disk);
 
-  constructor(file: string, private readonly pieceSize: number, pool?: SlotPool, private readonly pieceAlgorithm: PieceAlgorithm = PIECE_ALGORITHM) {
+  constructor(file: string, private readonly pieceSize: number, pool: SlotPool, private readonly pieceAlgorithm: PieceAlgorithm = PIECE_ALGORITHM) {
+    this.rings = { whole: new SlotRing(pool), pieces: new SlotRing(pool) };
     const start = (role: Role): Worker => {
-      const ring = pool && new SlotRing(pool);
-      this.rings[role] = ring;
+      const ring = this.rings[role];
       return new Worker(WORKER_SOURCE, {
         eval: true,
         workerData: {
-          file, pieceSize, role, memory: pool?.memory, slotSize: pool?.slotSize ?? 0, ring: ring?.memory, control: ring?.control, disk: this.disk,
+          file, pieceSize, role, memory: pool.memory, slotSize: pool.slotSize, ring: ring.memory, control: ring.control, disk: this.disk,
           pieceHash: pieceHashWorkerData(role === 'pieces' ? pieceAlgorithm : 'sha256'),
         },
       });
@@ -216,14 +218,14 @@ export class FileHasher {
     const result = (role: Role): Promise<WorkerReply & { type: 'done' }> => new Promise((resolve, reject) => {
       const worker = this.workers[role];
       const fail = (err: Error): void => {
-        this.rings[role]?.stop();
+        this.rings[role].stop();
         reject(err);
         void worker.terminate();
       };
       worker.on('message', (m: WorkerReply) => {
         if (m.type === 'done') {
           // The ring was drained before this reply.
-          this.rings[role]?.stop();
+          this.rings[role].stop();
           resolve(m);
           void worker.terminate();
         } else {
@@ -240,7 +242,6 @@ export class FileHasher {
 
   /** `length` bytes for file offset `offset` are in `slot` (all within one piece); each worker holds the slot until it is done with it. */
   data(slot: number, length: number, offset: number): void {
-    if (!this.rings.whole || !this.rings.pieces) throw new Error('hashing from memory needs a slot pool');
     const gapSealed = offset <= this.sealed.end;
     this.sealed.add(offset, offset + length);
     this.rings.whole.push(slot, length, offset, gapSealed);
@@ -262,7 +263,7 @@ export class FileHasher {
     this.written(0, offset);
     if (offset > this.advanced) {
       this.advanced = offset;
-      this.workers.whole.postMessage({ type: 'advance', upTo: offset });
+      this.post('whole', { type: 'advance', upTo: offset });
     }
   }
 
@@ -270,19 +271,25 @@ export class FileHasher {
   piece(index: number, end: number): void {
     this.sealed.add(index * this.pieceSize, end);
     this.written(index * this.pieceSize, end - index * this.pieceSize);
-    this.workers.pieces.postMessage({ type: 'piece', index, end });
+    this.post('pieces', { type: 'piece', index, end });
   }
 
   async finish(size: number): Promise<FileHashResult> {
-    for (const worker of Object.values(this.workers)) worker.postMessage({ type: 'finish', size });
+    for (const role of ['whole', 'pieces'] as const) this.post(role, { type: 'finish', size });
     const [whole, pieces] = await Promise.all([this.results.whole, this.results.pieces]);
     return { sha256: whole.sha256 ?? '', pieces: pieces.pieces ?? [], pieceAlgorithm: this.pieceAlgorithm };
   }
 
   dispose(): void {
     for (const role of ['whole', 'pieces'] as const) {
-      this.rings[role]?.stop();
+      this.rings[role].stop();
       void this.workers[role].terminate();
     }
+  }
+
+  /** The worker reads messages between slots, so it is woken for each. */
+  private post(role: Role, message: WorkerMessage): void {
+    this.workers[role].postMessage(message);
+    this.rings[role].signal();
   }
 }

@@ -76,6 +76,8 @@ export class RangeWorkers {
       try {
         if (index > 0) {
           await new Promise<void>((resolve) => {
+            // Aborted before it began (a cancel during the transfer's set-up): 'abort' has fired already.
+            if (signal.aborted) resolve();
             void confirmed.then(resolve);
             signal.addEventListener('abort', () => resolve(), { once: true });
           });

@@ -90,6 +90,20 @@ for (const transport of ['direct', 'platform'] as const) describe(`dynamic range
     assert.ok(freeLater.filter((r) => r.alongside >= 2).length >= freeLater.length / 2, `side by side: ${freeLater.map((r) => r.alongside).join(' ')}`);
   });
 
+  it('ends at once when cancelled before the connections began (a cancel during the transfer\'s set-up)', async () => {
+    const data = generateData(3 * MiB + 3);
+    server.addFile('a.bin', data);
+    const cancelled = new AbortController();
+    cancelled.abort(new Error('cancelled'));
+    const all = testSettings({ transport, pieceSizeBytes: MiB, connections: 4 });
+    const file = server.files.get('a.bin');
+    // The connections after the first waited for the first one's 206 or an 'abort' event that had fired already: forever.
+    await assert.rejects(new FileTransfer({
+      modelId: 'm', finalPath: path.join(setup.dir(), 'a.bin'), url: server.url('a.bin'), isHub: false, expectedSha256: file?.sha256, expectedSize: data.length,
+      limiter: new SpeedLimiter(0), logger: new MemoryLogger(), settings: () => all,
+    }).run(cancelled.signal));
+  });
+
   it('resumes a split range that fails from the last byte that arrived', async () => {
     const data = generateData(10 * MiB + 1);
     server.addFile('a.bin', data);

@@ -2,6 +2,13 @@ import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 
 /** How long the connections run before the pace is judged: long enough for a rate and a utilisation to mean something. */
 const JUDGE_AFTER_MS = 100;
+/**
+ * How long the first connection's body runs alone before the others start, to be judged early from its second
+ * half (the first still carries this process's own start): from nginx on loopback here, 210-350 MB/s then
+ * (75-135 MB/s over the first 25 ms); on a slow link the others start this much later, which costs a
+ * sixteenth of a second of their transfer.
+ */
+export const EARLY_LOOK_MS = 60;
 /** The event loop this busy means it, not the network, limits the speed. */
 const BUSY_UTILISATION = 0.5;
 /** Below this the network is the limit whatever the event loop does (a busy extension host must not cost connections). */
@@ -17,6 +24,12 @@ const FAST_BYTES_PER_SECOND = 150e6;
 /** Whether extra connections still help; RangeWorkers asks before a connection other than the first claims more. */
 export interface PaceJudge {
   machineBound(bytesPerSecond: number): boolean;
+  /**
+   * Asked by the other connections EARLY_LOOK_MS into the first connection's body, before they start: true
+   * when the first alone already shows that this machine is the limit (they then never start). False only
+   * means "not yet": the judgement once every connection has finished a request still comes.
+   */
+  boundEarly?(bytesPerSecond: number): boolean;
 }
 
 export class ConnectionPace implements PaceJudge {
@@ -38,6 +51,15 @@ export class ConnectionPace implements PaceJudge {
       this.log(`one connection from here on: this machine, not the network, sets the pace (event loop ${Math.round(busy * 100)}% busy at ${Math.round(bytesPerSecond / 1e6)} MB/s)`);
     }
     return this.verdict;
+  }
+
+  boundEarly(bytesPerSecond: number): boolean {
+    if (this.verdict !== undefined) return this.verdict;
+    const { busy } = this.gauge();
+    if (busy < BUSY_UTILISATION || bytesPerSecond < FAST_BYTES_PER_SECOND) return false;
+    this.verdict = true;
+    this.log(`one connection: this machine, not the network, sets the pace (event loop ${Math.round(busy * 100)}% busy at ${Math.round(bytesPerSecond / 1e6)} MB/s on the first connection alone)`);
+    return true;
   }
 }
 

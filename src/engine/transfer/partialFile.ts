@@ -242,11 +242,16 @@ export class PartialFile {
     void this.saveState(false);
   }
 
-  private reportProgress(): void {
+  /** Bytes on disk or in memory: complete pieces, bytes of unfinished ones written, bodies not yet written. */
+  bytesOnHand(): number {
     let inflight = 0;
     for (const bytes of this.inflight) inflight += Math.max(0, bytes());
     const map = this.map;
-    this.opts.onProgress?.(map ? Math.min(map.size, map.bytesComplete() + this.landed.total() + inflight) : inflight, map?.size);
+    return map ? Math.min(map.size, map.bytesComplete() + this.landed.total() + inflight) : inflight;
+  }
+
+  private reportProgress(): void {
+    this.opts.onProgress?.(this.bytesOnHand(), this.map?.size);
   }
 
   /** Persists which pieces are on disk, at most once a second unless forced. */

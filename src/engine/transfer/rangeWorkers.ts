@@ -1,7 +1,8 @@
 import { DownloadError } from '../core/downloadError';
 import { parseContentRange } from './bodyReceiver';
 import { ByteRanges, type ByteRange } from './byteRanges';
-import type { PaceJudge } from './connectionPace';
+import { EARLY_LOOK_MS, type PaceJudge } from './connectionPace';
+import { sleep } from '../core/sleep';
 import type { HttpResponse } from './http/httpClient';
 import type { PartialFile } from './partialFile';
 import { strongEtag, type RemoteFile } from './remoteFile';
@@ -81,7 +82,16 @@ export class RangeWorkers {
             void confirmed.then(resolve);
             signal.addEventListener('abort', () => resolve(), { once: true });
           });
+          // A moment of the first connection alone, its body flowing: when it already brings more than this
+          // machine can take, the others would only cost CPU, and never start.
+          await sleep(EARLY_LOOK_MS / 2, signal).catch(() => undefined);
+          // The second half only: the first still carries this process's own start (workers starting, code compiling).
+          const look = new Throughput();
+          const onHand = this.partial.bytesOnHand();
+          await sleep(EARLY_LOOK_MS / 2, signal).catch(() => undefined);
           if (signal.aborted) return;
+          if (!this.alone && this.pace.boundEarly?.(look.bytesPerSecond(this.partial.bytesOnHand() - onHand))) this.alone = true;
+          if (this.alone) return;
         }
         const body = await this.work(index, workers, signal);
         if (index === 0) this.firstDone = true;
@@ -252,8 +262,9 @@ class Throughput {
 
   add(n: number): void { this.bytes += n; }
 
-  bytesPerSecond(): number {
+  /** Of the bytes added, or of `bytes` when given. */
+  bytesPerSecond(bytes = this.bytes): number {
     const seconds = (performance.now() - this.since) / 1000;
-    return seconds > 0 ? this.bytes / seconds : 0;
+    return seconds > 0 ? bytes / seconds : 0;
   }
 }

@@ -30,4 +30,16 @@ describe('ConnectionPace: extra connections stop when this machine, not the netw
     assert.equal(p.machineBound(0), false, 'no speed measured yet');
     assert.equal(p.machineBound(500e6), true, 'judged once both are known');
   });
+
+  it('can say so early, from the first connection alone; "not yet" leaves the judgement for later', () => {
+    const { pace: p, lines } = pace([{ elapsedMs: 30, busy: 0.3 }, { elapsedMs: 30, busy: 0.99 }, { elapsedMs: 200, busy: 0.9 }]);
+    assert.equal(p.boundEarly(600e6), false, 'a quiet event loop: the network may still be the limit');
+    assert.equal(p.boundEarly(40e6), false, 'a slow first connection: the others help');
+    assert.equal(p.machineBound(500e6), true, 'judged later all the same');
+    const early = pace([{ elapsedMs: 30, busy: 0.98 }]);
+    assert.equal(early.pace.boundEarly(650e6), true);
+    assert.equal(early.pace.machineBound(1e6), true, 'the verdict is kept');
+    assert.deepEqual(early.lines, ['one connection: this machine, not the network, sets the pace (event loop 98% busy at 650 MB/s on the first connection alone)']);
+    assert.deepEqual(lines, ['one connection from here on: this machine, not the network, sets the pace (event loop 90% busy at 500 MB/s)']);
+  });
 });

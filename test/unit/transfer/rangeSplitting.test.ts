@@ -90,6 +90,21 @@ for (const transport of ['direct', 'platform'] as const) describe(`dynamic range
     assert.ok(freeLater.filter((r) => r.alongside >= 2).length >= freeLater.length / 2, `side by side: ${freeLater.map((r) => r.alongside).join(' ')}`);
   });
 
+  it('starts no other connection when the first alone already shows this machine is the limit', async () => {
+    const data = generateData(6 * MiB + 7);
+    server.addFile('a.bin', data);
+    // Slow enough that the first connection is still on its first piece when the early look comes.
+    server.bytesPerSecondPerConnection = 4 * MiB;
+    const asked: number[] = [];
+    const early: PaceJudge = { machineBound: () => false, boundEarly: (rate) => { asked.push(rate); return true; } };
+    await download('a.bin', { pieceSizeBytes: MiB }, new MemoryLogger(), early);
+    const requests = server.requestsFor('a.bin');
+    const trace = requests.map((r) => `${r.range} on ${r.connection}`).join('; ');
+    // Only the first connection asks: one piece first (asked before the look), then all the rest in one request.
+    assert.deepEqual(rangesOf(requests).map((r) => [r.start, r.end]), [[0, MiB], [MiB, data.length]], trace);
+    assert.ok(asked.length >= 1 && asked.every((rate) => rate > 0), `asked with a measured speed: ${asked.join(', ')}`);
+  });
+
   it('ends at once when cancelled before the connections began (a cancel during the transfer\'s set-up)', async () => {
     const data = generateData(3 * MiB + 3);
     server.addFile('a.bin', data);

@@ -14,14 +14,7 @@ const BUSY_UTILISATION = 0.5;
 /** Below this the network is the limit whatever the event loop does (a busy extension host must not cost connections). */
 const FAST_BYTES_PER_SECOND = 150e6;
 
-/**
- * Says when extra connections stop helping. They help when each connection is held back by the network (a
- * per-connection cap, a long round trip). When the data comes faster than this process can take it — a mirror
- * on the LAN, a server on loopback — the event loop is busy all the time, and every extra connection only adds
- * wake-ups and out-of-order data for the sha256 to read back from disk: on two cores, 4 connections from a local
- * server took 1.3× as long as one. Judged once, from the event loop's utilisation and the measured speed.
- */
-/** Whether extra connections still help; RangeWorkers asks before a connection other than the first claims more. */
+/** Whether extra connections still help; RangeWorkers asks before the others start and before they claim more. */
 export interface PaceJudge {
   machineBound(bytesPerSecond: number): boolean;
   /**
@@ -32,6 +25,13 @@ export interface PaceJudge {
   boundEarly?(bytesPerSecond: number): boolean;
 }
 
+/**
+ * Says when extra connections stop helping. They help when each connection is held back by the network (a
+ * per-connection cap, a long round trip). When the data comes faster than this process can take it — a mirror
+ * on the LAN, a server on loopback — the event loop is busy all the time, and every extra connection only adds
+ * wake-ups and CPU: on two cores, 4 connections from a local server took 1.3× as long as one. Judged from the
+ * event loop's utilisation and the measured speed; a verdict that this machine is the limit is kept.
+ */
 export class ConnectionPace implements PaceJudge {
   private verdict: boolean | undefined;
 
@@ -46,20 +46,23 @@ export class ConnectionPace implements PaceJudge {
     if (this.verdict !== undefined) return this.verdict;
     const { elapsedMs, busy } = this.gauge();
     if (elapsedMs < JUDGE_AFTER_MS || bytesPerSecond <= 0) return false;
-    this.verdict = busy >= BUSY_UTILISATION && bytesPerSecond >= FAST_BYTES_PER_SECOND;
-    if (this.verdict) {
-      this.log(`one connection from here on: this machine, not the network, sets the pace (event loop ${Math.round(busy * 100)}% busy at ${Math.round(bytesPerSecond / 1e6)} MB/s)`);
-    }
+    this.verdict = this.judge(busy, bytesPerSecond, 'one connection from here on', '');
     return this.verdict;
   }
 
   boundEarly(bytesPerSecond: number): boolean {
     if (this.verdict !== undefined) return this.verdict;
-    const { busy } = this.gauge();
-    if (busy < BUSY_UTILISATION || bytesPerSecond < FAST_BYTES_PER_SECOND) return false;
-    this.verdict = true;
-    this.log(`one connection: this machine, not the network, sets the pace (event loop ${Math.round(busy * 100)}% busy at ${Math.round(bytesPerSecond / 1e6)} MB/s on the first connection alone)`);
-    return true;
+    // Only "yes" is kept: "not yet" leaves the judgement with every connection measured.
+    if (this.judge(this.gauge().busy, bytesPerSecond, 'one connection', ' on the first connection alone')) this.verdict = true;
+    return this.verdict === true;
+  }
+
+  private judge(busy: number, bytesPerSecond: number, outcome: string, measuredOn: string): boolean {
+    const bound = busy >= BUSY_UTILISATION && bytesPerSecond >= FAST_BYTES_PER_SECOND;
+    if (bound) {
+      this.log(`${outcome}: this machine, not the network, sets the pace (event loop ${Math.round(busy * 100)}% busy at ${Math.round(bytesPerSecond / 1e6)} MB/s${measuredOn})`);
+    }
+    return bound;
   }
 }
 

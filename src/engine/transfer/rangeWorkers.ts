@@ -56,7 +56,7 @@ export class RangeWorkers {
     private readonly connections: number,
     /** Says when a range is split, e.g. "a.bin: splitting bytes 100-200: …". */
     private readonly log: (message: string) => void,
-    /** Asked, once every connection has finished a request, whether the ones after the first still help. */
+    /** Asked whether the connections after the first help: before they start, and once every connection has finished a request. */
     private readonly pace: PaceJudge,
   ) {}
 

@@ -9,7 +9,8 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DownloadError } from '../../../src/engine/core/downloadError';
-import { sendDirect, type DirectResponse } from '../../../src/engine/transfer/http/directHttp';
+import { sendDirect } from '../../../src/engine/transfer/http/directHttp';
+import type { DirectResponse } from '../../../src/engine/transfer/http/httpMessage';
 import type { ResponseBody } from '../../../src/engine/transfer/http/responseBody';
 import { TestProxy } from '../../support/testProxy';
 

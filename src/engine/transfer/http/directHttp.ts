@@ -1,16 +1,9 @@
 import { DownloadError, toDownloadError } from '../../core/downloadError';
 import { proxyFor } from '../../core/proxy';
 import { DirectSocket, type Route, type SocketUser } from './directSocket';
-import { bodyFraming, parseHeaderLines, requestBytes } from './httpMessage';
+import { parseResponseHead, requestBytes, type DirectResponse } from './httpMessage';
 import { openTunnel } from './proxyTunnel';
 import type { ByteSink, ResponseBody } from './responseBody';
-
-export interface DirectResponse {
-  status: number;
-  /** Names lowercased; repeated headers joined with ', '. */
-  headers: Record<string, string>;
-  body: ResponseBody;
-}
 
 /** Where reads go when they cannot go straight into the sink: the response head, chunked framing, pauses. */
 const SCRATCH_SIZE = 16 * 1024;
@@ -213,28 +206,20 @@ class DirectExchange implements ResponseBody, SocketUser {
         this.head = data;
         return undefined;
       }
-      const lines = data.toString('latin1', 0, end).split('\r\n');
+      const head = parseResponseHead(data.toString('latin1', 0, end).split('\r\n'), this.url.host);
       data = data.subarray(end + 4);
-      const status = Number(/^HTTP\/1\.[01] ([1-9]\d\d)(?: |$)/.exec(lines[0])?.[1] ?? NaN);
-      if (Number.isNaN(status) || status === 101) {
-        this.finish(new DownloadError('fatal', `unexpected response from ${this.url.host}: ${lines[0].slice(0, 100)}`));
+      if (head.kind === 'refused') {
+        this.finish(head.error);
         return undefined;
       }
-      // Interim answers (100 Continue, 103 Early Hints): the real one follows.
-      if (status < 200) continue;
-      const headers = parseHeaderLines(lines.slice(1));
-      if (!/^HTTP\/1\.1 /.test(lines[0]) || /(^|,)\s*close\s*(,|$)/i.test(headers.connection ?? '')) this.keepAlive = false;
-      const framing = bodyFraming(status, headers);
-      if (framing === 'invalid') {
-        this.finish(new DownloadError('fatal', `invalid Content-Length from ${this.url.host}: ${headers['content-length']}`));
-        return undefined;
-      }
-      if (framing === 'chunked') this.chunked = true;
-      else if (framing !== 'close') this.remaining = framing;
+      if (head.kind === 'interim') continue;
+      if (!head.keepAlive) this.keepAlive = false;
+      if (head.framing === 'chunked') this.chunked = true;
+      else if (head.framing !== 'close') this.remaining = head.framing;
       this.head = undefined;
       clearTimeout(this.timer);
       this.rejectWaiter = undefined;
-      this.onHead({ status, headers, body: this });
+      this.onHead({ status: head.status, headers: head.headers, body: this });
       if (this.remaining === 0) {
         this.completed(data.length);
         this.finish();

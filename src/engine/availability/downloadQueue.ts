@@ -1,9 +1,9 @@
 import { Emitter, type Event } from '../core/event';
 import { Disposable, toDisposable } from '../core/lifecycle';
 import { DownloadError, toDownloadError, type DownloadFailureCode } from '../core/downloadError';
-import { readJsonIfPresent, writeJsonAtomic } from '../core/atomicFile';
 import type { ModelProgress } from './modelDownload';
 import { SpeedMeter } from '../transfer/speedMeter';
+import { QueueFile } from './queueFile';
 import type {
   DownloadFailure, DownloadPriority, DownloadQueueOptions, QueueChange, QueueItem, QueueItemState, QueueProgress,
 } from './queueTypes';
@@ -28,10 +28,6 @@ interface MutableItem {
   heldByGeneration?: boolean;
 }
 
-interface PersistedQueue {
-  readonly formatVersion: 1;
-  readonly items: readonly { id: string; priority: DownloadPriority; state: 'queued' | 'paused'; pausedReason?: string }[];
-}
 
 const RANK: Record<DownloadPriority, number> = { high: 0, normal: 1, low: 2 };
 
@@ -43,7 +39,7 @@ export class DownloadQueue extends Disposable {
   private readonly items = new Map<string, MutableItem>();
   private nextOrder = 0;
   private generationActive = false;
-  private persisting: Promise<void> = Promise.resolve();
+  private readonly file: QueueFile | undefined;
 
   private readonly _onDidChange = this._register(new Emitter<QueueChange>());
   /** Every change, unthrottled: the engine throttles per model. */
@@ -55,6 +51,7 @@ export class DownloadQueue extends Disposable {
 
   constructor(private readonly opts: DownloadQueueOptions) {
     super();
+    this.file = opts.persistFile !== undefined ? new QueueFile(opts.persistFile, opts.logger) : undefined;
     this._register(toDisposable(() => {
       for (const item of this.items.values()) item.controller?.abort(new DownloadError('aborted', 'shutting down'));
     }));
@@ -62,12 +59,9 @@ export class DownloadQueue extends Disposable {
 
   /** Loads queue.json, keeping only models that still exist; call once before enqueueing. */
   async restore(known: ReadonlySet<string>): Promise<void> {
-    if (!this.opts.persistFile) return;
-    const raw = await readJsonIfPresent(this.opts.persistFile) as Partial<PersistedQueue> | undefined;
-    for (const saved of Array.isArray(raw?.items) ? raw.items : []) {
-      if (typeof saved.id !== 'string' || !known.has(saved.id) || this.items.has(saved.id)) continue;
-      const priority = saved.priority in RANK ? saved.priority : 'normal';
-      this.items.set(saved.id, { id: saved.id, priority, state: saved.state === 'paused' ? 'paused' : 'queued', order: this.nextOrder++, pausedReason: saved.pausedReason });
+    if (!this.file) return;
+    for (const saved of await this.file.read(known)) {
+      if (!this.items.has(saved.id)) this.items.set(saved.id, { ...saved, order: this.nextOrder++ });
     }
     this.pump();
   }
@@ -294,22 +288,17 @@ export class DownloadQueue extends Disposable {
   }
 
   private persist(): void {
-    const file = this.opts.persistFile;
     // After dispose the next process may already own queue.json: late settles must not overwrite it.
-    if (!file || this.isDisposed) return;
-    const items = this.ordered()
+    if (!this.file || this.isDisposed) return;
+    this.file.save(this.ordered()
       .filter((i) => i.state !== 'failed')
       // Held by a generation is not a person's pause: after a restart it goes on.
-      .map((i) => ({ id: i.id, priority: i.priority, state: i.state === 'paused' && !i.heldByGeneration ? 'paused' as const : 'queued' as const, pausedReason: i.heldByGeneration ? undefined : i.pausedReason }));
-    const data: PersistedQueue = { formatVersion: 1, items };
-    this.persisting = this.persisting.then(() => writeJsonAtomic(file, data)).catch((err: unknown) => {
-      this.opts.logger.warn(`cannot save the download queue: ${toDownloadError(err).message}`);
-    });
+      .map((i) => ({ id: i.id, priority: i.priority, state: i.state === 'paused' && !i.heldByGeneration ? 'paused' as const : 'queued' as const, pausedReason: i.heldByGeneration ? undefined : i.pausedReason })));
   }
 
   /** Resolves when queue.json reflects every change so far. */
   flush(): Promise<void> {
-    return this.persisting;
+    return this.file?.flush() ?? Promise.resolve();
   }
 }
 

@@ -3,8 +3,6 @@ import { Emitter, type Event } from '../core/event';
 import { Disposable } from '../core/lifecycle';
 import { KeyedThrottle } from '../core/throttle';
 import { DownloadQueue, type DownloadFailure, type DownloadPriority } from './downloadQueue';
-import type { TransferIo } from '../transfer/fileTransfer';
-import type { CredentialLookup } from '../transfer/http/httpClient';
 import { credentialFor, downloadModel } from './modelDownload';
 import { hfEndpoint, resolveHubRevision } from '../transfer/http/huggingFace';
 import { NULL_LOGGER, withDefaults, type DownloadSettings, type Logger } from '../transfer/settings';
@@ -15,54 +13,17 @@ import type { StoredModel } from '../store/storeScanner';
 import { installedVersions, removeInstalledVersion, scanInstalled, type InstalledVersion } from '../store/installedVersions';
 import { StoreLayout } from '../store/storeLayout';
 import { isVariantOf } from '../store/versionContent';
-import type { ForeignLocation } from '../store/foreign/foundFile';
 import { OperationRefusedError } from '../core/operationRefused';
+import type { AvailabilityEngineOptions, DownloadControls, IntegrityControls } from './engineTypes';
 import { catalogTotal, modelStateOf, type ModelChange, type ModelState } from './modelState';
 import { UseGuard } from './useGuard';
 import { ModelUpdates, type UpdateSettings } from './updates/modelUpdates';
 
-export type { DownloadPriority } from './downloadQueue';
-export type { DownloadSettings, Logger } from '../transfer/settings';
-export type { Health, HealthReason, HealthReasonCode, HealthSettings } from './health';
-export { downloadedWords, onlyUnverifiable, unverifiableFiles } from './health';
-export type { HealthReport, IntegrityEvent, RepairResult } from './modelIntegrity';
-export type { CheckProgress, FileCheck, FileCheckStatus, VerifyOptions } from './modelVerifier';
-export type { ModelChange, ModelFailure, ModelFileState, ModelState, ModelStateName } from './modelState';
-export { OperationRefusedError };
-export type { InstalledVersion } from '../store/installedVersions';
-export type { TrialUpdate, UpdateOffer, UpdateOutcome, UpdateSettings, VersionSwitch } from './updates/modelUpdates';
-export type { RollbackMade } from '../store/updateRecord';
+export * from './engineTypes';
 
 /** Progress events of one model go out at most this often (leading and trailing); state changes at once. */
 const PROGRESS_INTERVAL_MS = 250;
 
-/** Pause, resume and order downloads: the queue's own controls, as the engine exposes them. */
-export type DownloadControls = Pick<DownloadQueue, 'pause' | 'resume' | 'pauseAll' | 'resumeAll' | 'setPriority' | 'reorder' | 'flush'>;
-/** Full checks, repairs, re-downloads and removal: ModelIntegrity's own methods, as the engine exposes them. */
-export type IntegrityControls = Pick<ModelIntegrity, 'verify' | 'repair' | 'redownload' | 'remove' | 'isBusy'>;
-
-export interface AvailabilityEngineOptions {
-  readonly storeRoot: string;
-  readonly models: readonly ModelEntry[];
-  readonly settings?: Partial<DownloadSettings>;
-  readonly logger?: Logger;
-  /** The credential for an origin, asked each time a file is resolved, so a token set later is used. */
-  readonly credentials?: CredentialLookup;
-  /** Defaults to HF_ENDPOINT or https://huggingface.co. */
-  readonly hfEndpoint?: string;
-  /** Test seam for disk-full injection. */
-  readonly io?: TransferIo;
-  /** How long a dead process's download lock lives before another process takes over. */
-  readonly lockStaleMs?: number;
-  /** Keep the queue in `<store>/queue.json` across restarts (the extension); the CLI runs only what it was asked. */
-  readonly persistQueue?: boolean;
-  readonly health?: Partial<HealthSettings>;
-  /** Other tools' stores searched before each download for a verified copy to link instead (asked each time, so a setting applies at once). */
-  readonly localCopies?: () => Promise<readonly ForeignLocation[]>;
-  readonly updates?: Partial<UpdateSettings>;
-  /** Re-reads the catalogs (URL catalogs change without telling) at each update check; the models it returns replace the current ones. */
-  readonly reloadCatalogs?: () => Promise<readonly ModelEntry[]>;
-}
 
 /** The one entry point the extension and the CLI use: store state, the download queue, and their events. */
 export class AvailabilityEngine extends Disposable {

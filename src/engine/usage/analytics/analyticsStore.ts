@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
-import initSqlJs, { type Database, type SqlJsStatic } from 'sql.js';
+import type { Database, SqlJsStatic } from 'sql.js';
 import { Emitter, type Event } from '../../core/event';
 import { Disposable } from '../../core/lifecycle';
 import { writeFileAtomic } from '../../core/atomicFile';
 import { fileStamp, moveAside, readWithStamp, removeMovedAside, removeOrphanTemps, withFileLock, type FileStamp } from './databaseFile';
 import { applyRetention, mergeEvents } from './eventMerge';
 import type { AnalyticsDatabase, AnalyticsEvent, PendingEvent } from './eventTypes';
-import { applyConnectionPragmas, migrate } from './schema';
+import { applyConnectionPragmas } from './schema';
+import { loadSqlJs, newDatabase, openDatabase } from './sqlDatabase';
 
 export interface AnalyticsStoreOptions {
   /** Folder of the database file (the extension passes its global storage). */
@@ -35,23 +36,6 @@ export interface AnalyticsWarning {
   readonly message: string;
   /** For `corrupt`: where the unreadable file was moved. */
   readonly movedTo?: string;
-}
-
-type OpenResult =
-  | { readonly status: 'ok'; readonly db: Database }
-  | { readonly status: 'newer'; readonly db: Database }
-  | { readonly status: 'corrupt' };
-
-const sqlJsByWasm = new Map<string, Promise<SqlJsStatic>>();
-
-function loadSqlJs(wasmPath: string): Promise<SqlJsStatic> {
-  let loading = sqlJsByWasm.get(wasmPath);
-  if (!loading) {
-    loading = initSqlJs({ locateFile: () => wasmPath });
-    loading.catch(() => sqlJsByWasm.delete(wasmPath));
-    sqlJsByWasm.set(wasmPath, loading);
-  }
-  return loading;
 }
 
 /**
@@ -141,7 +125,7 @@ export class AnalyticsStore extends Disposable {
   clear(): Promise<void> {
     this.pending = [];
     return this.enqueue(() => this.withLock(async (assertHeld) => {
-      this.replaceDb(this.newDatabase());
+      this.replaceDb(newDatabase(this.sql));
       await removeMovedAside(this.file);
       await this.write(assertHeld);
       this._onDidSave.fire();
@@ -225,10 +209,10 @@ export class AnalyticsStore extends Disposable {
     // Close the old copy before loading the new one, so the process never holds two.
     this.replaceDb(undefined);
     const read = await readWithStamp(this.file);
-    const opened = read ? this.openBytes(read.bytes, false) : { status: 'ok' as const, db: this.newDatabase() };
+    const opened = read ? openDatabase(this.sql, read.bytes, false) : { status: 'ok' as const, db: newDatabase(this.sql) };
     this.stamp = undefined;
     if (opened.status === 'corrupt') {
-      this.replaceDb(this.newDatabase());
+      this.replaceDb(newDatabase(this.sql));
       if (underLock) await this.setAsideCorrupt();
       return this.db;
     }
@@ -244,13 +228,13 @@ export class AnalyticsStore extends Disposable {
   private async loadAtStartup(): Promise<void> {
     try {
       const read = await readWithStamp(this.file);
-      const opened = read ? this.openBytes(read.bytes, true) : { status: 'ok' as const, db: this.newDatabase() };
+      const opened = read ? openDatabase(this.sql, read.bytes, true) : { status: 'ok' as const, db: newDatabase(this.sql) };
       if (opened.status === 'corrupt') {
-        this.replaceDb(this.newDatabase());
+        this.replaceDb(newDatabase(this.sql));
         await this.withLock(async () => {
           // Another process may have replaced the file since we read it: only set aside what is still bad.
           const again = await readWithStamp(this.file);
-          const recheck = again ? this.openBytes(again.bytes, true) : undefined;
+          const recheck = again ? openDatabase(this.sql, again.bytes, true) : undefined;
           if (recheck?.status === 'corrupt') {
             await this.setAsideCorrupt();
           } else if (recheck) {
@@ -265,30 +249,9 @@ export class AnalyticsStore extends Disposable {
       this.stamp = read?.stamp;
       if (opened.status === 'newer') this.markNewerSchema();
     } catch (err) {
-      this.replaceDb(this.db ?? this.newDatabase());
+      this.replaceDb(this.db ?? newDatabase(this.sql));
       this.warnOnce('openFailed', `Analytics data could not be opened: ${err instanceof Error ? err.message : String(err)}`);
     }
-  }
-
-  /** Opens file bytes; `fullCheck` runs `PRAGMA integrity_check`, too slow to run on every save. */
-  private openBytes(bytes: Uint8Array, fullCheck: boolean): OpenResult {
-    let db: Database | undefined;
-    try {
-      db = new this.sql.Database(bytes);
-      applyConnectionPragmas(db);
-      if (fullCheck && db.exec('PRAGMA integrity_check')[0]?.values[0]?.[0] !== 'ok') throw new Error('integrity check failed');
-      return migrate(db) ? { status: 'ok', db } : { status: 'newer', db };
-    } catch {
-      db?.close();
-      return { status: 'corrupt' };
-    }
-  }
-
-  private newDatabase(): Database {
-    const db = new this.sql.Database();
-    migrate(db);
-    applyConnectionPragmas(db);
-    return db;
   }
 
   private async setAsideCorrupt(): Promise<void> {

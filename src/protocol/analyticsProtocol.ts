@@ -2,8 +2,10 @@
  * The one definition of every message between the extension host and the analytics webview, and of the
  * snapshot the panel shows. Both sides check what arrives with the guards below before acting on it:
  * a webview is a web page, and a stale or tampered message must not run a command.
- * Plain data only (numbers, strings, null): no imports, so the browser bundle stays free of Node types.
+ * Plain data only (numbers, strings, null); its one import, guards.ts, is plain too, so the browser bundle
+ * stays free of Node types.
  */
+import { arrayOf, isBoolean, isNumber, isRecord, isString, nullable, oneOf, shape, type Guard } from './guards';
 
 /** Periods the panel offers, in days; `all` covers everything ever recorded. */
 export type Period = 7 | 30 | 90 | 'all';
@@ -195,36 +197,10 @@ export type HostToWebview = SnapshotMessage | ActionFailedMessage;
 /** What the webview keeps across reloads with `setState`. */
 export interface PanelState { readonly tab: TabId; readonly period: Period }
 
-// ---- Guards: small combinators, so every field of every message is checked.
+// ---- Guards, from the combinators in guards.ts: every field of every message is checked.
 
-type Guard<T> = (v: unknown) => v is T;
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-const isNumber: Guard<number> = (v): v is number => typeof v === 'number' && Number.isFinite(v);
-const isString: Guard<string> = (v): v is string => typeof v === 'string';
-const isBoolean: Guard<boolean> = (v): v is boolean => typeof v === 'boolean';
 /** A model id: non-empty, short, no control characters. */
 const isModelId: Guard<string> = (v): v is string => typeof v === 'string' && v.length > 0 && v.length <= 200 && [...v].every((c) => c >= ' ');
-
-function nullable<T>(guard: Guard<T>): Guard<T | null> {
-  return (v): v is T | null => v === null || guard(v);
-}
-
-function oneOf<T extends string | number>(values: readonly T[]): Guard<T> {
-  return (v): v is T => (values as readonly unknown[]).includes(v);
-}
-
-function arrayOf<T>(guard: Guard<T>): Guard<readonly T[]> {
-  return (v): v is readonly T[] => Array.isArray(v) && v.every(guard);
-}
-
-/** A guard for an object type: one guard per field, and the compiler makes sure none is missing. */
-function shape<T>(fields: { readonly [K in keyof T]-?: Guard<T[K]> }): Guard<T> {
-  return (v): v is T => isRecord(v) && Object.entries(fields).every(([key, guard]) => (guard as Guard<unknown>)(v[key]));
-}
 
 export const isPeriod: Guard<Period> = oneOf(PERIODS);
 export const isTabId: Guard<TabId> = oneOf(TABS);

@@ -2,8 +2,7 @@ import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { DownloadError, toDownloadError } from '../core/downloadError';
-import { formatBytes } from '../core/format';
-import { clearRepairMarker, pieceMapFromState, readPartState, removePartData, writePartState, type PartState } from '../store/partState';
+import { clearRepairMarker, pieceMapFromState, readPartState, removePartData } from '../store/partState';
 import { PieceMap } from '../store/pieceMap';
 import { partPath } from '../store/storeLayout';
 import { receiveBody } from './bodyReceiver';
@@ -14,7 +13,8 @@ import { RestartTransfer } from './retryBudget';
 import type { DownloadSettings, Logger } from './settings';
 import { SlotPool } from './slotPool';
 import type { SpeedLimiter } from './speedLimiter';
-import { allocatedBytes, fileExists, openForWrite, type TransferIo } from './transferIo';
+import { allocatedBytes, ensureFreeSpace, fileExists, openForWrite, type TransferIo } from './transferIo';
+import { PartStateSaver } from './partStateSaver';
 import { WriteQueue } from './writeQueue';
 
 export interface PartialFileOptions {
@@ -46,12 +46,9 @@ export interface InstalledFile extends FileHashResult {
   readonly size: number;
 }
 
-const STATE_SAVE_INTERVAL_MS = 1000;
 /**
- * 16 slots of 1 MiB: room for every connection to read while earlier slots are written and hashed. Since
- * the hash workers give slots back through shared memory (fileHasher.ts), 32 took no less CPU or time for
- * 1 GiB from localhost than 16 (4.2-4.7 against 3.9-4.3 CPU-s, two runs each on a busy machine) and 8 (3.8-4.1) no
- * more; 16 keeps a margin for four connections at 16 MiB less memory than 32.
+ * 16 slots of 1 MiB: room for every connection to read while earlier slots are written and hashed. For 1 GiB from
+ * localhost 32 took no less CPU than 16 (4.2-4.7 against 3.9-4.3 CPU-s, two runs each) and 8 (3.8-4.1) no more.
  */
 const SLOT_COUNT = 16;
 const SLOT_SIZE = 1024 * 1024;
@@ -74,13 +71,13 @@ export class PartialFile {
   private readonly writes: WriteQueue;
   private fh: FileHandle | undefined;
   private hasher: FileHasher | undefined;
-  private lastSave = 0;
-  private saving: Promise<void> = Promise.resolve();
+  private readonly stateSaver: PartStateSaver;
 
   constructor(private readonly opts: PartialFileOptions) {
     this.path = partPath(opts.finalPath);
     this.pieceSize = opts.settings().pieceSizeBytes;
     this.writes = new WriteQueue(opts.io, () => this.requireFile());
+    this.stateSaver = new PartStateSaver(opts.finalPath, (message) => opts.logger.warn(message, opts.modelId));
   }
 
   /** The piece map; undefined until the size is known (no catalog size, no response yet). */
@@ -179,12 +176,8 @@ export class PartialFile {
     await this.checkFreeSpace(size);
   }
 
-  private async checkFreeSpace(missing: number): Promise<void> {
-    const free = await this.opts.io.freeBytes(path.dirname(this.path));
-    const needed = missing + this.opts.settings().diskMarginBytes;
-    if (free < needed) {
-      throw new DownloadError('diskFull', `disk full: ${formatBytes(needed)} needed, ${formatBytes(free)} free`);
-    }
+  private checkFreeSpace(missing: number): Promise<void> {
+    return ensureFreeSpace(this.opts.io, path.dirname(this.path), missing + this.opts.settings().diskMarginBytes);
   }
 
   /**
@@ -256,28 +249,14 @@ export class PartialFile {
 
   /** Persists which pieces are on disk, at most once a second unless forced. */
   saveState(force: boolean): Promise<void> {
-    const now = Date.now();
-    if (!this.map || (!force && now - this.lastSave < STATE_SAVE_INTERVAL_MS)) return this.saving;
-    this.lastSave = now;
+    const map = this.map;
+    if (!map) return this.stateSaver.idle();
     const v = this.validators;
-    const state: PartState = {
-      formatVersion: 1,
-      url: this.opts.url,
-      size: this.map.size,
-      pieceSize: this.pieceSize,
-      sha256: this.opts.expectedSha256,
-      etag: v.etag,
-      lastModified: v.lastModified,
-      rangeSupported: v.rangeSupported,
-      completePieces: this.map.completeIndices(),
-      updatedAt: new Date(now).toISOString(),
-    };
-    // No fsync of the data here: it stalls the transfer on writeback, and a piece lost to a power cut is
-    // caught by the final sha256 (and its piece hash) anyway. A killed process loses nothing: the page cache survives it.
-    this.saving = this.saving.then(() => writePartState(this.opts.finalPath, state)).catch((err: unknown) => {
-      this.opts.logger.warn(`cannot save download state: ${toDownloadError(err).message}`, this.opts.modelId);
-    });
-    return this.saving;
+    return this.stateSaver.save((now) => ({
+      formatVersion: 1, url: this.opts.url, size: map.size, pieceSize: this.pieceSize, sha256: this.opts.expectedSha256,
+      etag: v.etag, lastModified: v.lastModified, rangeSupported: v.rangeSupported,
+      completePieces: map.completeIndices(), updatedAt: new Date(now).toISOString(),
+    }), force);
   }
 
   /** Checks the whole file's sha256 and renames it into place; a mismatch means starting over. */
@@ -307,7 +286,7 @@ export class PartialFile {
   async close(): Promise<void> {
     this.hasher?.dispose();
     this.hasher = undefined;
-    await this.saving;
+    await this.stateSaver.idle();
     await this.writes.idle();
     const fh = this.fh;
     this.fh = undefined;

@@ -1,5 +1,7 @@
 import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
+import { DownloadError } from '../core/downloadError';
+import { formatBytes } from '../core/format';
 
 /** File-system seams, so tests can inject a full disk. */
 export interface TransferIo {
@@ -52,4 +54,10 @@ export async function fileExists(file: string): Promise<boolean> {
 export async function allocatedBytes(file: string): Promise<number> {
   const s = await fs.stat(file).catch(() => undefined);
   return s && Number.isFinite(s.blocks) ? s.blocks * 512 : 0;
+}
+
+/** Throws "disk full" (DownloadError 'diskFull') when `dir`'s file system has less than `needed` bytes free. */
+export async function ensureFreeSpace(io: TransferIo, dir: string, needed: number): Promise<void> {
+  const free = await io.freeBytes(dir);
+  if (free < needed) throw new DownloadError('diskFull', `disk full: ${formatBytes(needed)} needed, ${formatBytes(free)} free`);
 }

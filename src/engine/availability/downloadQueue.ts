@@ -1,33 +1,14 @@
 import { Emitter, type Event } from '../core/event';
 import { Disposable, toDisposable } from '../core/lifecycle';
-import { DownloadError, toDownloadError, type DownloadFailureCode } from '../core/downloadError';
-import type { ModelProgress } from './modelDownload';
+import { DownloadError, toDownloadError } from '../core/downloadError';
 import { SpeedMeter } from '../transfer/speedMeter';
 import { QueueFile } from './queueFile';
-import type {
-  DownloadFailure, DownloadPriority, DownloadQueueOptions, QueueChange, QueueItem, QueueItemState, QueueProgress,
-} from './queueTypes';
+import { queueSnapshot, type MutableItem } from './queueSnapshot';
+import type { DownloadFailure, DownloadPriority, DownloadQueueOptions, QueueChange, QueueItem } from './queueTypes';
 
 export type {
   DownloadFailure, DownloadPriority, DownloadQueueOptions, QueueChange, QueueItem, QueueItemState, QueueProgress, QueueRunner,
 } from './queueTypes';
-
-interface MutableItem {
-  id: string;
-  priority: DownloadPriority;
-  state: QueueItemState;
-  order: number;
-  pausedReason?: string;
-  error?: string;
-  failureCode?: DownloadFailureCode;
-  progress?: ModelProgress;
-  meter?: SpeedMeter;
-  controller?: AbortController;
-  running?: Promise<void>;
-  /** Paused by a generation, resumed when it ends. */
-  heldByGeneration?: boolean;
-}
-
 
 const RANK: Record<DownloadPriority, number> = { high: 0, normal: 1, low: 2 };
 
@@ -174,27 +155,7 @@ export class DownloadQueue extends Disposable {
   }
 
   snapshot(): QueueItem[] {
-    const ordered = this.ordered();
-    const running = ordered.filter((i) => i.state === 'running');
-    const speed = running.reduce((s, i) => s + (i.meter?.speed ?? 0), 0);
-    let ahead = running.reduce((s, i) => s + remaining(i.progress), 0);
-    let position = 0;
-    return ordered.map((item) => {
-      let queuePosition: number | undefined;
-      let waitEstimateSeconds: number | undefined;
-      if (item.state === 'queued') {
-        queuePosition = ++position;
-        if (speed > 0) waitEstimateSeconds = Math.ceil(ahead / speed);
-        ahead += this.opts.runner.remainingBytes(item.id) ?? 0;
-      }
-      const p = item.progress;
-      const spd = item.meter?.speed ?? 0;
-      const progress: QueueProgress | undefined = p && {
-        bytesDone: p.bytesDone, total: p.total, speed: spd, followingOtherProcess: p.followingOtherProcess,
-        etaSeconds: p.total !== undefined && spd > 0 ? Math.round((p.total - p.bytesDone) / spd) : undefined,
-      };
-      return { id: item.id, priority: item.priority, state: item.state, pausedReason: item.pausedReason, error: item.error, failureCode: item.failureCode, progress, queuePosition, waitEstimateSeconds };
-    });
+    return queueSnapshot(this.ordered(), (id) => this.opts.runner.remainingBytes(id));
   }
 
   /** Settles when nothing is running or queued (the CLI waits on this). */
@@ -300,8 +261,4 @@ export class DownloadQueue extends Disposable {
   flush(): Promise<void> {
     return this.file?.flush() ?? Promise.resolve();
   }
-}
-
-function remaining(p: ModelProgress | undefined): number {
-  return p?.total !== undefined ? Math.max(0, p.total - p.bytesDone) : 0;
 }

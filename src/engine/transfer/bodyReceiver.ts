@@ -23,10 +23,12 @@ export interface ReceiveTarget {
   readonly stallMs: number;
   readonly limiter: SpeedLimiter;
   readonly signal: AbortSignal;
-  /** Writes bytes at `offset` of the partial file (the transfer runs its writes one at a time, in the order asked). */
-  write(data: Buffer, offset: number): Promise<void>;
-  /** A sealed slot's bytes (all within one piece), for the hashers; they release the slot when done. */
-  hash(slot: number, length: number, offset: number): void;
+  /**
+   * A sealed slot's bytes (all within one piece) for file offset `offset`: written and hashed off the event
+   * loop, each slot as soon as it is sealed; resolves once they are on disk, and in order (each after every
+   * slot stored before it).
+   */
+  store(slot: number, length: number, offset: number): Promise<void>;
   /** [offset, offset + length) is on disk. */
   written(offset: number, length: number): void;
   /** The body has landed up to file offset `pos` (in memory; progress only). */
@@ -35,7 +37,7 @@ export interface ReceiveTarget {
 
 /**
  * Receives a body for file offsets [start, end) through the slot pool: bytes land in a slot, a full slot (or
- * one that reaches a piece boundary or `end`) is sealed — written to the file and handed to the hashers —
+ * one that reaches a piece boundary or `end`) is sealed — handed over to be written and hashed —
  * and reading pauses while no slot is free, the speed limit says wait, or the disk is behind. Bytes that
  * arrived before a connection broke are still written. A watchdog fails the read when no bytes arrive for
  * `stallMs` while we wait on the network (time we paused ourselves does not count).
@@ -143,11 +145,9 @@ class BodyReceiver implements ByteSink {
     this.slot = undefined;
     this.fill = 0;
     this.slotStart += length;
-    this.target.hash(slot, length, offset);
     const { pool } = this.target;
-    // Queued at once (the transfer writes in order, and joins writes that continue each other); settled in
-    // order, so what is on disk always ends at `reached`.
-    const written = this.target.write(pool.bytes(slot, 0, length), offset);
+    // Settled in order, so what is on disk always ends at `reached`.
+    const written = this.target.store(slot, length, offset);
     // Handled below, in order; until then a failure must not count as unhandled.
     written.catch(() => undefined);
     this.lastWrite = this.lastWrite.then(() => written).then(() => {

@@ -7,7 +7,7 @@ import { PieceMap } from '../store/pieceMap';
 import { partPath } from '../store/storeLayout';
 import { receiveBody } from './bodyReceiver';
 import { ByteRanges, type ByteRange } from './byteRanges';
-import { FileHasher, type FileHashResult } from './fileHasher';
+import { FileWorkers, type FileHashResult } from './fileWorkers';
 import type { ResponseBody } from './http/responseBody';
 import { RestartTransfer } from './retryBudget';
 import type { DownloadSettings, Logger } from './settings';
@@ -15,7 +15,6 @@ import { SlotPool } from './slotPool';
 import type { SpeedLimiter } from './speedLimiter';
 import { allocatedBytes, ensureFreeSpace, fileExists, openForWrite, type TransferIo } from './transferIo';
 import { PartStateSaver } from './partStateSaver';
-import { WriteQueue } from './writeQueue';
 
 export interface PartialFileOptions {
   readonly modelId: string;
@@ -67,16 +66,14 @@ export class PartialFile {
   private landed = new ByteRanges();
   /** Bytes in memory, not yet on disk, per body being received (progress only). */
   private readonly inflight = new Set<() => number>();
-  /** Writes run one at a time, in order: a piece counts as on disk only after every earlier write of it. */
-  private readonly writes: WriteQueue;
   private fh: FileHandle | undefined;
-  private hasher: FileHasher | undefined;
+  /** Write and hash what lands, in order: a piece counts as on disk only after every earlier write of it. */
+  private workers: FileWorkers | undefined;
   private readonly stateSaver: PartStateSaver;
 
   constructor(private readonly opts: PartialFileOptions) {
     this.path = partPath(opts.finalPath);
     this.pieceSize = opts.settings().pieceSizeBytes;
-    this.writes = new WriteQueue(opts.io, () => this.requireFile());
     this.stateSaver = new PartStateSaver(opts.finalPath, (message) => opts.logger.warn(message, opts.modelId));
   }
 
@@ -114,11 +111,11 @@ export class PartialFile {
     await fs.mkdir(path.dirname(this.path), { recursive: true });
     if (this.map) await this.checkFreeSpace(this.map.size - Math.max(this.map.bytesComplete(), await allocatedBytes(this.path)));
     this.fh = await openForWrite(this.path);
-    this.hasher = new FileHasher(this.path, this.pieceSize, this.pool);
+    this.workers = this.startWorkers();
     if (this.map) {
       // Pieces already on disk are hashed from the file while the missing ones download.
-      this.hasher.advance(this.map.contiguousEnd());
-      for (const i of this.map.completeIndices()) this.hasher.piece(i, this.map.end(i));
+      this.workers.advance(this.map.contiguousEnd());
+      for (const i of this.map.completeIndices()) this.workers.piece(i, this.map.end(i));
       // Before the first byte: a disk that fills up early must not leave a .part without its state.
       await this.saveState(true);
     }
@@ -169,9 +166,9 @@ export class PartialFile {
     this.map = new PieceMap(size, this.pieceSize);
     this.landed = new ByteRanges();
     void this.saveState(true);
-    this.hasher?.dispose();
-    this.hasher = new FileHasher(this.path, this.pieceSize, this.pool);
-    await this.writes.idle();
+    // No write of the old workers may land after the truncation.
+    await this.workers?.dispose();
+    this.workers = this.startWorkers();
     await this.requireFile().truncate(0);
     await this.checkFreeSpace(size);
   }
@@ -197,11 +194,10 @@ export class PartialFile {
         stallMs: this.opts.settings().stallTimeoutSeconds * 1000,
         limiter: this.opts.limiter,
         signal,
-        write: (data, offset) => this.write(data, offset),
-        hash: (slot, length, offset) => this.hasher?.data(slot, length, offset),
+        store: (slot, length, offset) => this.store(slot, length, offset),
         written: (offset, length) => {
           onDisk = offset + length;
-          this.hasher?.written(offset, length);
+          this.workers?.written(offset, length);
           this.landed.add(offset, onDisk);
           // A slot never spans two pieces.
           const piece = Math.floor(offset / map.pieceSize);
@@ -220,8 +216,9 @@ export class PartialFile {
     }
   }
 
-  private write(chunk: Buffer, offset: number): Promise<void> {
-    return this.writes.write(chunk, offset).catch((err: unknown) => {
+  private store(slot: number, length: number, offset: number): Promise<void> {
+    if (!this.workers) return Promise.reject(new Error('partial file not open'));
+    return this.workers.store(slot, length, offset).catch((err: unknown) => {
       const e = toDownloadError(err);
       throw e.kind === 'retryable' ? new DownloadError('fatal', `cannot write ${this.path}: ${e.message}`, { code: 'write' }) : e;
     });
@@ -230,8 +227,8 @@ export class PartialFile {
   private completePiece(index: number): void {
     const map = this.requireMap();
     map.markComplete(index);
-    this.hasher?.piece(index, map.end(index));
-    this.hasher?.advance(map.contiguousEnd());
+    this.workers?.piece(index, map.end(index));
+    this.workers?.advance(map.contiguousEnd());
     void this.saveState(false);
   }
 
@@ -262,11 +259,11 @@ export class PartialFile {
   /** Checks the whole file's sha256 and renames it into place; a mismatch means starting over. */
   async install(): Promise<InstalledFile> {
     const map = this.requireMap();
-    const hasher = this.hasher;
-    if (!hasher) throw new Error('hasher missing');
-    const hashed = await hasher.finish(map.size);
+    const workers = this.workers;
+    if (!workers) throw new Error('partial file not open');
+    const hashed = await workers.finish(map.size);
     const { sha256 } = hashed;
-    this.hasher = undefined;
+    this.workers = undefined;
     const expected = this.opts.expectedSha256;
     if (expected && sha256 !== expected.toLowerCase()) {
       throw new RestartTransfer(`sha256 mismatch for ${path.basename(this.opts.finalPath)}: expected ${expected}, got ${sha256}`);
@@ -284,13 +281,18 @@ export class PartialFile {
   }
 
   async close(): Promise<void> {
-    this.hasher?.dispose();
-    this.hasher = undefined;
+    const workers = this.workers;
+    this.workers = undefined;
+    await workers?.dispose();
     await this.stateSaver.idle();
-    await this.writes.idle();
     const fh = this.fh;
     this.fh = undefined;
     await fh?.close().catch(() => undefined);
+  }
+
+  private startWorkers(): FileWorkers {
+    const { fd } = this.requireFile();
+    return new FileWorkers({ read: fd, write: fd }, this.pieceSize, this.pool);
   }
 
   private requireFile(): FileHandle {

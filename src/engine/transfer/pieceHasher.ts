@@ -27,7 +27,7 @@ export interface PieceHashResult {
   readonly pieceAlgorithm: PieceAlgorithm;
 }
 
-// A source string run with eval, like fileHasher's, so it works the same from tsx tests and the esbuild bundle.
+// A source string run with eval, like fileWorkerSource's, so it works the same from tsx tests and the esbuild bundle.
 // Double-buffered: the next chunk is read on libuv's thread pool while this thread hashes the last one, so
 // a pass takes about as long as the hashing alone rather than reading plus hashing.
 const WORKER_SOURCE = `${PIECE_HASH_WORKER_PRELUDE}

@@ -1,3 +1,4 @@
+import { getSystemErrorMap } from 'node:util';
 import type { SlotHolder, SlotPool } from './slotPool';
 
 /** Shared counters of a worker's ring: entries written (by the transfer) and entries done with (by the worker). */
@@ -16,7 +17,10 @@ export const TRANSFER_WAITS = 3;
  * take or a message for it to read.
  */
 export const SIGNAL = 4;
-const COUNTERS = 5;
+/** Set by the worker before TAIL passes an entry it could not handle: the entry's number + 1, and its errno. */
+export const FAILED_ENTRY = 5;
+export const FAILED_ERRNO = 6;
+const COUNTERS = 7;
 /** A ring entry: slot, length, file offset (float64: offsets pass 2^32), 1 when every byte before it is sealed. */
 export const ENTRY = 4;
 /**
@@ -39,6 +43,12 @@ export class SlotRing implements SlotHolder {
   /** Entries whose slot was given back to the pool. */
   private reclaimed = 0;
   private stopped = false;
+  /** Callers of `done()`, oldest entry first. */
+  private readonly waiting: { count: number; resolve: () => void; reject: (err: Error) => void }[] = [];
+  /** Callers of `changed()`. */
+  private readonly moved: (() => void)[] = [];
+  /** A wait on TAIL is under way (for `done()` or `changed()`). */
+  private watching = false;
 
   constructor(private readonly pool: SlotPool) {
     this.memory = new SharedArrayBuffer(pool.slotCount * ENTRY * Float64Array.BYTES_PER_ELEMENT);
@@ -46,8 +56,9 @@ export class SlotRing implements SlotHolder {
     pool.addHolder(this);
   }
 
-  push(slot: number, length: number, offset: number, gapSealed: boolean): void {
-    if (this.stopped) return;
+  /** Returns the entry's number + 1: what TAIL reaches when the worker is done with it (see `done`). */
+  push(slot: number, length: number, offset: number, gapSealed: boolean): number {
+    if (this.stopped) return this.head;
     this.pool.hold(slot, 1);
     const at = (this.head % this.pool.slotCount) * ENTRY;
     this.entries[at] = slot;
@@ -56,6 +67,22 @@ export class SlotRing implements SlotHolder {
     this.entries[at + 3] = gapSealed ? 1 : 0;
     Atomics.store(this.counters, HEAD, ++this.head);
     if (this.head - Atomics.load(this.counters, TAIL) >= WAKE_BATCH) this.wakeWorker();
+    return this.head;
+  }
+
+  /**
+   * Resolves once the worker is done with every entry up to `count` (a `push` result); rejects when it could
+   * not handle one of them (an Error with the errno's code, as node:fs throws) or stopped before.
+   */
+  done(count: number): Promise<void> {
+    if (Atomics.load(this.counters, TAIL) >= count) return this.outcome(count);
+    if (this.stopped) return Promise.reject(new Error('the worker stopped'));
+    // Someone waits for these entries: a worker asleep on fewer than WAKE_BATCH must not keep them waiting.
+    this.wakeWorker();
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.push({ count, resolve, reject });
+      this.watchTail();
+    });
   }
 
   reclaim(): void {
@@ -65,13 +92,47 @@ export class SlotRing implements SlotHolder {
   changed(): Promise<unknown> {
     // The pool is short: the worker may be asleep on fewer than WAKE_BATCH slots.
     this.wakeWorker();
-    Atomics.store(this.counters, TRANSFER_WAITS, 1);
-    const wait = Atomics.waitAsync(this.counters, TAIL, this.reclaimed);
-    if (!wait.async) {
-      Atomics.store(this.counters, TRANSFER_WAITS, 0);
-      return Promise.resolve();
+    if (Atomics.load(this.counters, TAIL) !== this.reclaimed || this.stopped) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.moved.push(resolve);
+      this.watchTail();
+    });
+  }
+
+  /** One wait on TAIL at a time, while anyone waits for it to move: each move settles the callers it reached. */
+  private watchTail(): void {
+    if (this.watching) return;
+    this.watching = true;
+    void (async () => {
+      let seen = Atomics.load(this.counters, TAIL);
+      this.settleDone(seen);
+      while (!this.stopped && (this.waiting.length > 0 || this.moved.length > 0)) {
+        Atomics.store(this.counters, TRANSFER_WAITS, 1);
+        const wait = Atomics.waitAsync(this.counters, TAIL, seen);
+        if (wait.async) await wait.value;
+        Atomics.store(this.counters, TRANSFER_WAITS, 0);
+        seen = Atomics.load(this.counters, TAIL);
+        for (const wake of this.moved.splice(0)) wake();
+        this.settleDone(seen);
+      }
+      this.watching = false;
+    })();
+  }
+
+  private settleDone(tail: number): void {
+    while (this.waiting.length > 0 && this.waiting[0].count <= tail) {
+      const w = this.waiting.shift();
+      if (w) this.outcome(w.count).then(w.resolve, w.reject);
     }
-    return wait.value.finally(() => Atomics.store(this.counters, TRANSFER_WAITS, 0));
+    if (this.stopped) for (const w of this.waiting.splice(0)) w.reject(new Error('the worker stopped'));
+  }
+
+  private outcome(count: number): Promise<void> {
+    const failed = Atomics.load(this.counters, FAILED_ENTRY);
+    if (failed === 0 || count < failed) return Promise.resolve();
+    const errno = Atomics.load(this.counters, FAILED_ERRNO);
+    const [code, message] = getSystemErrorMap().get(errno) ?? ['EIO', 'i/o error'];
+    return Promise.reject(Object.assign(new Error(`${code}: ${message}`), { code, errno }));
   }
 
   private wakeWorker(): void {
@@ -90,8 +151,10 @@ export class SlotRing implements SlotHolder {
     this.stopped = true;
     this.releaseUpTo(this.head);
     this.pool.removeHolder(this);
-    // Settles a changed() still waiting: nothing moves TAIL now.
+    // Settles a changed() or done() still waiting: nothing moves TAIL now.
     Atomics.notify(this.counters, TAIL);
+    for (const wake of this.moved.splice(0)) wake();
+    this.settleDone(Atomics.load(this.counters, TAIL));
   }
 
   private releaseUpTo(end: number): void {

@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { NODE_IO } from '../../../src/engine/transfer/fileTransfer';
@@ -185,27 +186,31 @@ describe('AvailabilityEngine downloads', function () {
     assert.ok(server.bytesSent < 2 * data.length);
   });
 
-  it('pauses with "disk full" on ENOSPC and reports it once', async () => {
-    server.addFile('a.bin', generateData(8 * PIECE));
-    let written = 0;
-    const e = await engine({
-      models: [urlModel(server, 'm', ['a.bin'])],
-      io: { ...NODE_IO, async write(fh, chunks, pos) {
-        const length = chunks.reduce((n, c) => n + c.length, 0);
-        if (written + length > 3 * PIECE) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
-        written += length;
-        await NODE_IO.write(fh, chunks, pos);
-      } },
-    });
-    const failures: string[] = [];
-    e.onDidFail((f) => failures.push(`${f.kind} (${f.code}): ${f.reason}`));
-    e.download(['m']);
-    await waitFor(e.onDidChangeModel, () => e.getModelState('m')?.state === 'paused');
-    await new Promise((r) => setTimeout(r, 200));
-    assert.deepEqual(failures, ['paused (disk-full): disk full']);
-    assert.equal(e.getModelState('m')?.pausedReason, 'disk full');
-    assert.deepEqual(e.getModelState('m')?.failure, { code: 'disk-full', message: 'disk full' });
-    assert.equal(server.requests.length, 1);
+  it('pauses with "disk full" on ENOSPC and reports it once', async function () {
+    // A real disk that fills up: a 320 KiB tmpfs for the store, which says it has room (the free-space
+    // check passes) for an 8-piece file that does not fit. This suite runs as root, as CI does.
+    const mount = await tempDir();
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=320k', 'tmpfs', mount]);
+    try {
+      server.addFile('a.bin', generateData(8 * PIECE));
+      const e = await engine({
+        storeRoot: mount, models: [urlModel(server, 'm', ['a.bin'])],
+        io: { ...NODE_IO, freeBytes: async () => 1e12 },
+      });
+      const failures: string[] = [];
+      e.onDidFail((f) => failures.push(`${f.kind} (${f.code}): ${f.reason}`));
+      e.download(['m']);
+      await waitFor(e.onDidChangeModel, () => e.getModelState('m')?.state === 'paused');
+      await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(failures, ['paused (disk-full): disk full']);
+      assert.equal(e.getModelState('m')?.pausedReason, 'disk full');
+      assert.deepEqual(e.getModelState('m')?.failure, { code: 'disk-full', message: 'disk full' });
+      assert.equal(server.requests.length, 1);
+      e.dispose();
+    } finally {
+      execFileSync('umount', [mount]);
+      await fs.rm(mount, { recursive: true, force: true });
+    }
   });
 
   it('applies one speed limit to all downloads together, changeable live', async function () {

@@ -79,6 +79,7 @@ describe('a disk that fills up during a download', function () {
   it('resumes with every piece that was on disk when the disk filled up', async () => {
     const first = transfer(MiB, 1);
     await runUntilDiskFull(first.t);
+    assert.equal(server.requestsFor('big.bin').length, 1, 'a full disk is not retried');
     const state = await readPartState(first.finalPath);
     const part = await fs.readFile(`${first.finalPath}.part`);
     let onDisk = 0;

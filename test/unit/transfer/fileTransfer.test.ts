@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { receiveBody } from '../../../src/engine/transfer/bodyReceiver';
-import { FileTransfer, NODE_IO, type FileTransferOptions, type TransferIo } from '../../../src/engine/transfer/fileTransfer';
+import { FileTransfer, NODE_IO, type FileTransferOptions } from '../../../src/engine/transfer/fileTransfer';
 import { readPartState } from '../../../src/engine/store/partState';
 import { SlotPool } from '../../../src/engine/transfer/slotPool';
 import type { DownloadSettings } from '../../../src/engine/transfer/settings';
@@ -316,34 +316,6 @@ for (const transport of ['direct', 'platform'] as const) describe(`FileTransfer 
     assert.equal(repaired.sha256, sha256Of(data));
   });
 
-  it('pauses on ENOSPC, keeps what was written, and does not retry', async () => {
-    // Large enough that the writes (batched up to 1 MiB) complete some pieces before the disk fills.
-    const pieces = 64;
-    const data = generateData(pieces * PIECE);
-    server.addFile('a.bin', data);
-    let written = 0;
-    const fullDisk: TransferIo = {
-      ...NODE_IO,
-      async write(fh, chunks, pos) {
-        const length = chunks.reduce((n, c) => n + c.length, 0);
-        if (written + length > 40 * PIECE) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
-        written += length;
-        await NODE_IO.write(fh, chunks, pos);
-      },
-    };
-    const first = transfer('a.bin', { io: fullDisk });
-    await rejectsWith(run(first.t), 'diskFull', /disk full/);
-    assert.equal(server.requestsFor('a.bin').length, 1);
-    const state = await readPartState(first.finalPath);
-    const kept = state?.completePieces.length ?? 0;
-    assert.ok(kept >= 1 && kept <= 40, `kept ${kept} pieces`);
-    server.resetCounters();
-    const second = transfer('a.bin');
-    await run(second.t);
-    assert.deepEqual(await fs.readFile(second.finalPath), data);
-    assert.equal(server.bytesSent, (pieces - kept) * PIECE);
-  });
-
   it('checks free space before starting', async () => {
     server.addFile('a.bin', generateData(4 * PIECE));
     const { t } = transfer('a.bin', { io: { ...NODE_IO, freeBytes: async () => PIECE } });
@@ -394,22 +366,18 @@ describe('receiveBody', function () {
     const pool = new SlotPool(4, 1024 * 1024);
     const out = Buffer.alloc(data.length);
     const writes: [number, number][] = [];
-    const hashed: number[] = [];
+    const onDisk: [number, number][] = [];
     const reached = await receiveBody(new StreamBody(stream), 0, data.length, {
       pool, pieceSize: piece, stallMs: 10_000, limiter: new SpeedLimiter(0), signal: new AbortController().signal,
-      async write(chunk, offset) {
-        await new Promise((r) => setImmediate(r));
-        // Still ours until this promise settles.
-        chunk.copy(out, offset);
-        writes.push([offset, chunk.length]);
-      },
-      hash(slot, length) {
-        // As the hashers do: hold the slot while hashing, give it back after.
-        hashed.push(length);
+      async store(slot, length, offset) {
+        // As the workers do: hold the slot while writing and hashing, give it back after.
         pool.hold(slot, 1);
-        setImmediate(() => pool.release(slot));
+        await new Promise((r) => setImmediate(r));
+        pool.bytes(slot, 0, length).copy(out, offset);
+        writes.push([offset, length]);
+        pool.release(slot);
       },
-      written: () => undefined,
+      written: (offset, length) => { onDisk.push([offset, length]); },
       landed: () => undefined,
     });
     assert.equal(reached, data.length);
@@ -417,7 +385,7 @@ describe('receiveBody', function () {
     // 1 MiB slots, cut at the piece boundaries: 1+1+1+(5 bytes) per piece, then the tail.
     assert.deepEqual(writes.map(([, n]) => n), [1048576, 1048576, 1048576, 5, 1048576, 1048576, 1048576, 5, 1000]);
     assert.ok(writes.every(([offset, n]) => Math.floor(offset / piece) === Math.floor((offset + n - 1) / piece)));
-    assert.deepEqual(hashed, writes.map(([, n]) => n));
+    assert.deepEqual(onDisk, writes, 'each slot counts as on disk once written, in order');
     const slots = [pool.acquire(), pool.acquire(), pool.acquire(), pool.acquire()];
     assert.ok(slots.every((slot) => slot !== undefined), 'every slot is free again');
   });

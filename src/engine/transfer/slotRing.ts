@@ -25,7 +25,7 @@ const COUNTERS = 7;
 export const ENTRY = 4;
 /**
  * An idle worker is woken once this many slots wait for it (or the pool runs short, or a message comes):
- * each wake-up is a system call on both threads, and the worker then hashes them in one go.
+ * waking a sleeping thread cost the waker about 0.1 ms on this VM, and the worker then takes them in one go.
  */
 const WAKE_BATCH = 8;
 /**

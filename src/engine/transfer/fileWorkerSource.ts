@@ -16,9 +16,11 @@ export const DISK_GENERATION = 2;
 // The writes are synchronous calls from the slot's memory in this thread: through libuv's pool they cost
 // the event loop a hand-off and a completion per call (4096 per GiB), and the event loop is what sets the
 // pace. Each call is at most MAX_WRITE: a page-cache write's length sets the size of the folios it fills,
-// and on this VM 1 GiB in 1 MiB writes took 0.4 s of kernel time into memory freed moments before but
-// 1.2-1.9 s into memory free for a few seconds (the VM reports free memory to its host, and large folios
-// come from those blocks); 256 KiB writes took 0.45-0.6 s in either state, 64 KiB ones 1.05-1.15 s.
+// and on this VM large folios come from memory the VM has reported to its host as free, which costs far
+// more to fill (curl's 4-12 KiB writes never pay that). 1 GiB with one connection, 4 rounds each after 3 s
+// of idle memory: 16 KiB calls 1.72-2.16 s (kernel 1.21-1.76 s), 32 KiB 1.70-2.47 s, 64 KiB 2.22-2.56 s,
+// 256 KiB 2.38-2.65 s (kernel 2.13-2.34 s), 4 KiB 2.67-3.68 s (too many calls); without the idle time,
+// 16 KiB 1.86-2.30 s, 64 KiB 1.81-2.19 s, 256 KiB 2.33-2.93 s.
 // A write that fails (a full disk) marks its entry in the ring (FAILED_ENTRY, FAILED_ERRNO) before TAIL
 // passes it; nothing after it is written, since nothing after it can count as on disk.
 // Slots come through a ring in shared memory, not as messages: the transfer moves HEAD, the worker moves
@@ -34,7 +36,7 @@ const { parentPort, workerData, receiveMessageOnPort } = require('node:worker_th
 const fs = require('node:fs');
 const crypto = require('node:crypto');
 const { readFd, writeFd, pieceSize: ps, role, memory, slotSize, ring: ringMemory, control: controlMemory, disk } = workerData;
-const MAX_WRITE = 256 * 1024;
+const MAX_WRITE = 16 * 1024;
 const diskReach = new BigInt64Array(disk);
 const diskGeneration = new Int32Array(disk);
 const mem = Buffer.from(memory);

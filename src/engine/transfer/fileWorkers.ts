@@ -124,11 +124,14 @@ export class FileWorkers {
     return { sha256: whole.sha256 ?? '', pieces: pieces.pieces ?? [], pieceAlgorithm: this.pieceAlgorithm };
   }
 
-  /** Stops both workers; resolves once they have exited, so that no write of theirs is still to come. */
+  /**
+   * Stops both workers; resolves once they have exited, so that no write of theirs is still to come. Their
+   * slots go back to the pool only then: a slot reused while a worker still writes from it would corrupt the file.
+   */
   async dispose(): Promise<void> {
-    await Promise.all((['whole', 'store'] as const).map((role) => {
+    await Promise.all((['whole', 'store'] as const).map(async (role) => {
+      await this.workers[role].terminate();
       this.rings[role].stop();
-      return this.workers[role].terminate();
     }));
   }
 

@@ -67,12 +67,13 @@ export class DownloadQueue extends Disposable {
     this.startOrAnnounce(id);
   }
 
-  pause(id: string, reason = 'paused'): void {
+  /** `reason`: why, when it is not the person's own Pause (a generation running, a full disk). */
+  pause(id: string, reason?: string): void {
     const item = this.items.get(id);
     if (!item || item.state === 'paused' || item.state === 'failed') return;
     item.state = 'paused';
     item.pausedReason = reason;
-    item.controller?.abort(new DownloadError('aborted', reason));
+    item.controller?.abort(new DownloadError('aborted', reason ?? 'paused'));
     this.changedOrder(id);
     this.pump();
   }
@@ -107,7 +108,7 @@ export class DownloadQueue extends Disposable {
     this.pump();
   }
 
-  pauseAll(reason = 'paused'): void {
+  pauseAll(reason?: string): void {
     for (const item of this.items.values()) this.pause(item.id, reason);
   }
 

@@ -96,6 +96,8 @@ describe('AvailabilityEngine downloads', function () {
     await waitFor(e.onDidChangeModel, () => (e.getModelState('m')?.bytesOnDisk ?? 0) > 6 * PIECE);
     e.downloads.pause('m');
     await waitFor(e.onDidChangeModel, () => e.getModelState('m')?.state === 'paused');
+    // A person's own pause has no reason to show ("paused", not "paused · paused").
+    assert.equal(e.getModelState('m')?.pausedReason, undefined);
     await e.downloads.flush();
     await new Promise((r) => setTimeout(r, 100));
     const state = await readPartState(finalPath);

@@ -78,7 +78,12 @@ let writeFailed = false;
 function write(view, offset, entry) {
   if (writeFailed) return false;
   try {
-    for (let done = 0; done < view.length;) done += fs.writeSync(writeFd, view, done, Math.min(MAX_WRITE, view.length - done), offset + done);
+    for (let done = 0; done < view.length;) {
+      const n = fs.writeSync(writeFd, view, done, Math.min(MAX_WRITE, view.length - done), offset + done);
+      // A regular file never takes nothing without an error; if it did, going on would never end.
+      if (n <= 0) throw Object.assign(new Error('no bytes written'), { errno: -5 });
+      done += n;
+    }
     return true;
   } catch (e) {
     writeFailed = true;

@@ -29,6 +29,28 @@ export async function readPartState(finalPath: string): Promise<PartState | unde
   return s as PartState;
 }
 
+/** What a saved state must match to be resumed: the same source, piece size, size (when known) and sha256. */
+export interface ResumeKey {
+  readonly url: string;
+  readonly pieceSize: number;
+  readonly size?: number;
+  readonly sha256?: string;
+}
+
+/**
+ * The saved state of `finalPath`'s `.part` when it still describes this download and the `.part` exists;
+ * otherwise undefined, and a stale state goes with its `.part` (never resumed into the wrong file).
+ */
+export async function readResumableState(finalPath: string, key: ResumeKey): Promise<PartState | undefined> {
+  const state = await readPartState(finalPath);
+  if (!state) return undefined;
+  const matches = state.url === key.url && state.pieceSize === key.pieceSize &&
+    (key.size === undefined || state.size === key.size) && state.sha256 === key.sha256;
+  if (matches && (await fs.stat(partPath(finalPath)).then(() => true, () => false))) return state;
+  await removePartData(finalPath);
+  return undefined;
+}
+
 /** Room for a few saves of the largest state (16 MiB pieces of a 100 GB file: about 60 KB). */
 const RESERVE_BYTES = 256 * 1024;
 

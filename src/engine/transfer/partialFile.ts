@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { DownloadError, toDownloadError } from '../core/downloadError';
-import { clearRepairMarker, pieceMapFromState, readPartState, removePartData } from '../store/partState';
+import { clearRepairMarker, pieceMapFromState, readResumableState, removePartData } from '../store/partState';
 import { PieceMap } from '../store/pieceMap';
 import { partPath } from '../store/storeLayout';
 import { receiveBody } from './bodyReceiver';
@@ -13,7 +13,7 @@ import { RestartTransfer } from './retryBudget';
 import type { DownloadSettings, Logger } from './settings';
 import { SlotPool } from './slotPool';
 import type { SpeedLimiter } from './speedLimiter';
-import { allocatedBytes, ensureFreeSpace, fileExists, openForWrite, type TransferIo } from './transferIo';
+import { allocatedBytes, ensureFreeSpace, openForWrite, type TransferIo } from './transferIo';
 import { PartStateSaver } from './partStateSaver';
 
 export interface PartialFileOptions {
@@ -124,12 +124,9 @@ export class PartialFile {
   private async loadState(): Promise<void> {
     const { opts } = this;
     this.landed = new ByteRanges();
-    const state = await readPartState(opts.finalPath);
-    const usable = state && state.url === opts.url && state.pieceSize === this.pieceSize &&
-      (opts.expectedSize === undefined || state.size === opts.expectedSize) &&
-      state.sha256 === opts.expectedSha256 && (await fileExists(this.path));
+    const state = await readResumableState(opts.finalPath, { url: opts.url, pieceSize: this.pieceSize, size: opts.expectedSize, sha256: opts.expectedSha256 });
     const v = this.validators;
-    if (state && usable) {
+    if (state) {
       const map = pieceMapFromState(state);
       this.map = map;
       if (opts.damagedPieces) map.markMissing(opts.damagedPieces);
@@ -143,7 +140,6 @@ export class PartialFile {
       if (!v.rangeSupported) map.reset();
       opts.logger.info(`resuming ${path.basename(opts.finalPath)}: ${map.bytesComplete()} of ${map.size} bytes on disk`, opts.modelId);
     } else {
-      if (state) await removePartData(opts.finalPath);
       this.map = opts.expectedSize !== undefined ? new PieceMap(opts.expectedSize, this.pieceSize) : undefined;
       v.etag = undefined;
       v.lastModified = undefined;

@@ -24,10 +24,6 @@ export async function openForWrite(file: string): Promise<FileHandle> {
   }
 }
 
-export async function fileExists(file: string): Promise<boolean> {
-  return fs.stat(file).then(() => true, () => false);
-}
-
 /** Disk space a file already holds (pieces half-written before a full disk count too); 0 where unknown. */
 export async function allocatedBytes(file: string): Promise<number> {
   const s = await fs.stat(file).catch(() => undefined);

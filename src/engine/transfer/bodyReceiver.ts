@@ -49,9 +49,6 @@ export async function receiveBody(body: ResponseBody, start: number, end: number
 
 type PauseReason = 'slots' | 'limit';
 
-/** How often the bytes that landed are reported while a slot fills; a sealed slot always is. */
-const PROGRESS_MS = 50;
-
 class BodyReceiver implements ByteSink {
   private slot: number | undefined;
   private fill = 0;
@@ -61,8 +58,6 @@ class BodyReceiver implements ByteSink {
   private reached: number;
   private readonly paused = new Set<PauseReason>();
   private lastData = Date.now();
-  private lastProgress = 0;
-  private progressTimer: NodeJS.Timeout | undefined;
   private failure: unknown;
   /** A write failed: later writes may land, but nothing after the gap counts as on disk. */
   private writeFailed = false;
@@ -92,7 +87,6 @@ class BodyReceiver implements ByteSink {
       }
     } finally {
       clearInterval(watchdog);
-      if (this.progressTimer) this.reportLanded(Date.now());
       signal.removeEventListener('abort', onAbort);
       this.closed = true;
       this.body.destroy();
@@ -116,12 +110,8 @@ class BodyReceiver implements ByteSink {
   landed(n: number): boolean {
     this.fill += n;
     this.pos += n;
-    const now = Date.now();
-    this.lastData = now;
-    // Progress a few times a second is all anyone sees; per read (7,000 per GiB) it cost more than that.
-    // What a throttled read brought is reported a little later, also if nothing follows it.
-    if (now - this.lastProgress >= PROGRESS_MS) this.reportLanded(now);
-    else this.progressTimer ??= setTimeout(() => this.reportLanded(Date.now()), PROGRESS_MS);
+    this.lastData = Date.now();
+    this.target.landed(this.pos);
     if (this.fill === this.slotLimit()) {
       this.seal();
       if (this.pos >= this.end) {
@@ -139,13 +129,6 @@ class BodyReceiver implements ByteSink {
       this.target.limiter.take(n, this.target.signal).then(() => this.resumeFor('limit'), (err: unknown) => this.fail(err));
     }
     return this.paused.size === 0;
-  }
-
-  private reportLanded(now: number): void {
-    clearTimeout(this.progressTimer);
-    this.progressTimer = undefined;
-    this.lastProgress = now;
-    this.target.landed(this.pos);
   }
 
   /** Bytes the current slot may take: up to its end, the piece boundary (a slot never spans two pieces) or `end`. */

@@ -39,15 +39,16 @@ const precompiledCatalogSchema = {
 };
 
 /**
- * Replaces src/engine/transfer/hashWasmSource.ts (which reads hash-wasm's XXH64 build from node_modules)
- * with that text inlined: the hash workers eval it, and the packaged extension has no node_modules.
+ * Replaces src/engine/transfer/xxhashWasmFile.ts (which reads xxhash-wasm's wasm from node_modules) with
+ * the bytes inlined: the hash workers instantiate them, and the packaged extension has no node_modules.
  */
-const inlinedHashWasm = {
-  name: 'inlined-hash-wasm',
+const inlinedXxhashWasm = {
+  name: 'inlined-xxhash-wasm',
   setup(build) {
-    build.onLoad({ filter: /[\\/]transfer[\\/]hashWasmSource\.ts$/ }, async () => {
-      const source = await readFile(require.resolve('hash-wasm/dist/xxhash64.umd.min.js'), 'utf8');
-      return { contents: `export const XXHASH64_SOURCE = ${JSON.stringify(source)};`, loader: 'js' };
+    build.onLoad({ filter: /[\\/]transfer[\\/]xxhashWasmFile\.ts$/ }, async () => {
+      const file = path.join(path.dirname(require.resolve('xxhash-wasm')), '..', 'workerd', 'xxhash.wasm');
+      const base64 = (await readFile(file)).toString('base64');
+      return { contents: `export const XXHASH_WASM_FILE = Buffer.from(${JSON.stringify(base64)}, 'base64');`, loader: 'js' };
     });
   },
 };
@@ -63,7 +64,7 @@ const nodeBuild = {
   // got and its dependencies are ESM; import.meta.url is the only ESM-only construct they use.
   define: { 'import.meta.url': 'importMetaUrl' },
   banner: { js: "const importMetaUrl = require('url').pathToFileURL(__filename).href;" },
-  plugins: [precompiledCatalogSchema, inlinedHashWasm],
+  plugins: [precompiledCatalogSchema, inlinedXxhashWasm],
 };
 
 const cliBuild = { ...nodeBuild, entryPoints: { cli: 'src/cli.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node\n' + nodeBuild.banner.js } };

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { xxhash64 } from 'hash-wasm';
+import xxhash from 'xxhash-wasm';
 
 /** One injected misbehaviour; applies to the next `times` requests for its file (default 1). */
 export interface Fault {
@@ -63,9 +63,10 @@ export function sha256Of(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** The piece digests a download records (XXH64, computed here by hash-wasm's own API), in order. */
-export function pieceDigestsOf(data: Buffer, pieceSize: number): Promise<string[]> {
-  return Promise.all(Array.from({ length: Math.ceil(data.length / pieceSize) }, (_, i) => xxhash64(data.subarray(i * pieceSize, (i + 1) * pieceSize))));
+/** The piece digests a download records (XXH64, computed here by xxhash-wasm's own API, with its own memory), in order. */
+export async function pieceDigestsOf(data: Buffer, pieceSize: number): Promise<string[]> {
+  const { h64Raw } = await xxhash();
+  return Array.from({ length: Math.ceil(data.length / pieceSize) }, (_, i) => h64Raw(data.subarray(i * pieceSize, (i + 1) * pieceSize)).toString(16).padStart(16, '0'));
 }
 
 /**

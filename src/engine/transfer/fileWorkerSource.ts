@@ -39,7 +39,7 @@ const { readFd, writeFd, pieceSize: ps, role, memory, slotSize, ring: ringMemory
 const MAX_WRITE = 16 * 1024;
 const diskReach = new BigInt64Array(disk);
 const diskGeneration = new Int32Array(disk);
-const mem = Buffer.from(memory);
+const mem = Buffer.from(memory.buffer);
 const ring = new Float64Array(ringMemory);
 const control = new Int32Array(controlMemory);
 const capacity = ring.length / ${ENTRY};
@@ -136,6 +136,7 @@ function onData(slot, length, offset, gapSealed, entry) {
   if (!write(view, offset, entry)) return;
   const index = Math.floor(offset / ps);
   if (offset === index * ps) {
+    partial.get(index)?.hash.drop();
     partial.set(index, { hash: newPieceHash().update(view), next: offset + length });
     return;
   }
@@ -143,7 +144,8 @@ function onData(slot, length, offset, gapSealed, entry) {
   if (p && p.next === offset) {
     p.hash.update(view);
     p.next += length;
-  } else {
+  } else if (p) {
+    p.hash.drop();
     partial.delete(index);
   }
 }
@@ -151,12 +153,13 @@ function onPiece(index, end) {
   if (digests[index] !== undefined) return;
   const p = partial.get(index);
   partial.delete(index);
+  if (p && p.next !== end) p.hash.drop();
   if (p && p.next === end) {
-    digests[index] = p.hash.digest('hex');
+    digests[index] = p.hash.digest();
   } else {
     const h = newPieceHash();
     hashFromDisk(h, index * ps, end);
-    digests[index] = h.digest('hex');
+    digests[index] = h.digest();
   }
 }
 function advance(upTo) {
@@ -170,7 +173,6 @@ function fail(e) {
   failed = true;
   parentPort.postMessage({ type: 'error', message: String((e && e.message) || e) });
 }
-pieceHashReady.then(run, fail);
 function handle(m) {
   drain();
   if (m.type === 'piece') {
@@ -191,4 +193,5 @@ function handle(m) {
     parentPort.postMessage(reply);
   }
 }
+run();
 `;

@@ -51,7 +51,7 @@ export class FileWorkers {
         eval: true,
         workerData: {
           readFd: fds.read, writeFd: fds.write, pieceSize, role, memory: pool.memory, slotSize: pool.slotSize, ring: ring.memory, control: ring.control, disk: this.disk,
-          pieceHash: pieceHashWorkerData(role === 'store' ? pieceAlgorithm : 'sha256'),
+          pieceHash: pieceHashWorkerData(role === 'store' ? pieceAlgorithm : 'sha256', pool.slotCount * pool.slotSize),
         },
       });
     };

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { DownloadError } from '../core/downloadError';
 import type { PieceAlgorithm } from '../store/storeLayout';
-import { PIECE_ALGORITHM, PIECE_HASH_WORKER_PRELUDE, pieceHashWorkerData } from './pieceDigest';
+import { PIECE_ALGORITHM, PIECE_HASH_WORKER_PRELUDE, pieceHashMemory, pieceHashWorkerData } from './pieceDigest';
 
 export interface PieceHashOptions {
   readonly file: string;
@@ -37,7 +37,6 @@ const crypto = require('node:crypto');
 const { file, size, pieceSize, mode, pauseMs } = workerData;
 const PROGRESS_STEP = 8 * 1024 * 1024;
 const CHUNK = 2 * 1024 * 1024;
-pieceHashReady.then(run).catch((e) => parentPort.postMessage({ type: 'error', message: String((e && e.message) || e) }));
 function readChunk(fd, buf, offset, length) {
   return new Promise((resolve, reject) => fs.read(fd, buf, 0, length, offset, (err, n) => {
     if (err) reject(err);
@@ -79,7 +78,7 @@ async function run() {
       }
       if (offset % pieceSize === 0 || offset === size) {
         if (piece) {
-          pieces.push(piece.digest('hex'));
+          pieces.push(piece.digest());
           piece = offset < size ? newPieceHash() : undefined;
         }
         if (sleeper && offset < size) Atomics.wait(sleeper, 0, 0, pauseMs);
@@ -90,6 +89,7 @@ async function run() {
     fs.closeSync(fd);
   }
 }
+run().catch((e) => parentPort.postMessage({ type: 'error', message: String((e && e.message) || e) }));
 `;
 
 type WorkerReply =
@@ -114,7 +114,7 @@ export async function hashPieces(opts: PieceHashOptions): Promise<PieceHashResul
     const results = await Promise.all(modes.map((mode, k) => new Promise<Omit<PieceHashResult, 'pieceAlgorithm'>>((resolve, reject) => {
       const worker = new Worker(WORKER_SOURCE, {
         eval: true, workerData: { file: opts.file, size: opts.size, pieceSize: opts.pieceSize, mode, pauseMs: opts.pauseBetweenPiecesMs ?? 0,
-          pieceHash: pieceHashWorkerData(mode === 'pieces' ? pieceAlgorithm : 'sha256') },
+          pieceHash: pieceHashWorkerData(mode === 'pieces' ? pieceAlgorithm : 'sha256'), memory: mode === 'pieces' && pieceAlgorithm === 'xxh64' ? pieceHashMemory(0) : undefined },
       });
       workers.push(worker);
       worker.on('message', (m: WorkerReply) => {

@@ -1,3 +1,5 @@
+import { pieceHashMemory } from './pieceDigest';
+
 /**
  * Slot references held by another thread, which gives them back by moving a counter in shared memory
  * instead of sending a message: the pool reclaims them when it runs short, and waits on the counter.
@@ -15,7 +17,8 @@ export interface SlotHolder {
  * Nothing is allocated per chunk, and memory stays bounded whatever the file size.
  */
 export class SlotPool {
-  readonly memory: SharedArrayBuffer;
+  /** The slots, then the store worker's piece-hash area (at `slotCount * slotSize`). */
+  readonly memory: WebAssembly.Memory;
   private readonly view: Buffer;
   private readonly refs: Uint8Array;
   private readonly free: number[] = [];
@@ -25,8 +28,8 @@ export class SlotPool {
   private readonly watched = new Set<SlotHolder>();
 
   constructor(readonly slotCount: number, readonly slotSize: number) {
-    this.memory = new SharedArrayBuffer(slotCount * slotSize);
-    this.view = Buffer.from(this.memory);
+    this.memory = pieceHashMemory(slotCount * slotSize);
+    this.view = Buffer.from(this.memory.buffer);
     this.refs = new Uint8Array(slotCount);
     for (let i = 0; i < slotCount; i++) this.free.push(i);
   }

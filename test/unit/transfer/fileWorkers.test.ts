@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { SlotPool } from '../../../src/engine/transfer/slotPool';
 import { FileWorkers } from '../../../src/engine/transfer/fileWorkers';
+import { PIECE_HASH_SCRATCH_BYTES } from '../../../src/engine/transfer/pieceDigest';
 import { generateData, pieceDigestsOf } from '../../support/faultServer';
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -77,6 +78,23 @@ describe('FileWorkers', () => {
     assert.deepEqual(result.pieces, await pieceDigestsOf(data, piece));
     assert.equal(result.pieceAlgorithm, 'xxh64');
     await hasher.dispose();
+  });
+
+  it('hashes each piece in the slots where the bytes arrived, without copying them out', async () => {
+    const piece = 48 * 1024;
+    const data = generateData(4 * piece + 4097, 9);
+    const file = path.join(dir, 'f.part');
+    await writeFile(file, Buffer.alloc(0));
+    const pool = new SlotPool(8, 16 * 1024);
+    const workers = await workersFor(file, piece, pool);
+    await feed(workers, pool, data, 0, data.length);
+    for (let i = 0; i * piece < data.length; i++) workers.piece(i, Math.min(data.length, (i + 1) * piece));
+    const result = await workers.finish(data.length);
+    await workers.dispose();
+    assert.deepEqual(result.pieces, await pieceDigestsOf(data, piece));
+    // Bytes from outside the shared memory are copied to its scratch to be hashed; these never were.
+    const scratch = Buffer.from(pool.memory.buffer, pool.slotCount * pool.slotSize, PIECE_HASH_SCRATCH_BYTES);
+    assert.ok(scratch.every((b) => b === 0), 'the piece hash copied slots to its scratch');
   });
 
   it('after a start shared between connections, hashes the file from memory again, reading back only the gap', async () => {

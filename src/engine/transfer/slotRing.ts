@@ -30,7 +30,9 @@ export const ENTRY = 4;
 const WAKE_BATCH = 8;
 /**
  * Entries someone waits for (`done`) wake an idle worker after this long if fewer than WAKE_BATCH came: the
- * end of a body, a slow link. Waking it at once for each cost the transfer 45 ms of CPU per GiB.
+ * end of a body, a slow link. Waking it at once for each cost the transfer 45 ms of CPU per GiB. Until then
+ * they are settled as the transfer pushes the next ones, which needs no wake-up either way: a wait on TAIL
+ * for each, answered by the worker at each entry, cost the transfer about 25 ms per GiB and the worker as much.
  */
 const FLUSH_MS = 3;
 
@@ -52,9 +54,11 @@ export class SlotRing implements SlotHolder {
   private readonly waiting: { count: number; resolve: () => void; reject: (err: Error) => void }[] = [];
   /** Callers of `changed()`. */
   private readonly moved: (() => void)[] = [];
-  /** A wait on TAIL is under way (for `done()` or `changed()`). */
+  /** A wait on TAIL is under way (for `changed()`, or for `done()` once nothing was pushed for FLUSH_MS). */
   private watching = false;
   private flushTimer: NodeJS.Timeout | undefined;
+  /** Nothing was pushed for FLUSH_MS: only a wait on TAIL settles the callers of `done()` now. */
+  private flushed = false;
 
   constructor(private readonly pool: SlotPool) {
     this.memory = new SharedArrayBuffer(pool.slotCount * ENTRY * Float64Array.BYTES_PER_ELEMENT);
@@ -72,7 +76,10 @@ export class SlotRing implements SlotHolder {
     this.entries[at + 2] = offset;
     this.entries[at + 3] = gapSealed ? 1 : 0;
     Atomics.store(this.counters, HEAD, ++this.head);
-    if (this.head - Atomics.load(this.counters, TAIL) >= WAKE_BATCH) this.wakeWorker();
+    this.flushed = false;
+    const tail = Atomics.load(this.counters, TAIL);
+    this.settleDone(tail);
+    if (this.head - tail >= WAKE_BATCH) this.wakeWorker();
     return this.head;
   }
 
@@ -86,7 +93,7 @@ export class SlotRing implements SlotHolder {
     this.scheduleFlush();
     return new Promise<void>((resolve, reject) => {
       this.waiting.push({ count, resolve, reject });
-      this.watchTail();
+      if (this.flushed) this.watchTail();
     });
   }
 
@@ -111,7 +118,7 @@ export class SlotRing implements SlotHolder {
     void (async () => {
       let seen = Atomics.load(this.counters, TAIL);
       this.settleDone(seen);
-      while (!this.stopped && (this.waiting.length > 0 || this.moved.length > 0)) {
+      while (!this.stopped && (this.moved.length > 0 || (this.flushed && this.waiting.length > 0))) {
         Atomics.store(this.counters, TRANSFER_WAITS, 1);
         const wait = Atomics.waitAsync(this.counters, TAIL, seen);
         if (wait.async) await wait.value;
@@ -142,7 +149,13 @@ export class SlotRing implements SlotHolder {
 
   private scheduleFlush(): void {
     if (this.flushTimer) this.flushTimer.refresh();
-    else this.flushTimer = setTimeout(() => this.wakeWorker(), FLUSH_MS);
+    else {
+      this.flushTimer = setTimeout(() => {
+        this.flushed = true;
+        this.wakeWorker();
+        this.watchTail();
+      }, FLUSH_MS);
+    }
   }
 
   private wakeWorker(): void {

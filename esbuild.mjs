@@ -67,10 +67,14 @@ const nodeBuild = {
   plugins: [precompiledCatalogSchema, inlinedXxhashWasm],
 };
 
-const cliBuild = { ...nodeBuild, entryPoints: { cli: 'src/cli.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node\n' + nodeBuild.banner.js } };
-const builds = cliOnly ? [cliBuild] : [
+// The bin (dist/cli.js) is a small launcher that runs the CLI's bundle (dist/cli-main.js) from V8's code cache.
+const cliBuild = [
+  { ...nodeBuild, entryPoints: { 'cli-main': 'src/cli.ts' }, outdir: 'dist' },
+  { ...common, platform: 'node', target: 'node20', format: 'cjs', entryPoints: { cli: 'src/cliLauncher.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } },
+];
+const builds = cliOnly ? cliBuild : [
   { ...nodeBuild, entryPoints: { extension: 'src/extension.ts' }, outdir: 'dist' },
-  cliBuild,
+  ...cliBuild,
   {
     ...common,
     entryPoints: { webview: 'webview-ui/src/main.ts' },

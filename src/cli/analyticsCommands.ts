@@ -23,7 +23,7 @@ export function defaultAnalyticsDirs(env: NodeJS.ProcessEnv = process.env): stri
     .concat(path.join(home, '.local', 'share', 'code-server', EXTENSION_STORAGE));
 }
 
-/** sql.js's wasm sits next to dist/cli.js (esbuild copies it); run from sources (tests), it is in node_modules. */
+/** sql.js's wasm sits next to dist/cli-main.js (esbuild copies it); run from sources (tests), it is in node_modules. */
 function wasmPath(): string {
   const beside = path.join(__dirname, 'sql-wasm.wasm');
   return existsSync(beside) ? beside : path.join(__dirname, '..', '..', 'node_modules', 'sql.js', 'dist', 'sql-wasm.wasm');

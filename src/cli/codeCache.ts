@@ -21,14 +21,15 @@ export function defaultCodeCacheDir(): string {
 /**
  * Runs a CommonJS bundle as Node would, with V8's code cache: compiling the CLI's 580 KB bundle cost about
  * 40 ms before every download's first request (190 ms after spawn without the cache, 150 ms with it,
- * medians of 9). One cache file per bundle (its name, size and time) and Node version; V8 itself rejects
+ * medians of 9). One cache file per bundle (its path, size and time) and Node version; V8 itself rejects
  * a cache that does not fit, which is then rewritten. Nothing here may fail the command: a cache that
  * cannot be read or written only costs the compile.
  */
 export function runWithCodeCache(file: string, cacheDir: string): CachedRun {
   const source = fs.readFileSync(file, 'utf8');
   const stat = fs.statSync(file);
-  const prefix = `${path.basename(file)}-`;
+  // Per install: two installs run in turn must not keep replacing each other's cache.
+  const prefix = `${path.basename(file)}-${fnv1a(path.resolve(file))}-`;
   const cacheFile = path.join(cacheDir, `${prefix}${process.version}-${stat.size}-${Math.trunc(stat.mtimeMs)}.v8`);
   let cachedData: Buffer | undefined;
   try {
@@ -62,4 +63,11 @@ function saveCache(dir: string, file: string, prefix: string, data: Buffer): voi
   } catch {
     // Read-only or full home: the next run compiles again.
   }
+}
+
+/** A short hash of a path for a file name (FNV-1a, 32 bits). */
+function fnv1a(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return (hash >>> 0).toString(16).padStart(8, '0');
 }

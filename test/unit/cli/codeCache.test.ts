@@ -62,6 +62,16 @@ describe('the CLI launcher and its code cache', () => {
     assert.notEqual(await cacheFile(), old);
   });
 
+  it('keeps the cache of another install of the same bundle', async () => {
+    launch();
+    const other = path.join(dir, 'other');
+    await esbuild.build({ entryPoints: { cli: 'src/cliLauncher.ts' }, outdir: other, bundle: true, platform: 'node', format: 'cjs', logLevel: 'silent' });
+    await writeFile(path.join(other, 'cli-main.js'), 'process.exitCode = 0;\n');
+    const r = spawnSync(process.execPath, [path.join(other, 'cli.js')], { env: { ...process.env, XDG_CACHE_HOME: cacheHome } });
+    assert.equal(r.status, 0);
+    assert.equal((await readdir(cacheFolder())).length, 2);
+  });
+
   it('still runs the command when the cache cannot be written', async () => {
     // A file where the cache folder would go.
     await writeFile(path.join(dir, 'not-a-folder'), '');

@@ -46,10 +46,7 @@ export interface InstalledFile extends FileHashResult {
   readonly size: number;
 }
 
-/**
- * 16 slots of 1 MiB: room for every connection to read while earlier slots are written and hashed. For 1 GiB from
- * localhost 32 took no less CPU than 16 (4.2-4.7 against 3.9-4.3 CPU-s, two runs each) and 8 (3.8-4.1) no more.
- */
+/** 16 slots of 1 MiB: room for every connection to read while earlier slots are written and hashed (8, 32, 2 MiB: no better). */
 const SLOT_COUNT = 16;
 const SLOT_SIZE = 1024 * 1024;
 
@@ -70,6 +67,7 @@ export class PartialFile {
   private fh: FileHandle | undefined;
   /** Write and hash what lands, in order: a piece counts as on disk only after every earlier write of it. */
   private workers: FileWorkers | undefined;
+  private stateSaved: Promise<void> = Promise.resolve();
   private readonly stateSaver: PartStateSaver;
 
   constructor(private readonly opts: PartialFileOptions) {
@@ -117,8 +115,10 @@ export class PartialFile {
       // Pieces already on disk are hashed from the file while the missing ones download.
       this.workers.advance(this.map.contiguousEnd());
       for (const i of this.map.completeIndices()) this.workers.piece(i, this.map.end(i));
-      // Before the first byte: a disk that fills up early must not leave a .part without its state.
-      await this.saveState(true);
+      // Before the first byte lands (receive() waits): a disk that fills up early must not leave a .part
+      // without its state. The first request goes out meanwhile instead of after its fsyncs.
+      this.stateSaved = this.saveState(true);
+      this.stateSaved.catch(() => undefined);
     }
   }
 
@@ -179,6 +179,7 @@ export class PartialFile {
    * complete once every byte of it was written in this attempt (by this body or others).
    */
   async receive(body: ResponseBody, start: number, stop: number, signal: AbortSignal): Promise<number> {
+    await this.stateSaved;
     const map = this.requireMap();
     let inMemory = start;
     let onDisk = start;

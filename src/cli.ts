@@ -4,7 +4,7 @@ import { listModels, printList, runDownload, stderrLogger, unknownIds } from './
 import { cliCredentials } from './cli/credentials';
 import { runRemove, runRepair, runVerify } from './cli/integrityCommands';
 import { ProgressPrinter } from './cli/progressPrinter';
-import { AvailabilityEngine, hfEndpoint, selectLocations } from './engine';
+import { AvailabilityEngine, hfEndpoint, prestartFileWorkers, selectLocations } from './engine';
 import { runImport } from './cli/importCommand';
 import { runRollback, runUpdate, runUpdates } from './cli/updateCommands';
 
@@ -26,6 +26,8 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  // Their start takes longer than the catalogs, the store scan and the lock; it is done by the first bytes.
+  if (opts.command === 'download' || opts.command === 'repair' || opts.command === 'update') prestartFileWorkers();
   const catalog = await loadCliCatalog(opts.catalogs, opts.builtin);
   for (const w of catalog.warnings) process.stderr.write(`warning: ${w}\n`);
   for (const e of catalog.errors) process.stderr.write(`catalog error: ${e}\n`);

@@ -22,6 +22,7 @@ export { throttled } from './core/throttle';
 export { Disposable, toDisposable } from './core/lifecycle';
 export type { IDisposable } from './core/lifecycle';
 export { HubSizes } from './transfer/hubSizes';
+export { prestartFileWorkers } from './transfer/fileWorkers';
 export { PRELOAD_MIN_USES, availabilityOf, buildAnalyticsSnapshot } from './usage/analytics/analyticsSnapshot';
 export type { ModelFacts } from './usage/analytics/analyticsSnapshot';
 export { AnalyticsStore } from './usage/analytics/analyticsStore';

@@ -31,11 +31,22 @@ export const DISK_GENERATION = 2;
 // The 'whole' hash must see bytes in order. A slot ahead of its cursor whose gap is already sealed in other
 // slots (marked by the transfer) waits until the disk holds that gap, reads it back and goes on from memory:
 // dropping such slots left the hash behind for good, reading the whole file back after one shared start.
-export const FILE_WORKER_SOURCE = `${PIECE_HASH_WORKER_PRELUDE}
+// A worker started ahead of its file (prestartFileWorkers) waits for its job, posted to it, on 'wake'.
+export const FILE_WORKER_SOURCE = `
 const { parentPort, workerData, receiveMessageOnPort } = require('node:worker_threads');
 const fs = require('node:fs');
 const crypto = require('node:crypto');
-const { readFd, writeFd, pieceSize: ps, role, memory, slotSize, ring: ringMemory, control: controlMemory, disk } = workerData;
+function awaitJob(wake) {
+  for (;;) {
+    const m = receiveMessageOnPort(parentPort);
+    if (m) return m.message;
+    Atomics.wait(wake, 0, 0);
+  }
+}
+const job = workerData.job ?? awaitJob(new Int32Array(workerData.wake));
+const pieceHashJob = job;
+${PIECE_HASH_WORKER_PRELUDE}
+const { readFd, writeFd, pieceSize: ps, role, memory, slotSize, ring: ringMemory, control: controlMemory, disk } = job;
 const MAX_WRITE = 16 * 1024;
 const diskReach = new BigInt64Array(disk);
 const diskGeneration = new Int32Array(disk);

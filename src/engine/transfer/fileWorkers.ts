@@ -45,17 +45,11 @@ export class FileWorkers {
   /** `fds`: the file open for reading and for writing (may be one descriptor); the caller closes them after `dispose()` or `finish()`. */
   constructor(fds: { readonly read: number; readonly write: number }, private readonly pieceSize: number, pool: SlotPool, private readonly pieceAlgorithm: PieceAlgorithm = PIECE_ALGORITHM) {
     this.rings = { whole: new SlotRing(pool), store: new SlotRing(pool) };
-    const start = (role: Role): Worker => {
-      const ring = this.rings[role];
-      return new Worker(FILE_WORKER_SOURCE, {
-        eval: true,
-        workerData: {
-          readFd: fds.read, writeFd: fds.write, pieceSize, role, memory: pool.memory, slotSize: pool.slotSize, ring: ring.memory, control: ring.control, disk: this.disk,
-          pieceHash: pieceHashWorkerData(role === 'store' ? pieceAlgorithm : 'sha256', pool.slotCount * pool.slotSize),
-        },
-      });
-    };
-    this.workers = { whole: start('whole'), store: start('store') };
+    const job = (role: Role): object => ({
+      readFd: fds.read, writeFd: fds.write, pieceSize, role, memory: pool.memory, slotSize: pool.slotSize, ring: this.rings[role].memory, control: this.rings[role].control, disk: this.disk,
+      pieceHash: pieceHashWorkerData(role === 'store' ? pieceAlgorithm : 'sha256', pool.slotCount * pool.slotSize),
+    });
+    this.workers = takeSpare(job) ?? { whole: new Worker(FILE_WORKER_SOURCE, { eval: true, workerData: { job: job('whole') } }), store: new Worker(FILE_WORKER_SOURCE, { eval: true, workerData: { job: job('store') } }) };
     const result = (role: Role): Promise<WorkerReply & { type: 'done' }> => new Promise((resolve, reject) => {
       const worker = this.workers[role];
       const fail = (err: Error): void => {
@@ -140,4 +134,40 @@ export class FileWorkers {
     this.workers[role].postMessage(message);
     this.rings[role].signal();
   }
+}
+
+/** A pair started ahead of the file that takes it, waiting for its jobs on `wake`. */
+let spare: { readonly workers: Record<Role, Worker>; readonly wake: Int32Array } | undefined;
+
+/**
+ * Starts the next file's two workers now: starting a worker thread took 40-80 ms here, and when it began
+ * with the transfer the first bytes filled every slot before a worker could take one. For a surface that
+ * knows a download comes (the CLI's download command); unused, they keep nothing alive and nothing open.
+ * False when a pair started ahead still waits.
+ */
+export function prestartFileWorkers(): boolean {
+  if (spare) return false;
+  const wake = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+  const start = (): Worker => {
+    const worker = new Worker(FILE_WORKER_SOURCE, { eval: true, workerData: { wake: wake.buffer } });
+    worker.unref();
+    // One that failed to start is not handed out.
+    worker.once('exit', () => { if (spare?.workers.whole === worker || spare?.workers.store === worker) spare = undefined; });
+    return worker;
+  };
+  spare = { workers: { whole: start(), store: start() }, wake };
+  return true;
+}
+
+function takeSpare(job: (role: Role) => object): Record<Role, Worker> | undefined {
+  const taken = spare;
+  spare = undefined;
+  if (!taken) return undefined;
+  for (const role of ['whole', 'store'] as const) {
+    taken.workers[role].ref();
+    taken.workers[role].postMessage(job(role));
+  }
+  Atomics.store(taken.wake, 0, 1);
+  Atomics.notify(taken.wake, 0);
+  return taken.workers;
 }

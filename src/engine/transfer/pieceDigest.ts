@@ -20,14 +20,14 @@ const PAGE = 64 * 1024;
 
 /**
  * Shared memory for `bytes` of the caller's, followed by the piece-hash area (at offset `bytes`). The hash
- * workers get it as `workerData.memory`; a view on it is hashed where it is, any other view through scratch.
+ * workers get it as `memory` in their data; a view on it is hashed where it is, any other view through scratch.
  */
 export function pieceHashMemory(bytes: number): WebAssembly.Memory {
   const pages = Math.ceil((bytes + PIECE_HASH_AREA_BYTES) / PAGE);
   return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
 }
 
-/** What a hash worker needs to compute piece digests: pass as `workerData.pieceHash`, with `workerData.memory`. */
+/** What a hash worker needs to compute piece digests: pass as `pieceHash` in its data, with `memory`. */
 export interface PieceHashWorkerData {
   readonly algorithm: PieceAlgorithm;
   readonly wasm?: Uint8Array;
@@ -42,17 +42,18 @@ export function pieceHashWorkerData(algorithm: PieceAlgorithm, area = 0): PieceH
 /**
  * Worker source that defines `newPieceHash()`: `update(view)` returning itself, `digest()` (hex) and
  * `drop()` for a hash given up. XXH64 keeps each piece's state in the shared memory's hash area, so many
- * pieces can be in progress at once with one wasm instance.
+ * pieces can be in progress at once with one wasm instance. Reads `pieceHashJob`: the worker's data, with
+ * `pieceHash` and `memory`, to be defined before it.
  */
 export const PIECE_HASH_WORKER_PRELUDE = `
-const pieceHashData = require('node:worker_threads').workerData.pieceHash;
+const pieceHashData = pieceHashJob.pieceHash;
 const XXH_STATE = ${STATE_BYTES};
 const XXH_SCRATCH = ${PIECE_HASH_SCRATCH_BYTES};
 const xxhStates = [];
 let xxh;
 let xxhHeap;
 if (pieceHashData.algorithm === 'xxh64') {
-  const memory = require('node:worker_threads').workerData.memory;
+  const memory = pieceHashJob.memory;
   xxh = new WebAssembly.Instance(new WebAssembly.Module(pieceHashData.wasm), { js: { mem: memory } }).exports;
   xxhHeap = Buffer.from(memory.buffer);
   for (let i = ${STATE_COUNT} - 1; i >= 0; i--) xxhStates.push(pieceHashData.area + XXH_SCRATCH + i * XXH_STATE);

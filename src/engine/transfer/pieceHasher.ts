@@ -30,8 +30,10 @@ export interface PieceHashResult {
 // A source string run with eval, like fileWorkerSource's, so it works the same from tsx tests and the esbuild bundle.
 // Double-buffered: the next chunk is read on libuv's thread pool while this thread hashes the last one, so
 // a pass takes about as long as the hashing alone rather than reading plus hashing.
-const WORKER_SOURCE = `${PIECE_HASH_WORKER_PRELUDE}
+const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
+const pieceHashJob = workerData;
+${PIECE_HASH_WORKER_PRELUDE}
 const fs = require('node:fs');
 const crypto = require('node:crypto');
 const { file, size, pieceSize, mode, pauseMs } = workerData;

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, open, readFile, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { SlotPool } from '../../../src/engine/transfer/slotPool';
-import { FileWorkers } from '../../../src/engine/transfer/fileWorkers';
+import { FileWorkers, prestartFileWorkers } from '../../../src/engine/transfer/fileWorkers';
 import { PIECE_HASH_SCRATCH_BYTES } from '../../../src/engine/transfer/pieceDigest';
 import { generateData, pieceDigestsOf } from '../../support/faultServer';
 
@@ -95,6 +95,34 @@ describe('FileWorkers', () => {
     // Bytes from outside the shared memory are copied to its scratch to be hashed; these never were.
     const scratch = Buffer.from(pool.memory.buffer, pool.slotCount * pool.slotSize, PIECE_HASH_SCRATCH_BYTES);
     assert.ok(scratch.every((b) => b === 0), 'the piece hash copied slots to its scratch');
+  });
+
+  it('takes a pair started ahead (prestartFileWorkers), which then writes and hashes as one started for the file', async () => {
+    prestartFileWorkers();
+    assert.equal(prestartFileWorkers(), false, 'a pair started ahead waits');
+    const piece = 64 * 1024;
+    const data = generateData(3 * piece + 777, 13);
+    const file = path.join(dir, 'f.part');
+    await writeFile(file, Buffer.alloc(0));
+    const pool = new SlotPool(8, 16 * 1024);
+    // Before the pair is up: the jobs wait for it.
+    const workers = await workersFor(file, piece, pool);
+    assert.equal(prestartFileWorkers(), true, 'the file took the pair that waited');
+    await feed(workers, pool, data, 0, data.length);
+    for (let i = 0; i * piece < data.length; i++) workers.piece(i, Math.min(data.length, (i + 1) * piece));
+    const result = await workers.finish(data.length);
+    await workers.dispose();
+    assert.ok((await readFile(file)).equals(data));
+    assert.equal(result.sha256, sha(data));
+    assert.deepEqual(result.pieces, await pieceDigestsOf(data, piece));
+  });
+
+  it('an unused pair started ahead keeps no process alive', () => {
+    const started = Date.now();
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', "require('./src/engine/transfer/fileWorkers').prestartFileWorkers(); console.log('started')"], { encoding: 'utf8', timeout: 15_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'started');
+    assert.ok(Date.now() - started < 15_000);
   });
 
   it('after a start shared between connections, hashes the file from memory again, reading back only the gap', async () => {

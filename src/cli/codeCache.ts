@@ -13,9 +13,9 @@ export interface CachedRun {
 
 type ModuleBody = (exports: object, require: NodeJS.Require, module: { exports: object }, filename: string, dirname: string) => void;
 
-/** Per user, as other tools' caches: $XDG_CACHE_HOME or ~/.cache. */
+/** Per user, as other tools' caches ($XDG_CACHE_HOME or ~/.cache), beside the default store, not in it. */
 export function defaultCodeCacheDir(): string {
-  return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'model-availability');
+  return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'model-availability-cli');
 }
 
 /**

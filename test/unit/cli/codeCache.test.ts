@@ -27,7 +27,7 @@ describe('the CLI launcher and its code cache', () => {
     const r = spawnSync(process.execPath, [path.join(dir, 'cli.js'), 'download', 'x'], { env: { ...process.env, XDG_CACHE_HOME: cacheDir }, encoding: 'utf8' });
     return { code: r.status, out: JSON.parse(r.stdout) as unknown };
   };
-  const cacheFolder = (): string => path.join(cacheHome, 'model-availability');
+  const cacheFolder = (): string => path.join(cacheHome, 'model-availability-cli');
   const cacheFile = async (): Promise<string> => {
     const names = await readdir(cacheFolder());
     assert.equal(names.length, 1, `one cache file, found ${names.join(', ')}`);

@@ -5,7 +5,7 @@ import { mkdtemp, open, readFile, rm, writeFile, type FileHandle } from 'node:fs
 import os from 'node:os';
 import path from 'node:path';
 import { SlotPool } from '../../../src/engine/transfer/slotPool';
-import { FileWorkers, prestartFileWorkers } from '../../../src/engine/transfer/fileWorkers';
+import { FileWorkers, prestartFileWorkers, type FileHashResult } from '../../../src/engine/transfer/fileWorkers';
 import { PIECE_HASH_SCRATCH_BYTES } from '../../../src/engine/transfer/pieceDigest';
 import { generateData, pieceDigestsOf } from '../../support/faultServer';
 
@@ -55,6 +55,23 @@ describe('FileWorkers', () => {
     return Promise.all(writes);
   }
 
+  /** An empty partial file, a pool of eight 16 KiB slots and the file's workers. */
+  async function newFile(piece: number): Promise<{ file: string; pool: SlotPool; workers: FileWorkers }> {
+    const file = path.join(dir, 'f.part');
+    await writeFile(file, Buffer.alloc(0));
+    const pool = new SlotPool(8, 16 * 1024);
+    return { file, pool, workers: await workersFor(file, piece, pool) };
+  }
+
+  /** All of `data` through the slots in order, each piece marked complete, then the result; the workers are disposed of. */
+  async function landWhole(workers: FileWorkers, pool: SlotPool, data: Buffer, piece: number): Promise<FileHashResult> {
+    await feed(workers, pool, data, 0, data.length);
+    for (let i = 0; i * piece < data.length; i++) workers.piece(i, Math.min(data.length, (i + 1) * piece));
+    const result = await workers.finish(data.length);
+    await workers.dispose();
+    return result;
+  }
+
   it('writes each slot to the file, and hashes from memory and from disk: the file, and each piece', async () => {
     const piece = 64 * 1024;
     const data = generateData(5 * piece + 100, 3);
@@ -83,14 +100,8 @@ describe('FileWorkers', () => {
   it('hashes each piece in the slots where the bytes arrived, without copying them out', async () => {
     const piece = 48 * 1024;
     const data = generateData(4 * piece + 4097, 9);
-    const file = path.join(dir, 'f.part');
-    await writeFile(file, Buffer.alloc(0));
-    const pool = new SlotPool(8, 16 * 1024);
-    const workers = await workersFor(file, piece, pool);
-    await feed(workers, pool, data, 0, data.length);
-    for (let i = 0; i * piece < data.length; i++) workers.piece(i, Math.min(data.length, (i + 1) * piece));
-    const result = await workers.finish(data.length);
-    await workers.dispose();
+    const { pool, workers } = await newFile(piece);
+    const result = await landWhole(workers, pool, data, piece);
     assert.deepEqual(result.pieces, await pieceDigestsOf(data, piece));
     // Bytes from outside the shared memory are copied to its scratch to be hashed; these never were.
     const scratch = Buffer.from(pool.memory.buffer, pool.slotCount * pool.slotSize, PIECE_HASH_SCRATCH_BYTES);
@@ -102,16 +113,10 @@ describe('FileWorkers', () => {
     assert.equal(prestartFileWorkers(), false, 'a pair started ahead waits');
     const piece = 64 * 1024;
     const data = generateData(3 * piece + 777, 13);
-    const file = path.join(dir, 'f.part');
-    await writeFile(file, Buffer.alloc(0));
-    const pool = new SlotPool(8, 16 * 1024);
     // Before the pair is up: the jobs wait for it.
-    const workers = await workersFor(file, piece, pool);
+    const { file, pool, workers } = await newFile(piece);
     assert.equal(prestartFileWorkers(), true, 'the file took the pair that waited');
-    await feed(workers, pool, data, 0, data.length);
-    for (let i = 0; i * piece < data.length; i++) workers.piece(i, Math.min(data.length, (i + 1) * piece));
-    const result = await workers.finish(data.length);
-    await workers.dispose();
+    const result = await landWhole(workers, pool, data, piece);
     assert.ok((await readFile(file)).equals(data));
     assert.equal(result.sha256, sha(data));
     assert.deepEqual(result.pieces, await pieceDigestsOf(data, piece));

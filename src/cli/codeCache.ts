@@ -5,8 +5,6 @@ import * as path from 'node:path';
 import * as vm from 'node:vm';
 
 export interface CachedRun {
-  /** V8 took its compiled code from the cache instead of compiling the bundle. */
-  readonly cacheUsed: boolean;
   /** Writes the cache (when it was missing or rejected) from what this run compiled: call at exit. */
   save(): void;
 }
@@ -43,7 +41,6 @@ export function runWithCodeCache(file: string, cacheDir: string): CachedRun {
   const module = { exports: {} };
   body.call(module.exports, module.exports, createRequire(file), module, file, path.dirname(file));
   return {
-    cacheUsed,
     save: () => {
       if (!cacheUsed) saveCache(cacheDir, cacheFile, prefix, script.createCachedData());
     },

@@ -49,7 +49,8 @@ export class FileWorkers {
       readFd: fds.read, writeFd: fds.write, pieceSize, role, memory: pool.memory, slotSize: pool.slotSize, ring: this.rings[role].memory, control: this.rings[role].control, disk: this.disk,
       pieceHash: pieceHashWorkerData(role === 'store' ? pieceAlgorithm : 'sha256', pool.slotCount * pool.slotSize),
     });
-    this.workers = takeSpare(job) ?? { whole: new Worker(FILE_WORKER_SOURCE, { eval: true, workerData: { job: job('whole') } }), store: new Worker(FILE_WORKER_SOURCE, { eval: true, workerData: { job: job('store') } }) };
+    const start = (role: Role): Worker => new Worker(FILE_WORKER_SOURCE, { eval: true, workerData: { job: job(role) } });
+    this.workers = takeSpare(job) ?? { whole: start('whole'), store: start('store') };
     const result = (role: Role): Promise<WorkerReply & { type: 'done' }> => new Promise((resolve, reject) => {
       const worker = this.workers[role];
       const fail = (err: Error): void => {

@@ -31,7 +31,7 @@ export function pieceHashMemory(bytes: number): WebAssembly.Memory {
 export interface PieceHashWorkerData {
   readonly algorithm: PieceAlgorithm;
   readonly wasm?: Uint8Array;
-  /** The piece-hash area's offset in `workerData.memory`. */
+  /** The piece-hash area's offset in the worker's `memory`. */
   readonly area: number;
 }
 

@@ -43,7 +43,9 @@ describe('The API other extensions use (requestModel and leases)', function () {
     // One connection, so the server's per-connection cap is the download's rate (with several, the
     // engine splits even one piece between them).
     await vscode.workspace.getConfiguration('modelAvailability').update('download.connections', 1, vscode.ConfigurationTarget.Global);
-    const big = files.addFile('api-big.gguf', generateData(8 * MiB, 22));
+    // 12 s at 1 MiB/s: the first estimate (2 s after the bytes begin) is then about 10 s, which whole seconds
+    // round by at most 5 %.
+    const big = files.addFile('api-big.gguf', generateData(12 * MiB, 22));
     const mock = files.addFile('api-mock.gguf', generateData(2 * MiB, 23));
     const slow = files.addFile('api-slow.gguf', generateData(8 * MiB, 24));
     const entry = (id: string, f: { name: string; sha256: string; data: Buffer }, extra: object) => ({
@@ -95,7 +97,7 @@ describe('The API other extensions use (requestModel and leases)', function () {
       assert.equal(lease.mode, 'alternative');
       assert.equal(lease.modelId, 'api-small');
       assert.equal(lease.requestedId, 'api-big');
-      // explicit alternative 35 + family 20 + format 15 + quantization 10 + size 10 × 0.25 MiB / 8 MiB.
+      // explicit alternative 35 + family 20 + format 15 + quantization 10 + size 10 × 0.25 MiB / 12 MiB.
       assert.equal(lease.compatibility, 80);
       assert.equal(lease.qualityDelta, -0.2);
       assert.equal(lease.upgrade?.modelId, 'api-big');
@@ -105,7 +107,7 @@ describe('The API other extensions use (requestModel and leases)', function () {
   });
 
   it('queues: resolves when the download finishes, and its first wait estimate is within 15% of the actual wait', async () => {
-    // api-big's download was started by the alternative request above, at 1 MiB/s: about 8 s.
+    // api-big's download was started by the alternative request above, at 1 MiB/s: about 12 s.
     let first: { eta: number; at: number } | undefined;
     const lease = await a.requestModel('api-big', {
       fallback: 'queue',

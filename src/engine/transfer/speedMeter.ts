@@ -1,30 +1,49 @@
-/** Smoothed transfer speed: an exponentially weighted average over samples at least WINDOW_MS apart. */
+type Reading = { readonly t: number; readonly bytes: number };
+
+/**
+ * Transfer speed over the last few seconds: the bytes moved across a sliding window, measured from half a
+ * second after the bytes began to move. The first bytes of a transfer come in a burst (a server catching
+ * up with its schedule, buffers filling), and a speed taken across it made every early estimate short; a
+ * stall or a burst later on moves the speed only by its share of the window.
+ */
 export class SpeedMeter {
-  private static readonly WINDOW_MS = 500;
-  private static readonly ALPHA = 0.3;
-  private lastBytes: number | undefined;
-  private lastTime = 0;
-  private smoothed = 0;
+  private static readonly WARM_UP_MS = 500;
+  /** Less time than this between the first point and the latest reading says nothing yet about the speed. */
+  private static readonly MIN_SPAN_MS = 1_500;
+  private static readonly WINDOW_MS = 5_000;
+  /** Readings closer together than this are not kept as window points, only as the latest reading. */
+  private static readonly POINT_MS = 250;
+  private first: Reading | undefined;
+  private movingSince: number | undefined;
+  private points: Reading[] = [];
+  private latest: Reading | undefined;
 
   constructor(private readonly now: () => number = Date.now) {}
 
   sample(bytesDone: number): void {
-    const t = this.now();
-    if (this.lastBytes === undefined || bytesDone < this.lastBytes) {
-      this.lastBytes = bytesDone;
-      this.lastTime = t;
+    const reading = { t: this.now(), bytes: bytesDone };
+    // Fewer bytes than before: the transfer started over, and what came before describes another one.
+    if (!this.first || (this.latest && bytesDone < this.latest.bytes)) {
+      this.first = reading;
+      this.movingSince = undefined;
+      this.points = [];
+    }
+    this.latest = reading;
+    if (this.movingSince === undefined) {
+      if (bytesDone > this.first.bytes) this.movingSince = reading.t;
       return;
     }
-    const dt = t - this.lastTime;
-    if (dt < SpeedMeter.WINDOW_MS) return;
-    const rate = ((bytesDone - this.lastBytes) / dt) * 1000;
-    this.smoothed = this.smoothed === 0 ? rate : SpeedMeter.ALPHA * rate + (1 - SpeedMeter.ALPHA) * this.smoothed;
-    this.lastBytes = bytesDone;
-    this.lastTime = t;
+    if (reading.t - this.movingSince < SpeedMeter.WARM_UP_MS) return;
+    const last = this.points.at(-1);
+    if (!last || reading.t - last.t >= SpeedMeter.POINT_MS) this.points.push(reading);
+    while (this.points.length > 2 && reading.t - this.points[1].t >= SpeedMeter.WINDOW_MS) this.points.shift();
   }
 
-  /** Bytes per second. */
+  /** Bytes per second; 0 until the meter has 1.5 s of readings past the warm-up. */
   get speed(): number {
-    return this.smoothed;
+    const start = this.points[0];
+    const latest = this.latest;
+    if (!start || !latest || latest.t - start.t < SpeedMeter.MIN_SPAN_MS) return 0;
+    return ((latest.bytes - start.bytes) / (latest.t - start.t)) * 1000;
   }
 }

@@ -91,7 +91,7 @@ describe('ModelRequests: leases and fallback strategies', () => {
   });
 
   it('queues: resolves when the download is verified, reporting wait estimates', async () => {
-    // About a second at 4 connections: long enough for a measured speed.
+    // About 4 s: the speed, and so an estimate, is known 2 s after the bytes begin.
     server.bytesPerSecondPerConnection = 128 * KiB;
     const estimates: number[] = [];
     const lease = await requests.requestModel('big', { fallback: 'queue', onWaitEstimate: (s) => estimates.push(s) });

@@ -12,12 +12,17 @@ function feed(meter: SpeedMeter, clock: { t: number }, from: { bytes: number }, 
   }
 }
 
+/** A meter on a test clock at 0, with its first reading (0 bytes) taken. */
+function started(): { meter: SpeedMeter; clock: { t: number }; done: { bytes: number } } {
+  const clock = { t: 0 };
+  const meter = new SpeedMeter(() => clock.t);
+  meter.sample(0);
+  return { meter, clock, done: { bytes: 0 } };
+}
+
 describe('SpeedMeter', () => {
   it('says nothing until it has 1.5 s of readings past the first half second of moving bytes', () => {
-    const clock = { t: 0 };
-    const meter = new SpeedMeter(() => clock.t);
-    const done = { bytes: 0 };
-    meter.sample(0);
+    const { meter, clock, done } = started();
     clock.t += 300; // waiting for the first byte: no part of the warm-up
     meter.sample(0);
     feed(meter, clock, done, 1_900, MiB);
@@ -41,10 +46,7 @@ describe('SpeedMeter', () => {
   });
 
   it('lets a stall and the burst after it move the speed only by their share of the window', () => {
-    const clock = { t: 0 };
-    const meter = new SpeedMeter(() => clock.t);
-    const done = { bytes: 0 };
-    meter.sample(0);
+    const { meter, clock, done } = started();
     feed(meter, clock, done, 3_000, MiB);
     clock.t += 400;
     meter.sample(done.bytes);
@@ -58,10 +60,7 @@ describe('SpeedMeter', () => {
   });
 
   it('follows a change of speed within its window, and forgets what came before', () => {
-    const clock = { t: 0 };
-    const meter = new SpeedMeter(() => clock.t);
-    const done = { bytes: 0 };
-    meter.sample(0);
+    const { meter, clock, done } = started();
     feed(meter, clock, done, 10_000, 4 * MiB);
     assert.ok(Math.abs(meter.speed - 4 * MiB) / MiB < 0.01);
     feed(meter, clock, done, 2_500, MiB);
@@ -72,10 +71,7 @@ describe('SpeedMeter', () => {
   });
 
   it('starts over when the bytes done go down (the transfer restarted)', () => {
-    const clock = { t: 0 };
-    const meter = new SpeedMeter(() => clock.t);
-    const done = { bytes: 0 };
-    meter.sample(0);
+    const { meter, clock, done } = started();
     feed(meter, clock, done, 2_000, 4 * MiB);
     done.bytes = 0;
     meter.sample(0);

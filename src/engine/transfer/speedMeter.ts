@@ -13,7 +13,8 @@ export class SpeedMeter {
   private static readonly WINDOW_MS = 5_000;
   /** Readings closer together than this are not kept as window points, only as the latest reading. */
   private static readonly POINT_MS = 250;
-  private first: Reading | undefined;
+  /** Bytes done at the transfer's first reading: the bytes move once a reading has more. */
+  private startBytes: number | undefined;
   private movingSince: number | undefined;
   private points: Reading[] = [];
   private latest: Reading | undefined;
@@ -23,14 +24,14 @@ export class SpeedMeter {
   sample(bytesDone: number): void {
     const reading = { t: this.now(), bytes: bytesDone };
     // Fewer bytes than before: the transfer started over, and what came before describes another one.
-    if (!this.first || (this.latest && bytesDone < this.latest.bytes)) {
-      this.first = reading;
+    if (this.startBytes === undefined || (this.latest && bytesDone < this.latest.bytes)) {
+      this.startBytes = bytesDone;
       this.movingSince = undefined;
       this.points = [];
     }
     this.latest = reading;
     if (this.movingSince === undefined) {
-      if (bytesDone > this.first.bytes) this.movingSince = reading.t;
+      if (bytesDone > this.startBytes) this.movingSince = reading.t;
       return;
     }
     if (reading.t - this.movingSince < SpeedMeter.WARM_UP_MS) return;

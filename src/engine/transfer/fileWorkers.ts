@@ -152,8 +152,10 @@ export function prestartFileWorkers(): boolean {
   const start = (): Worker => {
     const worker = new Worker(FILE_WORKER_SOURCE, { eval: true, workerData: { wake: wake.buffer } });
     worker.unref();
-    // One that failed to start is not handed out.
-    worker.once('exit', () => { if (spare?.workers.whole === worker || spare?.workers.store === worker) spare = undefined; });
+    // One that failed to start is not handed out; its error, unheard until a file takes it, must not throw.
+    const drop = (): void => { if (spare?.workers.whole === worker || spare?.workers.store === worker) spare = undefined; };
+    worker.once('error', drop);
+    worker.once('exit', drop);
     return worker;
   };
   spare = { workers: { whole: start(), store: start() }, wake };

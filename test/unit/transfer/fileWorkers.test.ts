@@ -123,11 +123,10 @@ describe('FileWorkers', () => {
   });
 
   it('an unused pair started ahead keeps no process alive', () => {
-    const started = Date.now();
+    // A process the pair kept alive is killed at the timeout, and its status is then null.
     const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', "require('./src/engine/transfer/fileWorkers').prestartFileWorkers(); console.log('started')"], { encoding: 'utf8', timeout: 15_000 });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.trim(), 'started');
-    assert.ok(Date.now() - started < 15_000);
   });
 
   it('after a start shared between connections, hashes the file from memory again, reading back only the gap', async () => {
